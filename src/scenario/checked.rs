@@ -1,0 +1,250 @@
+//! The checked scenario: what the rest of fedsim sees after validation.
+//!
+//! Every value here has passed its range and cross-field checks, every path
+//! is resolved against the scenario file's folder, and units are those of
+//! the spec (milliseconds for delays, 10^6 bit/s for bandwidth, seconds for
+//! virtual durations). Nothing outside `scenario` ever sees raw YAML.
+
+use std::path::PathBuf;
+
+/// A validated scenario, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Output folder name, `[a-z0-9_-]+`.
+    pub name: String,
+    pub description: String,
+    /// Root of the seed tree: every random choice derives from it.
+    pub seed: u64,
+    /// The scenario file (or `<string>` when loaded from text); used in messages.
+    pub source: PathBuf,
+    pub data: DataSpec,
+    pub clients: ClientsSpec,
+    pub model: ModelSpec,
+    pub training: TrainingSpec,
+    pub strategy: StrategySpec,
+    pub compression: CompressionSpec,
+    pub stop: StopSpec,
+    pub evaluation: EvaluationSpec,
+    /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
+    /// in file order. Empty when the file has none.
+    pub sweep: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSpec {
+    pub source: DataSource,
+    /// In (0, 1): the share of rows held out as the server's test set.
+    pub test_fraction: f64,
+    /// false: keep file order, the test set is the last rows.
+    pub shuffle: bool,
+    pub normalize: Normalize,
+    pub partition: Partition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    Digits,
+    BreastCancer,
+    Iris,
+    Synthetic(SyntheticSpec),
+    Csv(CsvSpec),
+}
+
+/// LEAF-style synthetic(alpha, beta) data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticSpec {
+    pub features: usize,
+    pub classes: usize,
+    pub samples: usize,
+    /// Spread of the per-source models (0 = one shared model).
+    pub alpha: f64,
+    /// Spread of the per-source feature means (0 = one shared mean).
+    pub beta: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvSpec {
+    /// Resolved against the scenario file's folder.
+    pub path: PathBuf,
+    pub label_column: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalize {
+    None,
+    Standard,
+    MinMax,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Partition {
+    /// Round-robin over the train pool: client k gets rows k, k+N, ...
+    Iid,
+    /// Per-label Dirichlet(alpha) proportions over clients.
+    Dirichlet { alpha: f64 },
+    /// Rows sorted by label, cut into `count * shards_per_client` shards.
+    Shards { shards_per_client: usize },
+    /// Client sizes proportional to lognormal(0, sigma) draws.
+    QuantitySkew { sigma: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientsSpec {
+    pub count: usize,
+    /// Device tiers; empty means ideal devices (zero compute and network time).
+    /// Shares sum to 1 (checked to 1e-6).
+    pub profiles: Vec<Profile>,
+    /// Per-task probability in [0, 1] that the client vanishes mid-task.
+    pub dropout: f64,
+    pub availability: Availability,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub share: f64,
+    pub compute: Compute,
+    pub network: Network,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compute {
+    /// Training throughput, > 0; `f64::INFINITY` means compute takes no time.
+    pub samples_per_s: f64,
+    /// Extra compute delay drawn once per task.
+    pub jitter: Option<Delay>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// One-way latency, drawn for every message.
+    pub latency: Delay,
+    /// Upload bandwidth in 10^6 bit/s, > 0; infinite means no transfer time.
+    pub up_mbps: f64,
+    /// Download bandwidth in 10^6 bit/s, > 0; infinite means no transfer time.
+    pub down_mbps: f64,
+}
+
+/// A delay distribution; every parameter in milliseconds, never negative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Delay {
+    Constant { ms: f64 },
+    Uniform { min_ms: f64, max_ms: f64 },
+    /// Truncated at 0 by resampling.
+    Normal { mean_ms: f64, std_ms: f64 },
+    /// `median_ms * exp(sigma * Z)`.
+    LogNormal { median_ms: f64, sigma: f64 },
+    Exponential { mean_ms: f64 },
+    /// Pareto type I, support `[scale_ms, inf)`.
+    Pareto { scale_ms: f64, shape: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Availability {
+    Always,
+    /// One window of `on_fraction * period_h` hours per period, phase per client.
+    Diurnal { period_h: f64, on_fraction: f64 },
+    /// Per-client availability intervals read from a CSV `client,start_s,end_s`.
+    Trace { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSpec {
+    /// Binary logistic regression (the data must have two classes).
+    LogisticRegression,
+    SoftmaxRegression,
+    /// Fully connected ReLU network with these hidden widths.
+    Mlp { hidden: Vec<usize> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSpec {
+    pub local_epochs: u32,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// false: consecutive batches in the client's row order.
+    pub shuffle: bool,
+    /// L2 penalty coefficient (0 = none).
+    pub weight_decay: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StrategyKind {
+    FedAvg,
+    FedProx,
+    FedAvgM,
+    FedAdam,
+    FedYogi,
+    FedAdagrad,
+    FedAsync,
+    FedBuff,
+}
+
+impl StrategyKind {
+    /// The spec's name for this strategy.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::FedAvg => "fedavg",
+            StrategyKind::FedProx => "fedprox",
+            StrategyKind::FedAvgM => "fedavgm",
+            StrategyKind::FedAdam => "fedadam",
+            StrategyKind::FedYogi => "fedyogi",
+            StrategyKind::FedAdagrad => "fedadagrad",
+            StrategyKind::FedAsync => "fedasync",
+            StrategyKind::FedBuff => "fedbuff",
+        }
+    }
+
+    /// Async strategies fold updates in as they arrive.
+    pub fn is_async(self) -> bool {
+        matches!(self, StrategyKind::FedAsync | StrategyKind::FedBuff)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Staleness {
+    Constant,
+    Polynomial { a: f64 },
+    Hinge { a: f64, b: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySpec {
+    pub kind: StrategyKind,
+    /// Sync: reports aggregated per round (1..=clients.count).
+    pub clients_per_round: usize,
+    /// Sync: a round closes at this many virtual seconds at the latest.
+    pub deadline_s: Option<f64>,
+    /// Sync: >= 1; `ceil(clients_per_round * over_selection)` are dispatched.
+    pub over_selection: f64,
+    /// Async: clients training at any moment (1..=clients.count).
+    pub concurrency: usize,
+    /// FedBuff: updates per aggregation.
+    pub buffer_size: usize,
+    pub staleness: Staleness,
+    /// FedAsync mixing weight in (0, 1].
+    pub mixing: f64,
+    pub server_learning_rate: f64,
+    /// Async: updates staler than this are dropped (None = keep all).
+    pub max_staleness: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompressionSpec {
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopSpec {
+    /// Server model versions.
+    pub rounds: Option<u64>,
+    pub virtual_time_s: Option<f64>,
+    /// Also the target of `time_to_target_s`.
+    pub target_accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvaluationSpec {
+    EveryRounds(u64),
+    EveryS(f64),
+}

@@ -1,0 +1,5 @@
+//! Scenario files: the YAML schema, its validation, and `--set` overrides.
+
+pub mod checked;
+
+pub use checked::*;
