@@ -3,4 +3,3 @@
 
 pub mod classification;
 
-pub use classification::{ClassScores, Evaluation};
