@@ -1,1 +1,109 @@
-fn main(){}
+//! Criterion benches of fedsim's hot paths: the local SGD step (the
+//! arithmetic every run is made of), the event queue, the event log, and a
+//! whole parity run through the actors against a bare loop of the same math.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use fedsim::data::{self, FederatedData};
+use fedsim::model::{Architecture, LocalTraining};
+use fedsim::run::{run, RunOptions};
+use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition};
+use fedsim::sim::{Event, EventKind, EventQueue, SeedTree, VirtualTime};
+use std::hint::black_box;
+use std::path::Path;
+
+fn parity_data(clients: usize) -> FederatedData {
+    let spec = DataSpec {
+        source: DataSource::Csv(CsvSpec {
+            path: Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/digits_shuffled_seed0.csv"),
+            label_column: "label".into(),
+        }),
+        test_fraction: 0.2,
+        shuffle: false,
+        normalize: Normalize::None,
+        partition: Partition::Iid,
+    };
+    data::load(&spec, clients, SeedTree::new(0)).unwrap()
+}
+
+fn training() -> LocalTraining {
+    LocalTraining { epochs: 1, batch_size: 32, learning_rate: 0.1, shuffle: false, weight_decay: 0.0, prox_mu: 0.0 }
+}
+
+/// One parity round of the bare math: every client trains from the global
+/// model, then a weighted mean. What the simulator should cost, plus little.
+fn bare_round(arch: &Architecture, d: &FederatedData, global: &mut Vec<f64>) {
+    let cfg = training();
+    let total: usize = d.partition.iter().map(Vec::len).sum();
+    let mut sum = vec![0.0; global.len()];
+    for rows in &d.partition {
+        let mut p = global.clone();
+        arch.train(&mut p, &d.train, rows, &cfg, 0);
+        let w = rows.len() as f64 / total as f64;
+        sum.iter_mut().zip(&p).for_each(|(s, x)| *s += w * x);
+    }
+    *global = sum;
+}
+
+fn math(c: &mut Criterion) {
+    let d = parity_data(10);
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 64, 10).unwrap();
+    let rows = d.partition[0].clone();
+    let cfg = training();
+    c.bench_function("softmax_sgd_epoch_144_rows", |b| {
+        b.iter_batched(|| vec![0.0; 650], |mut p| arch.train(&mut p, &d.train, &rows, &cfg, 0), BatchSize::SmallInput)
+    });
+    let g = vec![0.01; 650];
+    c.bench_function("softmax_evaluate_360_rows", |b| b.iter(|| black_box(arch.evaluate(&g, &d.test))));
+    let d100 = parity_data(100);
+    c.bench_function("bare_loop_parity_N100_round", |b| {
+        b.iter_batched(|| vec![0.0; 650], |mut g| bare_round(&arch, &d100, &mut g), BatchSize::SmallInput)
+    });
+}
+
+fn kernel(c: &mut Criterion) {
+    c.bench_function("queue_push_pop_10k", |b| {
+        b.iter(|| {
+            let mut q = EventQueue::new(1);
+            for i in 0..10_000u64 {
+                q.push(VirtualTime::from_nanos(i.wrapping_mul(0x9e37_79b9) % 1_000_000), None, i);
+            }
+            while let Some(x) = q.pop() {
+                black_box(x);
+            }
+        })
+    });
+    let e = Event::new(VirtualTime::from_nanos(12_345_678_901), EventKind::Report, Some(42), 7).bytes(2600);
+    let mut buf = Vec::with_capacity(1 << 20);
+    c.bench_function("event_json_line", |b| {
+        b.iter(|| {
+            buf.clear();
+            e.write_json(&mut buf).unwrap();
+            black_box(buf.len())
+        })
+    });
+}
+
+fn whole_run(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/parity_N100.yaml");
+    let scenario = load_file(&path, &["stop.rounds=5".parse().unwrap()]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out: Some(tmp.path().join("run")), threads: 1, ..RunOptions::default() };
+    let mut group = c.benchmark_group("parity_N100_5_rounds");
+    group.sample_size(10);
+    group.bench_function("fedsim_run_1_thread", |b| b.iter(|| run(&scenario, &opts, &mut |_| {}).unwrap()));
+    let d = parity_data(100);
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 64, 10).unwrap();
+    group.bench_function("bare_loop", |b| {
+        b.iter(|| {
+            let mut g = vec![0.0; 650];
+            for _ in 0..5 {
+                bare_round(&arch, &d, &mut g);
+                black_box(arch.evaluate(&g, &d.test));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, math, kernel, whole_run);
+criterion_main!(benches);

@@ -1,1 +1,209 @@
-//! (being written)
+//! One run of a scenario, from the checked scenario to the published run
+//! folder.
+//!
+//! Everything that can fail on the user's input (data files, the model for
+//! the data, the trace) fails here before any output exists; the folder is
+//! written through [`OutputDir`] so a failed run leaves nothing behind.
+
+use crate::actors::{
+    ClientActor, Federation, FederationError, Progress, ServerActor, ServerConfig, ServerOutcome, Shared,
+};
+use crate::data::{self, DataError, FederatedData};
+use crate::model::{Architecture, LocalTraining, ModelError};
+use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, Device};
+use crate::report::{self, OutputDir, OutputError, Summary};
+use crate::scenario::Scenario;
+use crate::sim::{AsFastAsPossible, Clock, ComputePool, JsonLines, RealTime, SeedTree};
+use crate::strategy::{self, StrategyError};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{file}: {source}")]
+    Data { source: DataError, file: String },
+    #[error("{file}: {source}")]
+    Model { source: ModelError, file: String },
+    #[error("{file}: {source}")]
+    Strategy { source: StrategyError, file: String },
+    #[error("{0}")]
+    Availability(#[from] AvailabilityError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Federation(#[from] FederationError),
+}
+
+/// How to run (none of it changes the results).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run folder; default `runs/<name>`.
+    pub out: Option<PathBuf>,
+    /// Compute threads, the calling thread included.
+    pub threads: usize,
+    /// Track real time at this speed-up instead of running flat out.
+    pub realtime: Option<f64>,
+    /// Overrides `stop.target_accuracy` for `time_to_target_s` only.
+    pub target: Option<f64>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            out: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            realtime: None,
+            target: None,
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub outcome: ServerOutcome,
+    pub class_names: Vec<String>,
+}
+
+impl RunResult {
+    /// The per-class scores of the final model, by class name.
+    pub fn classes(&self) -> Vec<(String, crate::metrics::ClassScores)> {
+        self.class_names.iter().cloned().zip(self.outcome.final_evaluation.per_class.iter().cloned()).collect()
+    }
+}
+
+/// Everything a run needs, built and checked before anything is written.
+pub struct Prepared {
+    pub data: FederatedData,
+    pub arch: Arc<Architecture>,
+    pub availability: AvailabilityModel,
+}
+
+/// Loads the data and checks the model, strategy and availability.
+pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
+    let file = scenario.source.display().to_string();
+    let seeds = SeedTree::new(scenario.seed);
+    let n = scenario.clients.count;
+    let data = data::load(&scenario.data, n, seeds.child("data"))
+        .map_err(|source| RunError::Data { source, file: file.clone() })?;
+    let arch = Architecture::new(&scenario.model, data.train.n_features, data.train.n_classes)
+        .map_err(|source| RunError::Model { source, file: file.clone() })?;
+    strategy::build(&scenario.strategy, arch.param_count())
+        .map_err(|source| RunError::Strategy { source, file: file.clone() })?;
+    let availability = AvailabilityModel::new(&scenario.clients.availability, n, seeds.child("availability"))?;
+    Ok(Prepared { data, arch: Arc::new(arch), availability })
+}
+
+/// Runs a scenario and publishes its folder.
+pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Progress)) -> Result<RunResult, RunError> {
+    let wall = Instant::now();
+    let prepared = prepare(scenario)?;
+    let out_path = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&scenario.name));
+    let out = OutputDir::create(&out_path)?;
+    let events_path = out.file("events.jsonl");
+    let write_err = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| OutputError::Write { path, source }
+    };
+    let file = File::create(&events_path).map_err(write_err(&events_path))?;
+    let mut sink = JsonLines(BufWriter::with_capacity(1 << 20, file));
+    let mut clock: Box<dyn Clock> = match opts.realtime {
+        Some(speed) => Box::new(RealTime::new(speed)),
+        None => Box::new(AsFastAsPossible),
+    };
+    let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
+    let (outcome, stats) = federation.run(&mut sink, clock.as_mut(), progress)?;
+    sink.0.flush().map_err(write_err(&events_path))?;
+    drop(sink);
+
+    let target = opts.target.or(scenario.stop.target_accuracy);
+    let (bytes_up, bytes_down) = outcome.rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
+    let fin = &outcome.final_evaluation;
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        strategy: scenario.strategy.kind.name().to_string(),
+        rounds: outcome.version,
+        virtual_time_s: outcome.virtual_time.as_secs_f64(),
+        final_accuracy: fin.accuracy,
+        final_loss: fin.loss,
+        final_macro_f1: fin.macro_f1,
+        target_accuracy: target,
+        time_to_target_s: target.and_then(|t| report::time_to_target(&outcome.rows, t)),
+        bytes_up,
+        bytes_down,
+        wall_time_s: wall.elapsed().as_secs_f64(),
+        epsilon: None,
+        stop_reason: outcome.stop_reason.name().to_string(),
+        clients: scenario.clients.count,
+        parameters,
+        threads: opts.threads,
+        messages: stats.messages,
+        events: stats.events,
+        staleness_histogram: outcome.staleness_histogram.clone(),
+        classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
+    };
+    let metrics_path = out.file("metrics.csv");
+    let mut w = BufWriter::new(File::create(&metrics_path).map_err(write_err(&metrics_path))?);
+    report::write_metrics(&mut w, &outcome.rows).and_then(|_| w.flush()).map_err(write_err(&metrics_path))?;
+    let summary_path = out.file("summary.json");
+    let json = serde_json::to_string_pretty(&summary).expect("a summary always serialises");
+    std::fs::write(&summary_path, json + "\n").map_err(write_err(&summary_path))?;
+    let dir = out.publish()?;
+    Ok(RunResult { dir, summary, outcome, class_names: classes })
+}
+
+/// The actors of a run: one server, one client per registered device.
+fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
+    let seeds = SeedTree::new(scenario.seed);
+    let Prepared { data, arch, availability } = prepared;
+    let FederatedData { train, test, partition, class_names } = data;
+    let n = scenario.clients.count;
+    let params = arch.param_count();
+    let bytes = 4 * params as u64;
+    let pool = Arc::new(ComputePool::new(threads));
+    let shared = Arc::new(Shared { arch: arch.clone(), train: Arc::new(train), pool: pool.clone() });
+    let profiles = &scenario.clients.profiles;
+    let devices: Vec<Arc<Device>> = if profiles.is_empty() {
+        vec![Arc::new(Device::ideal())]
+    } else {
+        profiles.iter().map(|p| Arc::new(Device::from_profile(p))).collect()
+    };
+    let shares: Vec<f64> = profiles.iter().map(|p| p.share).collect();
+    let placement = place_profiles(&shares, n, seeds.child("clients.placement"));
+    let client_seeds = seeds.child("clients");
+    let clients = partition
+        .into_iter()
+        .enumerate()
+        .map(|(c, rows)| {
+            let device = devices[placement[c] as usize].clone();
+            ClientActor::new(c as u32, device, rows.into(), scenario.clients.dropout, shared.clone(), client_seeds)
+        })
+        .collect();
+    let strategy = strategy::build(&scenario.strategy, params).expect("checked in prepare");
+    let initial = arch.init(&mut seeds.child("model.init").stream());
+    let config = ServerConfig {
+        clients: n,
+        bytes_down: bytes,
+        bytes_up: bytes,
+        training: LocalTraining::from_spec(&scenario.training),
+        stop: scenario.stop.clone(),
+        evaluation: scenario.evaluation,
+    };
+    let server = ServerActor::new(
+        config,
+        strategy,
+        arch,
+        Arc::new(test),
+        initial,
+        availability,
+        seeds.child("server.selection").stream(),
+    );
+    (Federation { server, clients, pool }, class_names, params)
+}

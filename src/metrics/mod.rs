@@ -3,3 +3,7 @@
 
 pub mod classification;
 
+pub use classification::{score, ClassScores, Evaluation};
+pub mod recorder;
+
+pub use recorder::{MetricsRow, Recorder, METRICS_COLUMNS};

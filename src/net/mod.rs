@@ -1,1 +1,15 @@
-//! (being written)
+//! The network and device model: how long a client's task takes, whether it
+//! drops out, and when a client is available.
+//!
+//! It turns the scenario's profiles into per-client [`Device`]s, draws a
+//! task's download, compute and upload times (spec section 2) from the
+//! client's own streams, and answers availability questions. It does not
+//! schedule anything: the actors put its answers on the virtual clock.
+
+pub mod availability;
+pub mod delay;
+pub mod device;
+
+pub use availability::{AvailabilityError, AvailabilityModel};
+pub use delay::DelaySampler;
+pub use device::{place_profiles, Device, TaskPlan, TaskRngs};

@@ -1,1 +1,89 @@
-//! (being written)
+//! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
+//! `events.jsonl` in a folder that appears whole or not at all, and the
+//! short summary printed at the end of a run.
+
+mod console;
+mod output;
+
+pub use console::{classification_table, render_summary};
+pub use output::{OutputDir, OutputError};
+
+use crate::metrics::{ClassScores, MetricsRow};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub strategy: String,
+    /// Server model versions reached.
+    pub rounds: u64,
+    pub virtual_time_s: f64,
+    pub final_accuracy: f64,
+    pub final_loss: f64,
+    pub final_macro_f1: f64,
+    pub target_accuracy: Option<f64>,
+    /// Virtual time of the first evaluation at or above the target.
+    pub time_to_target_s: Option<f64>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub wall_time_s: f64,
+    /// Privacy budget spent (null without differential privacy).
+    pub epsilon: Option<f64>,
+    pub stop_reason: String,
+    pub clients: usize,
+    pub parameters: usize,
+    pub threads: usize,
+    /// Messages delivered to actors.
+    pub messages: u64,
+    pub events: u64,
+    /// Staleness of folded updates: value -> count.
+    pub staleness_histogram: BTreeMap<u64, u64>,
+    /// Per class (by name): precision, recall, f1, support.
+    pub classification_report: BTreeMap<String, ClassScores>,
+}
+
+/// The first row at or above `target`, if any.
+///
+/// ```
+/// # use fedsim::report::time_to_target;
+/// assert_eq!(time_to_target(&[], 0.9), None);
+/// ```
+pub fn time_to_target(rows: &[MetricsRow], target: f64) -> Option<f64> {
+    rows.iter().find(|r| r.accuracy >= target).map(|r| r.virtual_time.as_secs_f64())
+}
+
+/// Writes `metrics.csv`: the spec's columns first, then fedsim's own.
+pub fn write_metrics(w: &mut impl Write, rows: &[MetricsRow]) -> std::io::Result<()> {
+    writeln!(w, "{}", crate::metrics::METRICS_COLUMNS.join(","))?;
+    for r in rows {
+        // `{:?}` on f64 prints the shortest form that reads back exactly.
+        write!(
+            w,
+            "{},{},{:?},{:?},{:?},{},{},{},{},{},",
+            r.round,
+            r.virtual_time,
+            r.accuracy,
+            r.loss,
+            r.macro_f1,
+            r.clients_selected,
+            r.clients_completed,
+            r.clients_dropped,
+            r.bytes_up,
+            r.bytes_down
+        )?;
+        match r.mean_staleness {
+            Some(m) => write!(w, "{m:?},")?,
+            None => write!(w, ",")?,
+        }
+        match r.max_staleness {
+            Some(m) => write!(w, "{m},")?,
+            None => write!(w, ",")?,
+        }
+        writeln!(w, "{},{}", r.clients_late, r.updates_stale)?;
+    }
+    Ok(())
+}

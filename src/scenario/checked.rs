@@ -128,24 +128,45 @@ pub struct Network {
 /// A delay distribution; every parameter in milliseconds, never negative.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Delay {
-    Constant { ms: f64 },
-    Uniform { min_ms: f64, max_ms: f64 },
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
     /// Truncated at 0 by resampling.
-    Normal { mean_ms: f64, std_ms: f64 },
+    Normal {
+        mean_ms: f64,
+        std_ms: f64,
+    },
     /// `median_ms * exp(sigma * Z)`.
-    LogNormal { median_ms: f64, sigma: f64 },
-    Exponential { mean_ms: f64 },
+    LogNormal {
+        median_ms: f64,
+        sigma: f64,
+    },
+    Exponential {
+        mean_ms: f64,
+    },
     /// Pareto type I, support `[scale_ms, inf)`.
-    Pareto { scale_ms: f64, shape: f64 },
+    Pareto {
+        scale_ms: f64,
+        shape: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Availability {
     Always,
     /// One window of `on_fraction * period_h` hours per period, phase per client.
-    Diurnal { period_h: f64, on_fraction: f64 },
+    Diurnal {
+        period_h: f64,
+        on_fraction: f64,
+    },
     /// Per-client availability intervals read from a CSV `client,start_s,end_s`.
-    Trace { path: PathBuf },
+    Trace {
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +175,9 @@ pub enum ModelSpec {
     LogisticRegression,
     SoftmaxRegression,
     /// Fully connected ReLU network with these hidden widths.
-    Mlp { hidden: Vec<usize> },
+    Mlp {
+        hidden: Vec<usize>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,25 @@
 //! Scenario files: the YAML schema, its validation, and `--set` overrides.
+//!
+//! [`load_file`] / [`load_str`] turn a scenario's text (plus `--set`
+//! overrides) into a [`Scenario`] whose values have all been checked, or
+//! into one [`ScenarioError`] that names the file, line and column, the
+//! dotted key, what was expected and what was found. The schema is
+//! [`raw`]; `docs/scenario-reference.md` documents it key by key.
 
 pub mod checked;
+mod error;
+mod keys;
+mod load;
+mod overrides;
+pub mod raw;
+mod validate;
+pub mod values;
+mod yaml;
 
 pub use checked::*;
+pub use error::{Location, ScenarioError};
+pub use load::{load_file, load_str};
+pub use overrides::Override;
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,21 @@
-//! The simulation kernel: virtual time, the seed tree, the event queue and
-//! the loop that delivers messages to actors in virtual-time order.
+//! The simulation kernel: virtual time, the seed tree, the pending-event
+//! queue, the compute pool, the clock and the event log.
 //!
-//! It owns *when* things happen and in which order; it knows nothing of
-//! learning, networks or strategies.
+//! It owns *when* things happen, in which order, and where the heavy math
+//! runs; it knows nothing of learning, networks or strategies (those are
+//! `model`, `net` and `strategy`; the actors that combine them are in
+//! `actors`).
 
+pub mod clock;
+pub mod compute;
+pub mod log;
+pub mod queue;
 pub mod seed;
 pub mod time;
 
+pub use clock::{AsFastAsPossible, Clock, RealTime};
+pub use compute::{ComputePool, JobHandle};
+pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog};
+pub use queue::{EventQueue, TaskTag};
 pub use seed::{Rng, SeedTree};
 pub use time::VirtualTime;

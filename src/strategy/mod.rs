@@ -1,1 +1,90 @@
-//! (being written)
+//! Strategies: how the server schedules work and folds updates into its model.
+//!
+//! A strategy is a small trait the server actor calls: it says how work is
+//! dispatched ([`Schedule`]: sync rounds or a continuous pool of busy
+//! clients), folds in each update as it arrives, says when the model should
+//! advance (async), and applies what it has gathered. Sync and async
+//! strategies share the same actors and network; only this trait differs.
+
+mod fedavg;
+
+pub use fedavg::{weighted_mean, FedAvg};
+
+use crate::model::LocalTraining;
+use crate::scenario::{StrategyKind, StrategySpec};
+use crate::sim::VirtualTime;
+use std::sync::Arc;
+
+/// One client's finished local training, as the server receives it.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub client: u32,
+    /// Local sample count (FedAvg's weight).
+    pub samples: usize,
+    /// The client's parameters after local training.
+    pub params: Vec<f64>,
+    /// The global model the client started from.
+    pub base: Arc<Vec<f64>>,
+    pub base_version: u64,
+    /// Server version at arrival minus `base_version`.
+    pub staleness: u64,
+}
+
+/// How the server hands out work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// Sync rounds (spec section 2).
+    Rounds {
+        clients_per_round: usize,
+        over_selection: f64,
+        /// Relative to the round's start.
+        deadline: Option<VirtualTime>,
+    },
+    /// Async: keep this many clients busy, fold updates as they arrive.
+    Continuous { concurrency: usize, max_staleness: Option<u64> },
+}
+
+/// The server's pluggable aggregation logic.
+pub trait Strategy: Send {
+    /// The spec's name of this strategy.
+    fn name(&self) -> &'static str;
+
+    fn schedule(&self) -> Schedule;
+
+    /// What clients run locally (FedProx adds its proximal term here).
+    fn local_training(&self, base: LocalTraining) -> LocalTraining {
+        base
+    }
+
+    /// Takes in one update.
+    fn fold(&mut self, update: Update);
+
+    /// Async: whether the model should advance now. Sync rounds ignore it:
+    /// the server closes a round by the spec's rules.
+    fn ready(&self) -> bool {
+        false
+    }
+
+    /// Applies what was folded since the last call to the global model;
+    /// returns how many updates went in. With none, the model is unchanged.
+    fn aggregate(&mut self, global: &mut [f64]) -> usize;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StrategyError {
+    #[error("strategy.kind: `{0}` is not implemented in this version of fedsim (available: fedavg)")]
+    NotImplemented(&'static str),
+}
+
+/// The strategy a scenario asks for.
+pub fn build(spec: &StrategySpec, _params: usize) -> Result<Box<dyn Strategy>, StrategyError> {
+    let rounds = Schedule::Rounds {
+        clients_per_round: spec.clients_per_round,
+        over_selection: spec.over_selection,
+        deadline: spec.deadline_s.map(VirtualTime::from_secs_f64),
+    };
+    match spec.kind {
+        StrategyKind::FedAvg => Ok(Box::new(FedAvg::new(rounds))),
+        other => Err(StrategyError::NotImplemented(other.name())),
+    }
+}

@@ -1,0 +1,115 @@
+//! The federation: the server and client actors on an actix system, and the
+//! loop that delivers their messages in virtual-time order.
+//!
+//! The loop pops the earliest pending message, runs any compute it needs on
+//! the pool, delivers it to its actor and waits for the handler's
+//! [`Outbox`], whose messages it queues. Exactly one message is in flight
+//! at a time, so the order of events depends on virtual time and
+//! scheduling order alone, never on threads.
+
+use super::client::ClientActor;
+use super::messages::{Deliver, Envelope, Outbox, Progress, ToServer};
+use super::server::{Finish, ServerActor, ServerOutcome};
+use crate::sim::{Clock, ComputePool, EventQueue, EventSink, VirtualTime};
+use actix::{Actor, Addr};
+use std::io;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error("writing the event log: {0}")]
+    Log(#[from] io::Error),
+    #[error("an actor stopped unexpectedly: {0}")]
+    Mailbox(#[from] actix::MailboxError),
+}
+
+/// Totals of the loop itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    /// Messages delivered to actors.
+    pub messages: u64,
+    /// Events written to the log.
+    pub events: u64,
+}
+
+/// The actors of one run, ready to start.
+pub struct Federation {
+    pub server: ServerActor,
+    pub clients: Vec<ClientActor>,
+    pub pool: Arc<ComputePool>,
+}
+
+impl Federation {
+    /// Runs to the end on a fresh actix system; blocks the calling thread.
+    pub fn run(
+        self,
+        sink: &mut dyn EventSink,
+        clock: &mut dyn Clock,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(ServerOutcome, LoopStats), FederationError> {
+        let system = actix::System::new();
+        let result = system.block_on(self.run_loop(sink, clock, progress));
+        result
+    }
+
+    async fn run_loop(
+        self,
+        sink: &mut dyn EventSink,
+        clock: &mut dyn Clock,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(ServerOutcome, LoopStats), FederationError> {
+        let n = self.clients.len();
+        let server = self.server.start();
+        let clients: Vec<Addr<ClientActor>> = self.clients.into_iter().map(Actor::start).collect();
+        let pool = self.pool;
+        let mut queue: EventQueue<Envelope> = EventQueue::new(n);
+        let mut stats = LoopStats::default();
+        queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
+        let mut now = VirtualTime::ZERO;
+        while let Some((t, envelope)) = queue.pop() {
+            if t > now {
+                clock.advance_to(t);
+                now = t;
+            }
+            let outbox: Outbox = match envelope {
+                Envelope::Log(event) => {
+                    sink.record(&event)?;
+                    stats.events += 1;
+                    continue;
+                }
+                Envelope::Server(msg) => {
+                    if let ToServer::Report(r) = &msg {
+                        if !r.job.is_ready() {
+                            pool.flush();
+                        }
+                    }
+                    server.send(Deliver { now, msg }).await?
+                }
+                Envelope::Client(c, msg) => clients[c as usize].send(Deliver { now, msg }).await?,
+            };
+            stats.messages += 1;
+            for event in &outbox.events {
+                sink.record(event)?;
+            }
+            stats.events += outbox.events.len() as u64;
+            if let Some(p) = outbox.progress {
+                progress(p);
+            }
+            for tag in outbox.cancels {
+                queue.cancel(tag);
+            }
+            if outbox.halt {
+                break;
+            }
+            for (at, tag, envelope) in outbox.sends {
+                queue.push(at, tag, envelope);
+            }
+        }
+        let (outcome, events) = server.send(Finish { now }).await?;
+        for event in &events {
+            sink.record(event)?;
+        }
+        stats.events += events.len() as u64;
+        Ok((outcome, stats))
+    }
+}

@@ -1,0 +1,114 @@
+//! The multi-layer perceptron: fully connected layers, ReLU after every
+//! hidden layer, softmax output; row-at-a-time forward and backward passes
+//! over scratch buffers allocated once per call.
+
+use super::{argmax, log_sum_exp, softmax_in_place, Sum};
+use crate::data::Dataset;
+
+/// Scratch for one forward/backward pass.
+pub(super) struct MlpGrad {
+    sizes: Vec<usize>,
+    /// Per layer: offset of `W_l` in the parameter vector (`b_l` follows).
+    offsets: Vec<usize>,
+    /// Per layer: its output (ReLU'd for hidden layers; the logits, then the
+    /// probabilities, for the last).
+    act: Vec<Vec<f64>>,
+    /// Per layer: dLoss/d(pre-activation).
+    delta: Vec<Vec<f64>>,
+}
+
+impl MlpGrad {
+    pub fn new(sizes: &[usize]) -> Self {
+        let mut offsets = Vec::with_capacity(sizes.len() - 1);
+        let mut at = 0;
+        for w in sizes.windows(2) {
+            offsets.push(at);
+            at += w[0] * w[1] + w[1];
+        }
+        MlpGrad {
+            sizes: sizes.to_vec(),
+            offsets,
+            act: sizes[1..].iter().map(|&n| vec![0.0; n]).collect(),
+            delta: sizes[1..].iter().map(|&n| vec![0.0; n]).collect(),
+        }
+    }
+
+    /// Leaves the output layer's logits in `act[last]`.
+    #[inline]
+    fn forward(&mut self, p: &[f64], x: &[f64]) {
+        let layers = self.offsets.len();
+        for l in 0..layers {
+            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
+            let off = self.offsets[l];
+            let w = &p[off..off + n_in * n_out];
+            let b = &p[off + n_in * n_out..off + n_in * n_out + n_out];
+            let (before, rest) = self.act.split_at_mut(l);
+            let input: &[f64] = if l == 0 { x } else { &before[l - 1] };
+            let out = &mut rest[0];
+            out.copy_from_slice(b);
+            for (&xj, wrow) in input.iter().zip(w.chunks_exact(n_out)) {
+                for (o, &wk) in out.iter_mut().zip(wrow) {
+                    *o += xj * wk;
+                }
+            }
+            if l + 1 < layers {
+                out.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+        }
+    }
+
+    #[inline]
+    pub fn accumulate(&mut self, p: &[f64], data: &Dataset, batch: &[u32], g: &mut [f64]) {
+        let f = self.sizes[0];
+        let layers = self.offsets.len();
+        for &r in batch {
+            let r = r as usize;
+            let x = &data.x[r * f..(r + 1) * f];
+            self.forward(p, x);
+            let last = layers - 1;
+            softmax_in_place(&mut self.act[last]);
+            self.delta[last].copy_from_slice(&self.act[last]);
+            self.delta[last][data.y[r] as usize] -= 1.0;
+            for l in (0..layers).rev() {
+                let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
+                let off = self.offsets[l];
+                let input: &[f64] = if l == 0 { x } else { &self.act[l - 1] };
+                let (gw, gb) = g[off..off + n_in * n_out + n_out].split_at_mut(n_in * n_out);
+                let (d_before, d_rest) = self.delta.split_at_mut(l);
+                let d = &d_rest[0];
+                for (&xj, grow) in input.iter().zip(gw.chunks_exact_mut(n_out)) {
+                    for (gk, &dk) in grow.iter_mut().zip(d.iter()) {
+                        *gk += xj * dk;
+                    }
+                }
+                for (gk, &dk) in gb.iter_mut().zip(d.iter()) {
+                    *gk += dk;
+                }
+                if l > 0 {
+                    let w = &p[off..off + n_in * n_out];
+                    let prev = &mut d_before[l - 1];
+                    for ((pj, &aj), wrow) in prev.iter_mut().zip(input.iter()).zip(w.chunks_exact(n_out)) {
+                        // ReLU': the activation is positive iff its input was
+                        *pj = if aj > 0.0 { wrow.iter().zip(d.iter()).map(|(a, b)| a * b).sum() } else { 0.0 };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Summed cross-entropy and predictions.
+pub(super) fn eval(p: &[f64], data: &Dataset, sizes: &[usize]) -> (f64, Vec<u32>) {
+    let mut k = MlpGrad::new(sizes);
+    let f = sizes[0];
+    let last = sizes.len() - 2;
+    let mut loss = Sum::default();
+    let mut pred = Vec::with_capacity(data.rows());
+    for (x, &y) in data.x.chunks_exact(f).zip(&data.y) {
+        k.forward(p, x);
+        let z = &k.act[last];
+        loss.add(log_sum_exp(z) - z[y as usize]);
+        pred.push(argmax(z) as u32);
+    }
+    (loss.total(), pred)
+}

@@ -1,0 +1,88 @@
+//! A run folder that appears whole or not at all.
+//!
+//! Files are written into a hidden staging folder beside the target and
+//! renamed into place only when the run has succeeded; on any error (or a
+//! panic unwinding through) the staging folder is removed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot create the run folder {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot move the finished run into {path}: {source}")]
+    Publish { path: PathBuf, source: std::io::Error },
+}
+
+/// The staging folder of a run.
+pub struct OutputDir {
+    target: PathBuf,
+    staging: PathBuf,
+    published: bool,
+}
+
+impl OutputDir {
+    pub fn create(target: &Path) -> Result<Self, OutputError> {
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let create =
+            |p: &Path| fs::create_dir_all(p).map_err(|source| OutputError::Create { path: p.to_owned(), source });
+        create(parent)?;
+        let _ = fs::remove_dir_all(&staging);
+        create(&staging)?;
+        Ok(OutputDir { target: target.to_owned(), staging, published: false })
+    }
+
+    /// Where a file of the run is written before publishing.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.staging.join(name)
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Replaces the target folder with the finished run.
+    pub fn publish(mut self) -> Result<PathBuf, OutputError> {
+        let err = |source| OutputError::Publish { path: self.target.clone(), source };
+        if self.target.exists() {
+            fs::remove_dir_all(&self.target).map_err(err)?;
+        }
+        fs::rename(&self.staging, &self.target).map_err(err)?;
+        self.published = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpublished_runs_leave_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("runs/x");
+        {
+            let out = OutputDir::create(&target).unwrap();
+            fs::write(out.file("a.txt"), "half").unwrap();
+        }
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(tmp.path().join("runs")).unwrap().count(), 0);
+        let out = OutputDir::create(&target).unwrap();
+        fs::write(out.file("a.txt"), "whole").unwrap();
+        out.publish().unwrap();
+        assert_eq!(fs::read_to_string(target.join("a.txt")).unwrap(), "whole");
+    }
+}

@@ -1,0 +1,818 @@
+//! The scenario file exactly as written: one serde struct per YAML mapping.
+//!
+//! These structs and their `///` comments are the single source of
+//! `docs/scenario-reference.md`: every field says its meaning, unit, allowed
+//! range and default. Unknown keys are rejected everywhere
+//! (`deny_unknown_fields`), ranges that need one value are checked by the
+//! field's type (see `values`), and defaults live in one place per struct
+//! (`impl Default` or the struct's `default_*` functions). Cross-field checks
+//! happen afterwards, in `validate`.
+
+pub use super::values::Name;
+use super::values::{
+    keyword_enum, tagged_enum, AtLeastOne, NonNegativeF64, NonNegativeMs, NonNegativeU64, OpenFraction, PositiveF64,
+    PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability, QuantBits, Rate, Text, UnitFraction,
+};
+use serde::Deserialize;
+
+/// The whole scenario file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a scenario mapping (name, data, clients, ...)")]
+pub struct RawScenario {
+    /// Required. Names the output folder (`runs/<name>/`): one or more of
+    /// `a-z`, `0-9`, `_`, `-`.
+    pub name: Name,
+    /// Free text shown in reports. Default `""`.
+    #[serde(default)]
+    pub description: Text,
+    /// Integer >= 0; the one seed every random choice derives from. Default 0.
+    #[serde(default = "RawScenario::default_seed")]
+    pub seed: NonNegativeU64,
+    /// Required. The data set, its held-out test set and its partition.
+    pub data: RawData,
+    /// Required. The federation's clients: how many, their devices and links.
+    pub clients: RawClients,
+    /// The model every client trains. Default `{kind: softmax_regression}`.
+    #[serde(default)]
+    pub model: RawModel,
+    /// What each client does locally per task. Default: see its keys.
+    #[serde(default)]
+    pub training: RawTraining,
+    /// The server's strategy. Default `{kind: fedavg}` with the defaults of
+    /// its keys.
+    #[serde(default)]
+    pub strategy: RawStrategy,
+    /// Optional: differential privacy and secure aggregation. Not supported
+    /// yet: a scenario that enables either is rejected.
+    #[serde(default)]
+    pub privacy: Option<RawPrivacy>,
+    /// Update compression. Default `{kind: none}`; other kinds are not
+    /// supported yet.
+    #[serde(default)]
+    pub compression: RawCompression,
+    /// When the run ends: the first bound reached. Default `{rounds: 100}`
+    /// when the key is absent; when present it needs `rounds` or
+    /// `virtual_time_s`.
+    #[serde(default)]
+    pub stop: Option<RawStop>,
+    /// How often the server evaluates on the test set: exactly one of
+    /// `every_rounds` or `every_s`. Default `{every_rounds: 1}`.
+    #[serde(default)]
+    pub evaluation: Option<RawEvaluation>,
+    /// Optional map from a dotted key (e.g. `strategy.kind`) to a non-empty
+    /// list of values; `fedsim sweep` runs the cross product. Default none.
+    #[serde(default)]
+    pub sweep: Option<RawSweep>,
+}
+
+impl RawScenario {
+    fn default_seed() -> NonNegativeU64 {
+        NonNegativeU64(0)
+    }
+    /// `stop` when the key is absent.
+    pub fn default_stop() -> RawStop {
+        RawStop { rounds: Some(PositiveU64(100)), virtual_time_s: None, target_accuracy: None }
+    }
+    /// `evaluation` when the key is absent.
+    pub fn default_evaluation() -> RawEvaluation {
+        RawEvaluation { every_rounds: Some(PositiveU64(1)), every_s: None }
+    }
+}
+
+// ---------------------------------------------------------------- data
+
+/// `data:`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with dataset, test_fraction, ...")]
+pub struct RawData {
+    /// Required. `digits | breast_cancer | iris | synthetic | csv`;
+    /// `synthetic` needs `data.synthetic`, `csv` needs `data.csv`.
+    pub dataset: DatasetKind,
+    /// Fraction in (0, 1): the share of rows held out as the server's test
+    /// set; train pool = floor((1 - test_fraction) * rows). Default 0.2.
+    #[serde(default = "RawData::default_test_fraction")]
+    pub test_fraction: OpenFraction,
+    /// Shuffle rows before the split. `false` keeps file order and the test
+    /// set is the last rows. Default true.
+    #[serde(default = "RawData::default_shuffle")]
+    pub shuffle: bool,
+    /// Feature scaling, fit on the train pool only: `none | standard |
+    /// minmax`. Default `standard`.
+    #[serde(default = "RawData::default_normalize")]
+    pub normalize: NormalizeKind,
+    /// How the train pool is split over clients. Default `{kind: iid}`.
+    #[serde(default)]
+    pub partition: RawPartition,
+    /// LEAF-style synthetic data; required when `dataset: synthetic`,
+    /// rejected otherwise.
+    #[serde(default)]
+    pub synthetic: Option<RawSynthetic>,
+    /// A CSV data set; required when `dataset: csv`, rejected otherwise.
+    #[serde(default)]
+    pub csv: Option<RawCsv>,
+}
+
+impl RawData {
+    fn default_test_fraction() -> OpenFraction {
+        OpenFraction(0.2)
+    }
+    fn default_shuffle() -> bool {
+        true
+    }
+    fn default_normalize() -> NormalizeKind {
+        NormalizeKind::Standard
+    }
+}
+
+keyword_enum! {
+    /// `data.dataset`
+    pub enum DatasetKind {
+        /// 8x8 handwritten digits: 1797 rows, 64 features, 10 classes.
+        Digits = "digits",
+        /// Wisconsin breast cancer: 569 rows, 30 features, 2 classes.
+        BreastCancer = "breast_cancer",
+        /// Iris: 150 rows, 4 features, 3 classes.
+        Iris = "iris",
+        /// Generated, see `data.synthetic`.
+        Synthetic = "synthetic",
+        /// A CSV file, see `data.csv`.
+        Csv = "csv",
+    }
+}
+
+keyword_enum! {
+    /// `data.normalize`
+    pub enum NormalizeKind {
+        /// Features as they are.
+        None = "none",
+        /// `(x - mean) / std`, population std of the train pool (constant
+        /// features get std 1).
+        Standard = "standard",
+        /// The train pool's range mapped to [0, 1].
+        MinMax = "minmax",
+    }
+}
+
+tagged_enum! {
+    tag = "kind";
+    /// `data.partition`: how the train pool is split over clients.
+    pub enum RawPartition {
+        /// Round-robin over the train pool: client k gets rows k, k+N, ...
+        Iid(Iid) = "iid",
+        /// Per-label Dirichlet(alpha) proportions over clients.
+        Dirichlet(DirichletPartition) = "dirichlet",
+        /// Rows sorted by label, cut into `clients.count * shards_per_client`
+        /// shards, dealt at random.
+        Shards(ShardsPartition) = "shards",
+        /// Client sizes proportional to lognormal(0, sigma) draws.
+        QuantitySkew(QuantitySkewPartition) = "quantity_skew",
+    }
+}
+
+impl Default for RawPartition {
+    fn default() -> Self {
+        RawPartition::Iid(Iid {})
+    }
+}
+
+/// A variant without parameters.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "no further keys")]
+pub struct Iid {}
+
+/// `data.partition` with `kind: dirichlet`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with alpha")]
+pub struct DirichletPartition {
+    /// Concentration, a finite number > 0: smaller is more skewed. Default 0.5.
+    pub alpha: PositiveF64,
+}
+
+impl Default for DirichletPartition {
+    fn default() -> Self {
+        DirichletPartition { alpha: PositiveF64(0.5) }
+    }
+}
+
+/// `data.partition` with `kind: shards`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with shards_per_client")]
+pub struct ShardsPartition {
+    /// Label-sorted shards per client, an integer >= 1. Default 2.
+    pub shards_per_client: PositiveUsize,
+}
+
+impl Default for ShardsPartition {
+    fn default() -> Self {
+        ShardsPartition { shards_per_client: PositiveUsize(2) }
+    }
+}
+
+/// `data.partition` with `kind: quantity_skew`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with sigma")]
+pub struct QuantitySkewPartition {
+    /// Spread of the lognormal(0, sigma) size draws, finite and >= 0
+    /// (0 = equal sizes). Default 1.0.
+    pub sigma: NonNegativeF64,
+}
+
+impl Default for QuantitySkewPartition {
+    fn default() -> Self {
+        QuantitySkewPartition { sigma: NonNegativeF64(1.0) }
+    }
+}
+
+/// `data.synthetic`: LEAF-style synthetic(alpha, beta) data.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with features, classes, samples, alpha, beta")]
+pub struct RawSynthetic {
+    /// Features per row, an integer >= 1. Default 60.
+    pub features: PositiveUsize,
+    /// Classes, an integer >= 2. Default 10.
+    pub classes: PositiveUsize,
+    /// Rows in total (train pool and test set), an integer >= 1. Default 20000.
+    pub samples: PositiveUsize,
+    /// Spread of the per-source models, finite and >= 0 (0 = one shared
+    /// model). Default 1.0.
+    pub alpha: NonNegativeF64,
+    /// Spread of the per-source feature means, finite and >= 0 (0 = one
+    /// shared mean). Default 1.0.
+    pub beta: NonNegativeF64,
+}
+
+impl Default for RawSynthetic {
+    fn default() -> Self {
+        RawSynthetic {
+            features: PositiveUsize(60),
+            classes: PositiveUsize(10),
+            samples: PositiveUsize(20000),
+            alpha: NonNegativeF64(1.0),
+            beta: NonNegativeF64(1.0),
+        }
+    }
+}
+
+/// `data.csv`: a CSV file with a header row.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with path and label_column")]
+pub struct RawCsv {
+    /// Required. The file, relative to the scenario file's folder; must exist.
+    pub path: Text,
+    /// Required. The header name of the label column; every other column is
+    /// a numeric feature.
+    pub label_column: Text,
+}
+
+// ---------------------------------------------------------------- clients
+
+/// `clients:`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with count, profiles, dropout, availability")]
+pub struct RawClients {
+    /// Required. Number of clients, an integer >= 1.
+    pub count: PositiveUsize,
+    /// Device tiers. Shares sum to 1 (within 1e-6) and give exact counts
+    /// (round(share * count), largest remainder), randomly placed. Default
+    /// `[]`: ideal devices, whose compute and network take zero time.
+    #[serde(default)]
+    pub profiles: Vec<RawProfile>,
+    /// Per-task dropout. Default `{probability: 0}`.
+    #[serde(default)]
+    pub dropout: RawDropout,
+    /// When clients can be selected. Default `{kind: always}`.
+    #[serde(default)]
+    pub availability: RawAvailability,
+}
+
+/// `clients.profiles[]`: one device tier.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a profile mapping with name, share, compute, network")]
+pub struct RawProfile {
+    /// Required. The tier's name, `[a-z0-9_-]+`, unique among profiles.
+    pub name: Name,
+    /// Required. Probability in [0, 1]: the share of clients in this tier.
+    pub share: Probability,
+    /// Local training speed. Default: ideal (takes no time).
+    #[serde(default)]
+    pub compute: RawCompute,
+    /// The tier's link. Default: ideal (no latency, infinite bandwidth).
+    #[serde(default)]
+    pub network: RawNetwork,
+}
+
+/// `clients.profiles[].compute`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with samples_per_s and jitter")]
+pub struct RawCompute {
+    /// Training throughput in samples per second, > 0; `.inf` means compute
+    /// takes no time. Default `.inf`.
+    pub samples_per_s: Rate,
+    /// Extra compute delay drawn once per task, a delay distribution in ms.
+    /// Default none.
+    pub jitter: Option<RawDelay>,
+}
+
+impl Default for RawCompute {
+    fn default() -> Self {
+        RawCompute { samples_per_s: Rate(f64::INFINITY), jitter: None }
+    }
+}
+
+/// `clients.profiles[].network`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with latency, up_mbps, down_mbps")]
+pub struct RawNetwork {
+    /// One-way latency, drawn for every message. Default `{dist: constant,
+    /// ms: 0}`.
+    pub latency: RawDelay,
+    /// Upload bandwidth in Mbit/s (10^6 bit/s), > 0; `.inf` means no
+    /// transfer time. Default `.inf`.
+    pub up_mbps: Rate,
+    /// Download bandwidth in Mbit/s (10^6 bit/s), > 0; `.inf` means no
+    /// transfer time. Default `.inf`.
+    pub down_mbps: Rate,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork {
+            latency: RawDelay::Constant(ConstantDelay { ms: NonNegativeMs(0.0) }),
+            up_mbps: Rate(f64::INFINITY),
+            down_mbps: Rate(f64::INFINITY),
+        }
+    }
+}
+
+tagged_enum! {
+    tag = "dist";
+    /// A delay distribution (`latency`, `jitter`); every parameter in
+    /// milliseconds, finite and >= 0; draws are never negative.
+    pub enum RawDelay {
+        /// Always `ms`.
+        Constant(ConstantDelay) = "constant",
+        /// Uniform on [min_ms, max_ms].
+        Uniform(UniformDelay) = "uniform",
+        /// Normal, truncated at 0 by resampling.
+        Normal(NormalDelay) = "normal",
+        /// `median_ms * exp(sigma * Z)`.
+        LogNormal(LogNormalDelay) = "lognormal",
+        /// Exponential with this mean.
+        Exponential(ExponentialDelay) = "exponential",
+        /// Pareto type I: support `[scale_ms, inf)`, mean
+        /// `shape * scale_ms / (shape - 1)` for shape > 1.
+        Pareto(ParetoDelay) = "pareto",
+    }
+}
+
+/// `dist: constant`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with ms")]
+pub struct ConstantDelay {
+    /// Required. The delay in ms, finite and >= 0.
+    pub ms: NonNegativeMs,
+}
+
+/// `dist: uniform`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with min_ms and max_ms")]
+pub struct UniformDelay {
+    /// Required. Lower bound in ms, finite, >= 0 and <= max_ms.
+    pub min_ms: NonNegativeMs,
+    /// Required. Upper bound in ms, finite and >= min_ms.
+    pub max_ms: NonNegativeMs,
+}
+
+/// `dist: normal`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with mean_ms and std_ms")]
+pub struct NormalDelay {
+    /// Required. Mean in ms, finite and >= 0.
+    pub mean_ms: NonNegativeMs,
+    /// Required. Standard deviation in ms, finite and >= 0.
+    pub std_ms: NonNegativeMs,
+}
+
+/// `dist: lognormal`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with median_ms and sigma")]
+pub struct LogNormalDelay {
+    /// Required. Median in ms, finite and >= 0.
+    pub median_ms: NonNegativeMs,
+    /// Required. Log-scale spread (unitless), finite and >= 0.
+    pub sigma: NonNegativeF64,
+}
+
+/// `dist: exponential`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with mean_ms")]
+pub struct ExponentialDelay {
+    /// Required. Mean in ms, finite and >= 0.
+    pub mean_ms: NonNegativeMs,
+}
+
+/// `dist: pareto`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with scale_ms and shape")]
+pub struct ParetoDelay {
+    /// Required. Minimum (scale) in ms, finite and > 0.
+    pub scale_ms: PositiveMs,
+    /// Required. Tail index (unitless), finite and > 0.
+    pub shape: PositiveF64,
+}
+
+/// `clients.dropout`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with probability")]
+pub struct RawDropout {
+    /// Probability in [0, 1], drawn once per task, that the client vanishes
+    /// mid-task. Default 0.
+    pub probability: Probability,
+}
+
+impl Default for RawDropout {
+    fn default() -> Self {
+        RawDropout { probability: Probability(0.0) }
+    }
+}
+
+tagged_enum! {
+    tag = "kind";
+    /// `clients.availability`: when clients can be selected.
+    pub enum RawAvailability {
+        /// Every client, all the time.
+        Always(Iid) = "always",
+        /// One window of `on_fraction * period_h` per period, at a phase
+        /// drawn per client from the seed.
+        Diurnal(DiurnalAvailability) = "diurnal",
+        /// Intervals read from a CSV `client,start_s,end_s`.
+        Trace(TraceAvailability) = "trace",
+    }
+}
+
+impl Default for RawAvailability {
+    fn default() -> Self {
+        RawAvailability::Always(Iid {})
+    }
+}
+
+/// `clients.availability` with `kind: diurnal`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with period_h and on_fraction")]
+pub struct DiurnalAvailability {
+    /// The period in hours of virtual time, finite and > 0. Default 24.
+    pub period_h: PositiveF64,
+    /// Fraction in (0, 1] of each period a client is available. Default 0.5.
+    pub on_fraction: UnitFraction,
+}
+
+impl Default for DiurnalAvailability {
+    fn default() -> Self {
+        DiurnalAvailability { period_h: PositiveF64(24.0), on_fraction: UnitFraction(0.5) }
+    }
+}
+
+/// `clients.availability` with `kind: trace`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with path")]
+pub struct TraceAvailability {
+    /// Required. A CSV of rows `client,start_s,end_s` (availability
+    /// intervals in virtual seconds), relative to the scenario file's
+    /// folder; must exist. A client with no row is always available.
+    pub path: Text,
+}
+
+// ---------------------------------------------------------------- model
+
+/// `model:`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with kind (and hidden for mlp)")]
+pub struct RawModel {
+    /// `logistic_regression` (binary data only) `| softmax_regression |
+    /// mlp`. Default `softmax_regression`.
+    pub kind: ModelKind,
+    /// Hidden layer widths, a non-empty list of integers >= 1. Required for
+    /// `mlp`, rejected for the other kinds.
+    pub hidden: Option<Vec<PositiveUsize>>,
+}
+
+impl Default for RawModel {
+    fn default() -> Self {
+        RawModel { kind: ModelKind::SoftmaxRegression, hidden: None }
+    }
+}
+
+keyword_enum! {
+    /// `model.kind`
+    pub enum ModelKind {
+        /// Binary logistic regression; the data must have two classes.
+        LogisticRegression = "logistic_regression",
+        /// Multinomial logistic regression.
+        SoftmaxRegression = "softmax_regression",
+        /// Fully connected ReLU network with `hidden` widths.
+        Mlp = "mlp",
+    }
+}
+
+// ---------------------------------------------------------------- training
+
+/// `training:` what each client does per task.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a mapping with local_epochs, batch_size, learning_rate, shuffle, weight_decay"
+)]
+pub struct RawTraining {
+    /// Passes over the client's data per task, an integer >= 1. Default 1.
+    pub local_epochs: PositiveU32,
+    /// Rows per SGD step, an integer >= 1. Default 32.
+    pub batch_size: PositiveUsize,
+    /// SGD step size, finite and > 0. Default 0.1.
+    pub learning_rate: PositiveF64,
+    /// Shuffle the client's rows each epoch; `false` takes consecutive
+    /// batches in the client's row order. Default true.
+    pub shuffle: bool,
+    /// L2 penalty coefficient, finite and >= 0 (0 = none). Default 0.
+    pub weight_decay: NonNegativeF64,
+}
+
+impl Default for RawTraining {
+    fn default() -> Self {
+        RawTraining {
+            local_epochs: PositiveU32(1),
+            batch_size: PositiveUsize(32),
+            learning_rate: PositiveF64(0.1),
+            shuffle: true,
+            weight_decay: NonNegativeF64(0.0),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- strategy
+
+/// `strategy:` how the server schedules work and aggregates.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with kind and its options")]
+pub struct RawStrategy {
+    /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad`
+    /// (sync) `| fedasync | fedbuff` (async). Default `fedavg`.
+    pub kind: StrategyKindName,
+    /// Sync: reports aggregated per round, an integer in 1..=clients.count.
+    /// Default: all clients.
+    pub clients_per_round: Option<PositiveUsize>,
+    /// Sync: a round closes after this many virtual seconds at the latest,
+    /// finite and > 0. Default none (no deadline).
+    pub deadline_s: Option<PositiveF64>,
+    /// Sync: `ceil(clients_per_round * over_selection)` clients are
+    /// dispatched, the first `clients_per_round` reports kept; finite and
+    /// >= 1. Default 1.
+    pub over_selection: AtLeastOne,
+    /// Async: clients training at any moment, an integer in
+    /// 1..=clients.count. Default: `clients_per_round`.
+    pub concurrency: Option<PositiveUsize>,
+    /// FedBuff: updates per aggregation, an integer >= 1. Default 10.
+    pub buffer_size: PositiveUsize,
+    /// Async: how an update's weight decays with its staleness. Default
+    /// `{fn: constant}`.
+    pub staleness: RawStaleness,
+    /// FedAsync mixing weight alpha, in (0, 1]. Default 0.6.
+    pub mixing: UnitFraction,
+    /// Server step size applied to the aggregated update, finite and > 0.
+    /// Default 1.0.
+    pub server_learning_rate: PositiveF64,
+    /// Async: updates staler than this many versions are dropped, an
+    /// integer >= 0. Default none (keep all).
+    pub max_staleness: Option<NonNegativeU64>,
+}
+
+impl Default for RawStrategy {
+    fn default() -> Self {
+        RawStrategy {
+            kind: StrategyKindName::FedAvg,
+            clients_per_round: None,
+            deadline_s: None,
+            over_selection: AtLeastOne(1.0),
+            concurrency: None,
+            buffer_size: PositiveUsize(10),
+            staleness: RawStaleness::default(),
+            mixing: UnitFraction(0.6),
+            server_learning_rate: PositiveF64(1.0),
+            max_staleness: None,
+        }
+    }
+}
+
+keyword_enum! {
+    /// `strategy.kind`
+    pub enum StrategyKindName {
+        /// Federated averaging, weighted by local sample count.
+        FedAvg = "fedavg",
+        /// FedAvg with a proximal term in local training.
+        FedProx = "fedprox",
+        /// FedAvg with server momentum.
+        FedAvgM = "fedavgm",
+        /// Server-side Adam on the averaged update.
+        FedAdam = "fedadam",
+        /// Server-side Yogi on the averaged update.
+        FedYogi = "fedyogi",
+        /// Server-side Adagrad on the averaged update.
+        FedAdagrad = "fedadagrad",
+        /// Async: every arrival is mixed in with weight `mixing * s(staleness)`.
+        FedAsync = "fedasync",
+        /// Async: aggregate every `buffer_size` arrivals.
+        FedBuff = "fedbuff",
+    }
+}
+
+tagged_enum! {
+    tag = "fn";
+    /// `strategy.staleness`: the weight `s(t)` of an update `t` versions stale.
+    pub enum RawStaleness {
+        /// `s(t) = 1`.
+        Constant(Iid) = "constant",
+        /// `s(t) = (1 + t)^-a`.
+        Polynomial(PolynomialStaleness) = "polynomial",
+        /// `s(t) = 1` for `t <= b`, else `1 / (a * (t - b) + 1)`.
+        Hinge(HingeStaleness) = "hinge",
+    }
+}
+
+impl Default for RawStaleness {
+    fn default() -> Self {
+        RawStaleness::Constant(Iid {})
+    }
+}
+
+/// `strategy.staleness` with `fn: polynomial`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with a")]
+pub struct PolynomialStaleness {
+    /// Decay exponent, finite and >= 0. Default 0.5.
+    pub a: NonNegativeF64,
+}
+
+impl Default for PolynomialStaleness {
+    fn default() -> Self {
+        PolynomialStaleness { a: NonNegativeF64(0.5) }
+    }
+}
+
+/// `strategy.staleness` with `fn: hinge`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with a and b")]
+pub struct HingeStaleness {
+    /// Decay slope, finite and >= 0. Default 10.
+    pub a: NonNegativeF64,
+    /// Staleness (in versions) tolerated without decay, finite and >= 0.
+    /// Default 4.
+    pub b: NonNegativeF64,
+}
+
+impl Default for HingeStaleness {
+    fn default() -> Self {
+        HingeStaleness { a: NonNegativeF64(10.0), b: NonNegativeF64(4.0) }
+    }
+}
+
+// ---------------------------------------------------------------- privacy
+
+/// `privacy:` (not supported yet: any enabled part is rejected).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with dp and secure_aggregation")]
+pub struct RawPrivacy {
+    /// Differential privacy. Default none.
+    pub dp: Option<RawDp>,
+    /// Secure aggregation. Default none.
+    pub secure_aggregation: Option<RawSecureAggregation>,
+}
+
+/// `privacy.dp`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with level, clip_norm, noise_multiplier, delta")]
+pub struct RawDp {
+    /// `client` (the server adds noise to the clipped sum) `| local` (each
+    /// client noises its own update). Default `client`.
+    pub level: DpLevel,
+    /// L2 norm each update is clipped to, finite and > 0. Default 1.0.
+    pub clip_norm: PositiveF64,
+    /// Noise std as a multiple of `clip_norm`, finite and >= 0. Default 1.0.
+    pub noise_multiplier: NonNegativeF64,
+    /// The delta of (epsilon, delta)-DP, in (0, 1). Default 1e-5.
+    pub delta: OpenFraction,
+}
+
+impl Default for RawDp {
+    fn default() -> Self {
+        RawDp {
+            level: DpLevel::Client,
+            clip_norm: PositiveF64(1.0),
+            noise_multiplier: NonNegativeF64(1.0),
+            delta: OpenFraction(1e-5),
+        }
+    }
+}
+
+keyword_enum! {
+    /// `privacy.dp.level`
+    pub enum DpLevel {
+        /// Central DP: noise on the aggregate.
+        Client = "client",
+        /// Local DP: noise on each update.
+        Local = "local",
+    }
+}
+
+/// `privacy.secure_aggregation`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with enabled and threshold")]
+pub struct RawSecureAggregation {
+    /// Whether updates are masked so the server sees only their sum.
+    /// Default true (writing the block turns it on).
+    pub enabled: bool,
+    /// Fraction in (0, 1] of the selected clients that must report for the
+    /// sum to be unmasked. Default 0.5.
+    pub threshold: UnitFraction,
+}
+
+impl Default for RawSecureAggregation {
+    fn default() -> Self {
+        RawSecureAggregation { enabled: true, threshold: UnitFraction(0.5) }
+    }
+}
+
+// ---------------------------------------------------------------- compression
+
+tagged_enum! {
+    tag = "kind";
+    /// `compression:` of client updates (only `none` is supported yet).
+    pub enum RawCompression {
+        /// Full f32 updates.
+        None(Iid) = "none",
+        /// Keep the largest `ratio` of the update's coordinates.
+        TopK(TopKCompression) = "topk",
+        /// Quantise every coordinate to `bits` bits.
+        Quantize(QuantizeCompression) = "quantize",
+    }
+}
+
+impl Default for RawCompression {
+    fn default() -> Self {
+        RawCompression::None(Iid {})
+    }
+}
+
+/// `compression` with `kind: topk`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with ratio")]
+pub struct TopKCompression {
+    /// Required. Fraction in (0, 1] of coordinates kept.
+    pub ratio: UnitFraction,
+}
+
+/// `compression` with `kind: quantize`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with bits")]
+pub struct QuantizeCompression {
+    /// Required. Bits per coordinate, an integer from 1 to 32.
+    pub bits: QuantBits,
+}
+
+// ---------------------------------------------------------------- stop, evaluation
+
+/// `stop:` the first bound reached ends the run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with rounds, virtual_time_s, target_accuracy")]
+pub struct RawStop {
+    /// Server model versions, an integer >= 1. Default none (100 when `stop`
+    /// is absent).
+    #[serde(default)]
+    pub rounds: Option<PositiveU64>,
+    /// Virtual seconds, finite and > 0. Default none.
+    #[serde(default)]
+    pub virtual_time_s: Option<PositiveF64>,
+    /// Test accuracy in [0, 1] that ends the run when reached (also the
+    /// target of `time_to_target_s`). Default none.
+    #[serde(default)]
+    pub target_accuracy: Option<Probability>,
+}
+
+/// `evaluation:` exactly one of the two keys.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with every_rounds or every_s")]
+pub struct RawEvaluation {
+    /// Evaluate every this many server versions, an integer >= 1.
+    #[serde(default)]
+    pub every_rounds: Option<PositiveU64>,
+    /// Evaluate every this many virtual seconds, finite and > 0.
+    #[serde(default)]
+    pub every_s: Option<PositiveF64>,
+}
+
+// ---------------------------------------------------------------- sweep
+
+/// `sweep:` dotted key -> non-empty list of values, in file order (checked
+/// in `validate`, where keys with dots can be located exactly).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct RawSweep(pub serde_yaml::Mapping);

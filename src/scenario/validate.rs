@@ -1,0 +1,435 @@
+//! Cross-field checks and the conversion of the raw scenario into the
+//! checked one. Single-value ranges were already checked by the raw types;
+//! what is left needs several values, the file system, or a feature flag.
+
+use super::checked::*;
+use super::error::{Issue, Problem};
+use super::keys;
+use super::raw::*;
+use super::values::{describe, fmt_f64};
+use super::yaml::{parse_path, render, Path as KeyPath, Seg};
+use serde_yaml::Value;
+use std::path::{Path, PathBuf};
+
+fn key(parts: &[&str]) -> KeyPath {
+    parts.iter().map(|p| Seg::Key(p.to_string())).collect()
+}
+
+fn with(base: &KeyPath, more: &[&str]) -> KeyPath {
+    let mut p = base.clone();
+    p.extend(more.iter().map(|m| Seg::Key(m.to_string())));
+    p
+}
+
+fn inconsistent(path: KeyPath, expected: impl Into<String>, found: impl Into<String>) -> Issue {
+    Issue::at_key(path, Problem::Inconsistent { expected: expected.into(), found: found.into() })
+}
+
+fn out_of_range(path: KeyPath, expected: impl Into<String>, found: impl Into<String>) -> Issue {
+    Issue::at_value(path, Problem::OutOfRange { expected: expected.into(), found: found.into() })
+}
+
+/// Resolves a path named in the scenario against the scenario's folder and
+/// checks that the file exists.
+fn existing_file(base: &Path, text: &str, path: KeyPath) -> Result<PathBuf, Issue> {
+    let resolved = base.join(text);
+    if !text.is_empty() && resolved.is_file() {
+        Ok(resolved)
+    } else {
+        Err(Issue::at_value(path, Problem::MissingFile { resolved }))
+    }
+}
+
+/// Number of classes of a data source, when known without reading data.
+fn known_classes(data: &RawData) -> Option<usize> {
+    match data.dataset {
+        DatasetKind::Digits => Some(10),
+        DatasetKind::BreastCancer => Some(2),
+        DatasetKind::Iris => Some(3),
+        DatasetKind::Synthetic => data.synthetic.as_ref().map(|s| s.classes.0),
+        DatasetKind::Csv => None,
+    }
+}
+
+/// Checks everything that needs more than one value and builds the
+/// checked scenario. `source` names the scenario file; relative paths are
+/// resolved against its folder.
+pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> {
+    let base = source.parent().unwrap_or(Path::new(""));
+    let data = check_data(&raw.data, base)?;
+    let clients = check_clients(&raw.clients, base)?;
+    let model = check_model(&raw.model, &raw.data)?;
+    let t = &raw.training;
+    let training = TrainingSpec {
+        local_epochs: t.local_epochs.0,
+        batch_size: t.batch_size.0,
+        learning_rate: t.learning_rate.0,
+        shuffle: t.shuffle,
+        weight_decay: t.weight_decay.0,
+    };
+    let strategy = check_strategy(&raw.strategy, clients.count)?;
+    check_privacy(raw.privacy.as_ref())?;
+    let compression = match &raw.compression {
+        RawCompression::None(_) => CompressionSpec::None,
+        other => {
+            return Err(Issue::at_value(
+                key(&["compression", "kind"]),
+                Problem::Unsupported {
+                    feature: format!("compression kind `{}`", other.name()),
+                    found: format!("kind: {}", other.name()),
+                },
+            ))
+        }
+    };
+    let stop = match &raw.stop {
+        None => RawScenario::default_stop(),
+        Some(s) => s.clone(),
+    };
+    if raw.stop.is_some() && stop.rounds.is_none() && stop.virtual_time_s.is_none() {
+        let found = if stop.target_accuracy.is_some() { "only target_accuracy" } else { "neither" };
+        return Err(inconsistent(key(&["stop"]), "stop.rounds or stop.virtual_time_s (a run needs a bound)", found));
+    }
+    let stop = StopSpec {
+        rounds: stop.rounds.map(|r| r.0),
+        virtual_time_s: stop.virtual_time_s.map(|v| v.0),
+        target_accuracy: stop.target_accuracy.map(|a| a.0),
+    };
+    let evaluation = match &raw.evaluation {
+        None => RawScenario::default_evaluation(),
+        Some(e) => e.clone(),
+    };
+    let evaluation = match (evaluation.every_rounds, evaluation.every_s) {
+        (Some(r), None) => EvaluationSpec::EveryRounds(r.0),
+        (None, Some(s)) => EvaluationSpec::EveryS(s.0),
+        (Some(_), Some(_)) => {
+            return Err(inconsistent(
+                key(&["evaluation", "every_s"]),
+                "exactly one of evaluation.every_rounds and evaluation.every_s",
+                "both",
+            ))
+        }
+        (None, None) => {
+            return Err(inconsistent(
+                key(&["evaluation"]),
+                "exactly one of evaluation.every_rounds and evaluation.every_s",
+                "neither",
+            ))
+        }
+    };
+    let sweep = match &raw.sweep {
+        None => Vec::new(),
+        Some(s) => check_sweep(s)?,
+    };
+    Ok(Scenario {
+        name: raw.name.0,
+        description: raw.description.0,
+        seed: raw.seed.0,
+        source: source.to_path_buf(),
+        data,
+        clients,
+        model,
+        training,
+        strategy,
+        compression,
+        stop,
+        evaluation,
+        sweep,
+    })
+}
+
+fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
+    let dataset = d.dataset.name();
+    let wrong_block = |block: &str, wanted: &str| {
+        inconsistent(
+            key(&["data", block]),
+            format!("no data.{block} block unless data.dataset is {wanted}"),
+            format!("data.dataset: {dataset}"),
+        )
+    };
+    if d.dataset != DatasetKind::Csv && d.csv.is_some() {
+        return Err(wrong_block("csv", "csv"));
+    }
+    if d.dataset != DatasetKind::Synthetic && d.synthetic.is_some() {
+        return Err(wrong_block("synthetic", "synthetic"));
+    }
+    let source = match d.dataset {
+        DatasetKind::Digits => DataSource::Digits,
+        DatasetKind::BreastCancer => DataSource::BreastCancer,
+        DatasetKind::Iris => DataSource::Iris,
+        DatasetKind::Synthetic => {
+            let Some(s) = &d.synthetic else {
+                return Err(Issue::at_key(
+                    key(&["data", "synthetic"]),
+                    Problem::Missing {
+                        expected: "a `synthetic:` block (e.g. `{}` for the defaults) when data.dataset is synthetic"
+                            .into(),
+                    },
+                ));
+            };
+            if s.classes.0 < 2 {
+                return Err(out_of_range(
+                    key(&["data", "synthetic", "classes"]),
+                    "an integer >= 2",
+                    s.classes.0.to_string(),
+                ));
+            }
+            DataSource::Synthetic(SyntheticSpec {
+                features: s.features.0,
+                classes: s.classes.0,
+                samples: s.samples.0,
+                alpha: s.alpha.0,
+                beta: s.beta.0,
+            })
+        }
+        DatasetKind::Csv => {
+            let Some(c) = &d.csv else {
+                return Err(Issue::at_key(
+                    key(&["data", "csv"]),
+                    Problem::Missing {
+                        expected: "a `csv: {path, label_column}` block when data.dataset is csv".into(),
+                    },
+                ));
+            };
+            let path = existing_file(base, &c.path.0, key(&["data", "csv", "path"]))?;
+            if c.label_column.0.is_empty() {
+                return Err(out_of_range(
+                    key(&["data", "csv", "label_column"]),
+                    "the header name of the label column",
+                    "an empty string",
+                ));
+            }
+            DataSource::Csv(CsvSpec { path, label_column: c.label_column.0.clone() })
+        }
+    };
+    let normalize = match d.normalize {
+        NormalizeKind::None => Normalize::None,
+        NormalizeKind::Standard => Normalize::Standard,
+        NormalizeKind::MinMax => Normalize::MinMax,
+    };
+    let partition = match &d.partition {
+        RawPartition::Iid(_) => Partition::Iid,
+        RawPartition::Dirichlet(p) => Partition::Dirichlet { alpha: p.alpha.0 },
+        RawPartition::Shards(p) => Partition::Shards { shards_per_client: p.shards_per_client.0 },
+        RawPartition::QuantitySkew(p) => Partition::QuantitySkew { sigma: p.sigma.0 },
+    };
+    Ok(DataSpec { source, test_fraction: d.test_fraction.0, shuffle: d.shuffle, normalize, partition })
+}
+
+fn check_delay(d: &RawDelay, path: KeyPath) -> Result<Delay, Issue> {
+    Ok(match d {
+        RawDelay::Constant(c) => Delay::Constant { ms: c.ms.0 },
+        RawDelay::Uniform(u) => {
+            if u.min_ms.0 > u.max_ms.0 {
+                return Err(Issue::at_value(
+                    with(&path, &["min_ms"]),
+                    Problem::Inconsistent {
+                        expected: format!("min_ms <= max_ms ({})", fmt_f64(u.max_ms.0)),
+                        found: fmt_f64(u.min_ms.0),
+                    },
+                ));
+            }
+            Delay::Uniform { min_ms: u.min_ms.0, max_ms: u.max_ms.0 }
+        }
+        RawDelay::Normal(n) => Delay::Normal { mean_ms: n.mean_ms.0, std_ms: n.std_ms.0 },
+        RawDelay::LogNormal(l) => Delay::LogNormal { median_ms: l.median_ms.0, sigma: l.sigma.0 },
+        RawDelay::Exponential(e) => Delay::Exponential { mean_ms: e.mean_ms.0 },
+        RawDelay::Pareto(p) => Delay::Pareto { scale_ms: p.scale_ms.0, shape: p.shape.0 },
+    })
+}
+
+fn check_clients(c: &RawClients, base: &Path) -> Result<ClientsSpec, Issue> {
+    let mut profiles = Vec::new();
+    for (i, p) in c.profiles.iter().enumerate() {
+        let here: KeyPath = vec![Seg::Key("clients".into()), Seg::Key("profiles".into()), Seg::Index(i)];
+        if let Some(j) = c.profiles[..i].iter().position(|q| q.name == p.name) {
+            return Err(Issue::at_value(
+                with(&here, &["name"]),
+                Problem::Inconsistent {
+                    expected: "a profile name used once".into(),
+                    found: format!("`{}`, already the name of clients.profiles[{j}]", p.name.0),
+                },
+            ));
+        }
+        let jitter = match &p.compute.jitter {
+            None => None,
+            Some(j) => Some(check_delay(j, with(&here, &["compute", "jitter"]))?),
+        };
+        let latency = check_delay(&p.network.latency, with(&here, &["network", "latency"]))?;
+        profiles.push(Profile {
+            name: p.name.0.clone(),
+            share: p.share.0,
+            compute: Compute { samples_per_s: p.compute.samples_per_s.0, jitter },
+            network: Network { latency, up_mbps: p.network.up_mbps.0, down_mbps: p.network.down_mbps.0 },
+        });
+    }
+    if let Some(last) = c.profiles.len().checked_sub(1) {
+        let sum: f64 = c.profiles.iter().map(|p| p.share.0).sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            let terms: Vec<String> = c.profiles.iter().map(|p| fmt_f64(p.share.0)).collect();
+            return Err(Issue::at_value(
+                vec![
+                    Seg::Key("clients".into()),
+                    Seg::Key("profiles".into()),
+                    Seg::Index(last),
+                    Seg::Key("share".into()),
+                ],
+                Problem::Inconsistent {
+                    expected: "profile shares that sum to 1".into(),
+                    found: format!("{} = {}", terms.join(" + "), fmt_f64(sum)),
+                },
+            ));
+        }
+    }
+    let availability = match &c.availability {
+        RawAvailability::Always(_) => Availability::Always,
+        RawAvailability::Diurnal(d) => Availability::Diurnal { period_h: d.period_h.0, on_fraction: d.on_fraction.0 },
+        RawAvailability::Trace(t) => {
+            Availability::Trace { path: existing_file(base, &t.path.0, key(&["clients", "availability", "path"]))? }
+        }
+    };
+    Ok(ClientsSpec { count: c.count.0, profiles, dropout: c.dropout.probability.0, availability })
+}
+
+fn check_model(m: &RawModel, data: &RawData) -> Result<ModelSpec, Issue> {
+    let spec = match (m.kind, &m.hidden) {
+        (ModelKind::Mlp, None) => {
+            return Err(Issue::at_key(
+                key(&["model", "hidden"]),
+                Problem::Missing {
+                    expected: "a non-empty list of layer widths >= 1 when model.kind is mlp, e.g. [64]".into(),
+                },
+            ))
+        }
+        (ModelKind::Mlp, Some(h)) if h.is_empty() => {
+            return Err(out_of_range(key(&["model", "hidden"]), "at least one layer width, e.g. [64]", "[]"))
+        }
+        (ModelKind::Mlp, Some(h)) => ModelSpec::Mlp { hidden: h.iter().map(|w| w.0).collect() },
+        (kind, Some(_)) => {
+            return Err(inconsistent(
+                key(&["model", "hidden"]),
+                "no hidden layers unless model.kind is mlp",
+                format!("model.kind: {}", kind.name()),
+            ))
+        }
+        (ModelKind::LogisticRegression, None) => ModelSpec::LogisticRegression,
+        (ModelKind::SoftmaxRegression, None) => ModelSpec::SoftmaxRegression,
+    };
+    if spec == ModelSpec::LogisticRegression {
+        if let Some(classes) = known_classes(data).filter(|&c| c != 2) {
+            return Err(out_of_range(
+                key(&["model", "kind"]),
+                format!("a model for {classes} classes (logistic_regression is binary; use softmax_regression or mlp)"),
+                format!("logistic_regression with data.dataset: {}", data.dataset.name()),
+            ));
+        }
+    }
+    Ok(spec)
+}
+
+fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> {
+    let at_most = |name: &str, v: usize| {
+        if v > count {
+            Err(out_of_range(
+                key(&["strategy", name]),
+                format!("an integer from 1 to clients.count ({count})"),
+                v.to_string(),
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    let clients_per_round = match s.clients_per_round {
+        None => count,
+        Some(v) => at_most("clients_per_round", v.0)?,
+    };
+    let concurrency = match s.concurrency {
+        None => clients_per_round,
+        Some(v) => at_most("concurrency", v.0)?,
+    };
+    let kind = match s.kind {
+        StrategyKindName::FedAvg => StrategyKind::FedAvg,
+        StrategyKindName::FedProx => StrategyKind::FedProx,
+        StrategyKindName::FedAvgM => StrategyKind::FedAvgM,
+        StrategyKindName::FedAdam => StrategyKind::FedAdam,
+        StrategyKindName::FedYogi => StrategyKind::FedYogi,
+        StrategyKindName::FedAdagrad => StrategyKind::FedAdagrad,
+        StrategyKindName::FedAsync => StrategyKind::FedAsync,
+        StrategyKindName::FedBuff => StrategyKind::FedBuff,
+    };
+    let staleness = match &s.staleness {
+        RawStaleness::Constant(_) => Staleness::Constant,
+        RawStaleness::Polynomial(p) => Staleness::Polynomial { a: p.a.0 },
+        RawStaleness::Hinge(h) => Staleness::Hinge { a: h.a.0, b: h.b.0 },
+    };
+    Ok(StrategySpec {
+        kind,
+        clients_per_round,
+        deadline_s: s.deadline_s.map(|d| d.0),
+        over_selection: s.over_selection.0,
+        concurrency,
+        buffer_size: s.buffer_size.0,
+        staleness,
+        mixing: s.mixing.0,
+        server_learning_rate: s.server_learning_rate.0,
+        max_staleness: s.max_staleness.map(|m| m.0),
+    })
+}
+
+fn check_privacy(p: Option<&RawPrivacy>) -> Result<(), Issue> {
+    let Some(p) = p else { return Ok(()) };
+    if p.dp.is_some() {
+        return Err(Issue::at_key(
+            key(&["privacy", "dp"]),
+            Problem::Unsupported { feature: "differential privacy".into(), found: "a privacy.dp block".into() },
+        ));
+    }
+    if let Some(sa) = &p.secure_aggregation {
+        if sa.enabled {
+            return Err(Issue::at_key(
+                key(&["privacy", "secure_aggregation"]),
+                Problem::Unsupported {
+                    feature: "secure aggregation".into(),
+                    found: "privacy.secure_aggregation with enabled: true".into(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_sweep(s: &RawSweep) -> Result<Vec<(String, Vec<String>)>, Issue> {
+    let mut out = Vec::new();
+    for (k, v) in &s.0 {
+        let Value::String(k) = k else {
+            return Err(Issue::at_key(
+                key(&["sweep"]),
+                Problem::WrongType { expected: "dotted keys such as strategy.kind".into(), found: describe(k) },
+            ));
+        };
+        let here = vec![Seg::Key("sweep".into()), Seg::Key(k.clone())];
+        let path = parse_path(k);
+        let valid = path
+            .as_ref()
+            .is_some_and(|p| !p.is_empty() && matches!(&p[0], Seg::Key(first) if first != "sweep") && keys::exists(p));
+        if !valid {
+            return Err(Issue::at_key(
+                here,
+                Problem::OutOfRange {
+                    expected: "a dotted key of the scenario, such as strategy.kind or clients.profiles[0].share".into(),
+                    found: format!("`{k}`"),
+                },
+            ));
+        }
+        let Value::Sequence(items) = v else {
+            return Err(Issue::at_value(
+                here,
+                Problem::WrongType { expected: "a non-empty list of values".into(), found: describe(v) },
+            ));
+        };
+        if items.is_empty() {
+            return Err(out_of_range(here, "a non-empty list of values", "[]"));
+        }
+        out.push((k.clone(), items.iter().map(render).collect()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,447 @@
+//! Checked scalar newtypes, keyword enums and kind-tagged enums for the raw
+//! scenario schema.
+//!
+//! Every range check that needs only one value happens here, inside
+//! deserialisation, so that the error carries the dotted path of the key
+//! (and through the locator, its line and column). Messages have the form
+//! `expected WHAT, found VALUE`; `error.rs` turns them into `ScenarioError`s.
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use std::fmt;
+
+/// Marks the start and end of a path prefix inside an error message that
+/// crossed a tagged enum (whose content serde cannot track itself).
+pub(crate) const PATH_MARK: char = '\u{1}';
+
+/// Formats a float for messages: `1.5`, `-3`, `.inf`.
+pub(crate) fn fmt_f64(x: f64) -> String {
+    if x.is_nan() {
+        ".nan".to_string()
+    } else if x.is_infinite() {
+        if x > 0.0 { ".inf" } else { "-.inf" }.to_string()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Describes a YAML value for a `found ...` clause.
+pub(crate) fn describe(v: &serde_yaml::Value) -> String {
+    use serde_yaml::Value;
+    match v {
+        Value::Null => "null (an empty value)".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => fmt_f64(x),
+            _ => n.to_string(),
+        },
+        Value::String(s) => format!("string {s:?}"),
+        Value::Sequence(_) => "a list".to_string(),
+        Value::Mapping(_) => "a mapping".to_string(),
+        Value::Tagged(t) => format!("a value tagged {}", t.tag),
+    }
+}
+
+/// Prefixes `msg` with an inner path (relative to the value being
+/// deserialised), merging with a path already carried by `msg`.
+pub(crate) fn with_inner_path(prefix: &str, msg: &str) -> String {
+    let (inner, rest) = split_inner_path(msg);
+    let path = match inner {
+        None => prefix.to_string(),
+        Some(p) if prefix.is_empty() => p.to_string(),
+        Some(p) if p.starts_with('[') => format!("{prefix}{p}"),
+        Some(p) if p.is_empty() => prefix.to_string(),
+        Some(p) => format!("{prefix}.{p}"),
+    };
+    format!("{PATH_MARK}{path}{PATH_MARK}{rest}")
+}
+
+/// Splits a message into (inner path, message) if it carries one.
+pub(crate) fn split_inner_path(msg: &str) -> (Option<&str>, &str) {
+    if let Some(rest) = msg.strip_prefix(PATH_MARK) {
+        if let Some((path, rest)) = rest.split_once(PATH_MARK) {
+            return (Some(path), rest);
+        }
+    }
+    (None, msg)
+}
+
+/// Float newtypes: `name, "what is expected", |x| condition`.
+macro_rules! float_newtype {
+    ($(#[$m:meta])* $name:ident, $expect:literal, |$x:ident| $ok:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+        pub struct $name(pub f64);
+
+        impl $name {
+            /// What this type accepts, for messages and the reference doc.
+            pub const EXPECTED: &'static str = $expect;
+            /// Checks `x` (as deserialisation does).
+            pub fn new(x: f64) -> Result<Self, String> {
+                let $x = x;
+                if $ok {
+                    Ok($name(x))
+                } else {
+                    Err(format!("expected {}, found {}", $expect, fmt_f64(x)))
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expect)
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
+                        $name::new(v).map_err(E::custom)
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$name, E> {
+                        self.visit_f64(v as f64)
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$name, E> {
+                        self.visit_f64(v as f64)
+                    }
+                }
+                d.deserialize_f64(V)
+            }
+        }
+    };
+}
+
+/// Integer newtypes: `name(type), "what is expected", min, max`.
+macro_rules! int_newtype {
+    ($(#[$m:meta])* $name:ident($t:ty), $expect:literal, $min:expr, $max:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub $t);
+
+        impl $name {
+            /// What this type accepts, for messages and the reference doc.
+            pub const EXPECTED: &'static str = $expect;
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expect)
+                    }
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$name, E> {
+                        let min: u64 = $min;
+                        let max: u64 = $max;
+                        if v < min || v > max {
+                            return Err(E::custom(format!("expected {}, found {v}", $expect)));
+                        }
+                        <$t>::try_from(v)
+                            .map($name)
+                            .map_err(|_| E::custom(format!("expected {}, found {v}", $expect)))
+                    }
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$name, E> {
+                        match u64::try_from(v) {
+                            Ok(u) => self.visit_u64(u),
+                            Err(_) => Err(E::custom(format!("expected {}, found {v}", $expect))),
+                        }
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
+                        if v.fract() == 0.0 && v >= 0.0 && v <= u64::MAX as f64 {
+                            self.visit_u64(v as u64)
+                        } else {
+                            Err(E::custom(format!("expected {}, found {}", $expect, fmt_f64(v))))
+                        }
+                    }
+                }
+                d.deserialize_u64(V)
+            }
+        }
+    };
+}
+
+float_newtype!(
+    /// A probability in [0, 1].
+    Probability, "a probability in [0, 1]", |x| (0.0..=1.0).contains(&x)
+);
+float_newtype!(
+    /// A fraction strictly between 0 and 1.
+    OpenFraction, "a fraction in (0, 1), exclusive", |x| x > 0.0 && x < 1.0
+);
+float_newtype!(
+    /// A fraction in (0, 1]: more than nothing, at most everything.
+    UnitFraction, "a fraction in (0, 1]", |x| x > 0.0 && x <= 1.0
+);
+float_newtype!(
+    /// A finite number > 0.
+    PositiveF64, "a finite number > 0", |x| x > 0.0 && x.is_finite()
+);
+float_newtype!(
+    /// A finite number >= 0.
+    NonNegativeF64, "a finite number >= 0", |x| x >= 0.0 && x.is_finite()
+);
+float_newtype!(
+    /// A rate > 0; `.inf` means "takes no time".
+    Rate, "a number > 0 (or .inf for no delay)", |x| x > 0.0
+);
+float_newtype!(
+    /// A duration in milliseconds, finite and >= 0.
+    NonNegativeMs, "a duration in ms, finite and >= 0", |x| x >= 0.0 && x.is_finite()
+);
+float_newtype!(
+    /// A duration in milliseconds, finite and > 0.
+    PositiveMs, "a duration in ms, finite and > 0", |x| x > 0.0 && x.is_finite()
+);
+float_newtype!(
+    /// A finite factor >= 1.
+    AtLeastOne, "a finite number >= 1", |x| x >= 1.0 && x.is_finite()
+);
+
+int_newtype!(
+    /// An integer >= 1 (fits a usize).
+    PositiveUsize(usize), "an integer >= 1", 1, usize::MAX as u64
+);
+int_newtype!(
+    /// An integer >= 1 (fits a u32).
+    PositiveU32(u32), "an integer >= 1", 1, u32::MAX as u64
+);
+int_newtype!(
+    /// An integer >= 1.
+    PositiveU64(u64), "an integer >= 1", 1, u64::MAX
+);
+int_newtype!(
+    /// An integer >= 0.
+    NonNegativeU64(u64), "an integer >= 0", 0, u64::MAX
+);
+int_newtype!(
+    /// Bits per quantised value, 1 to 32.
+    QuantBits(u8), "a bit width from 1 to 32", 1, 32
+);
+
+/// A name: one or more of `a-z`, `0-9`, `_`, `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Name(pub String);
+
+impl Name {
+    /// What a name may be, for messages and the reference doc.
+    pub const EXPECTED: &'static str = "a name of lowercase letters, digits, `_` and `-`";
+
+    /// Checks a name.
+    pub fn new(s: &str) -> Result<Self, String> {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') {
+            Ok(Name(s.to_string()))
+        } else {
+            Err(format!("expected {}, found {s:?}", Self::EXPECTED))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(Name::EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
+                Name::new(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Free text: a string, or a number or boolean taken as its text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(fmt_f64(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A keyword enum: a closed set of lowercase names.
+macro_rules! keyword_enum {
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vm])* $variant, )+
+        }
+
+        impl $name {
+            /// Every accepted name, in schema order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The YAML name of this value.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )+
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        write!(f, "one of {}", $name::NAMES.join(", "))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        match v {
+                            $( $text => Ok($name::$variant), )+
+                            _ => Err(E::unknown_variant(v, $name::NAMES)),
+                        }
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+pub(crate) use keyword_enum;
+
+/// A mapping whose `$tag` key picks the variant; each variant's struct takes
+/// the remaining keys (with `deny_unknown_fields`). Errors inside a variant
+/// keep their path (serde's own internally tagged enums lose it).
+macro_rules! tagged_enum {
+    (
+        tag = $tag:literal;
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $variant:ident($payload:ty) = $text:literal, )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $name {
+            $( $(#[$vm])* $variant($payload), )+
+        }
+
+        impl $name {
+            /// The discriminating key.
+            pub const TAG: &'static str = $tag;
+            /// Every accepted value of the tag, in schema order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The YAML name of this variant.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( $name::$variant(_) => $text, )+
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error as _;
+                use serde_yaml::Value;
+                let value = Value::deserialize(d)?;
+                let mut map = match value {
+                    Value::Mapping(m) => m,
+                    other => {
+                        return Err(D::Error::custom(format!(
+                            "expected a mapping with `{}: {}` and its parameters, found {}",
+                            $tag,
+                            $name::NAMES.join(" | "),
+                            $crate::scenario::values::describe(&other)
+                        )))
+                    }
+                };
+                let tag = match map.remove($tag) {
+                    None => return Err(D::Error::missing_field($tag)),
+                    Some(Value::String(s)) => s,
+                    Some(other) => {
+                        return Err(D::Error::custom($crate::scenario::values::with_inner_path(
+                            $tag,
+                            &format!(
+                                "expected one of {}, found {}",
+                                $name::NAMES.join(", "),
+                                $crate::scenario::values::describe(&other)
+                            ),
+                        )))
+                    }
+                };
+                let rest = Value::Mapping(map);
+                fn inner<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+                    rest: Value,
+                ) -> Result<T, E> {
+                    serde_path_to_error::deserialize::<_, T>(rest).map_err(|e| {
+                        let path = e.path().to_string();
+                        let path = if path == "." { String::new() } else { path };
+                        let msg = e.inner().to_string();
+                        let msg = $crate::scenario::values::add_accepted(&msg, $tag);
+                        E::custom($crate::scenario::values::with_inner_path(&path, &msg))
+                    })
+                }
+                match tag.as_str() {
+                    $( $text => inner::<$payload, D::Error>(rest).map($name::$variant), )+
+                    other => Err(D::Error::custom($crate::scenario::values::with_inner_path(
+                        $tag,
+                        &format!("unknown variant `{}`, expected one of {}", other,
+                            $name::NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                    ))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use tagged_enum;
+
+/// Adds the tag key to the accepted keys of an "unknown field" message from
+/// inside a tagged enum's variant.
+pub(crate) fn add_accepted(msg: &str, tag: &str) -> String {
+    let (path, rest) = split_inner_path(msg);
+    if path.is_some() {
+        return msg.to_string();
+    }
+    if let Some(after) = rest.strip_prefix("unknown field `") {
+        if let Some((field, _)) = after.split_once('`') {
+            let mut accepted = vec![tag.to_string()];
+            accepted.extend(accepted_names(rest));
+            let list: Vec<String> = accepted.iter().map(|a| format!("`{a}`")).collect();
+            return format!("unknown field `{field}`, expected one of {}", list.join(", "));
+        }
+    }
+    msg.to_string()
+}
+
+/// The backticked names after "expected" in a serde unknown field/variant
+/// message.
+pub(crate) fn accepted_names(msg: &str) -> Vec<String> {
+    let Some((_, after)) = msg.split_once(", expected ") else {
+        return Vec::new();
+    };
+    after.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}

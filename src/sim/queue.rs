@@ -1,0 +1,123 @@
+//! The pending-event queue: messages waiting for their virtual instant.
+//!
+//! Events are ordered by `(time, sequence)`, the sequence being the order in
+//! which they were scheduled, so ties are broken the same way on every run.
+//! A task's messages can be cancelled as a whole (a sync round closing on a
+//! straggler): they are then discarded when they reach the head.
+
+use super::time::VirtualTime;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Identifies one task of one client: its messages die together when the
+/// task is cancelled. Serials of a client grow with each task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskTag {
+    pub client: u32,
+    pub serial: u32,
+}
+
+struct Entry<T> {
+    at: VirtualTime,
+    seq: u64,
+    tag: Option<TaskTag>,
+    item: T,
+}
+
+impl<T> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Entry<T> {
+    // BinaryHeap is a max-heap: reverse so the earliest comes first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A deterministic priority queue of timed items.
+///
+/// ```
+/// use fedsim::sim::{EventQueue, VirtualTime};
+/// let mut q = EventQueue::new(0);
+/// q.push(VirtualTime::from_nanos(5), None, "b");
+/// q.push(VirtualTime::from_nanos(1), None, "a");
+/// q.push(VirtualTime::from_nanos(5), None, "c");
+/// let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, x)| x)).collect();
+/// assert_eq!(order, ["a", "b", "c"]);
+/// ```
+pub struct EventQueue<T> {
+    heap: BinaryHeap<Entry<T>>,
+    seq: u64,
+    /// Per client, the highest cancelled task serial (0: none).
+    cancelled: Vec<u32>,
+}
+
+impl<T> EventQueue<T> {
+    /// A queue for `clients` clients (for task cancellation).
+    pub fn new(clients: usize) -> Self {
+        EventQueue { heap: BinaryHeap::new(), seq: 0, cancelled: vec![0; clients] }
+    }
+
+    pub fn push(&mut self, at: VirtualTime, tag: Option<TaskTag>, item: T) {
+        self.seq += 1;
+        self.heap.push(Entry { at, seq: self.seq, tag, item });
+    }
+
+    /// Cancels this task and every earlier one of the same client.
+    pub fn cancel(&mut self, tag: TaskTag) {
+        let c = &mut self.cancelled[tag.client as usize];
+        *c = (*c).max(tag.serial);
+    }
+
+    pub fn is_cancelled(&self, tag: TaskTag) -> bool {
+        tag.serial <= self.cancelled[tag.client as usize]
+    }
+
+    /// The earliest live item, skipping cancelled ones.
+    pub fn pop(&mut self) -> Option<(VirtualTime, T)> {
+        while let Some(e) = self.heap.pop() {
+            if e.tag.is_some_and(|t| self.is_cancelled(t)) {
+                continue;
+            }
+            return Some((e.at, e.item));
+        }
+        None
+    }
+
+    /// Pending items, cancelled ones included.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelled_tasks_vanish_and_others_stay_in_order() {
+        let mut q = EventQueue::new(2);
+        let t = VirtualTime::from_nanos;
+        let a1 = TaskTag { client: 0, serial: 1 };
+        let a2 = TaskTag { client: 0, serial: 2 };
+        q.push(t(3), Some(a1), "a1-late");
+        q.push(t(4), Some(a2), "a2");
+        q.push(t(2), Some(TaskTag { client: 1, serial: 1 }), "b1");
+        q.push(t(2), None, "server");
+        q.cancel(a1);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, x)| x)).collect();
+        assert_eq!(order, ["b1", "server", "a2"]);
+    }
+}

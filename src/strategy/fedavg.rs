@@ -1,0 +1,110 @@
+//! FedAvg (McMahan et al. 2017): the sample-weighted mean of client models.
+
+use super::{Schedule, Strategy, Update};
+
+/// Folds updates into a running weighted sum, so memory stays one model
+/// whatever the number of clients per round.
+pub struct FedAvg {
+    schedule: Schedule,
+    sum: Vec<f64>,
+    weight: f64,
+    count: usize,
+}
+
+impl FedAvg {
+    pub fn new(schedule: Schedule) -> Self {
+        FedAvg { schedule, sum: Vec::new(), weight: 0.0, count: 0 }
+    }
+}
+
+impl Strategy for FedAvg {
+    fn name(&self) -> &'static str {
+        "fedavg"
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn fold(&mut self, update: Update) {
+        if self.sum.len() != update.params.len() {
+            self.sum = vec![0.0; update.params.len()];
+        }
+        let w = update.samples as f64;
+        for (s, p) in self.sum.iter_mut().zip(&update.params) {
+            *s += w * p;
+        }
+        self.weight += w;
+        self.count += 1;
+    }
+
+    fn aggregate(&mut self, global: &mut [f64]) -> usize {
+        if self.weight > 0.0 {
+            for (g, s) in global.iter_mut().zip(&self.sum) {
+                *g = s / self.weight;
+            }
+        }
+        self.sum.iter_mut().for_each(|s| *s = 0.0);
+        self.weight = 0.0;
+        std::mem::take(&mut self.count)
+    }
+}
+
+/// The weighted mean of vectors: `sum_k w_k x_k / sum_k w_k` (None if the
+/// weights sum to zero).
+///
+/// ```
+/// use fedsim::strategy::weighted_mean;
+/// let m = weighted_mean(&[(1.0, &[0.0, 2.0][..]), (3.0, &[4.0, 2.0][..])]).unwrap();
+/// assert_eq!(m, vec![3.0, 2.0]);
+/// ```
+pub fn weighted_mean(items: &[(f64, &[f64])]) -> Option<Vec<f64>> {
+    let total: f64 = items.iter().map(|(w, _)| w).sum();
+    let dim = items.first()?.1.len();
+    (total > 0.0).then(|| (0..dim).map(|i| items.iter().map(|(w, x)| w * x[i]).sum::<f64>() / total).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn update(samples: usize, params: Vec<f64>) -> Update {
+        Update { client: 0, samples, params, base: Arc::new(vec![]), base_version: 0, staleness: 0 }
+    }
+
+    #[test]
+    fn fedavg_weights_by_sample_count() {
+        let mut s = FedAvg::new(Schedule::Continuous { concurrency: 1, max_staleness: None });
+        s.fold(update(10, vec![1.0, 2.0, 3.0, 4.0]));
+        s.fold(update(20, vec![2.0, -1.0, 0.5, 4.0]));
+        s.fold(update(70, vec![-1.0, 0.0, 2.5, 10.0]));
+        let mut g = vec![0.0; 4];
+        assert_eq!(s.aggregate(&mut g), 3);
+        for (a, b) in g.iter().zip([-0.2, 0.0, 2.15, 8.2]) {
+            assert!((a - b).abs() < 1e-12, "{g:?}");
+        }
+        // Nothing folded: the model stays.
+        assert_eq!(s.aggregate(&mut g), 0);
+        assert!((g[3] - 8.2).abs() < 1e-12);
+    }
+
+    proptest! {
+        /// The weights sum to one: the mean of identical vectors is that
+        /// vector, and the mean lies within the inputs' range.
+        #[test]
+        fn weighted_mean_is_a_convex_combination(xs in prop::collection::vec((1usize..100, -1e3f64..1e3), 1..20)) {
+            let mut s = FedAvg::new(Schedule::Continuous { concurrency: 1, max_staleness: None });
+            for &(n, x) in &xs {
+                s.fold(update(n, vec![x, 7.0]));
+            }
+            let mut g = vec![0.0; 2];
+            s.aggregate(&mut g);
+            let lo = xs.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!(g[0] >= lo - 1e-9 && g[0] <= hi + 1e-9);
+            prop_assert!((g[1] - 7.0).abs() < 1e-9);
+        }
+    }
+}

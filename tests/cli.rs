@@ -1,0 +1,111 @@
+//! The `fedsim` binary end to end: runs, validates, and refuses bad input
+//! with a located message, no panic and no output folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fedsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fedsim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// `# expect: KEY line N` in a bad scenario's header.
+fn expectation(text: &str) -> Option<(String, usize)> {
+    let line = text.lines().find_map(|l| l.trim_start_matches('#').trim().strip_prefix("expect:"))?;
+    let mut parts = line.split_whitespace();
+    let key = parts.next()?.to_string();
+    let n = parts.skip_while(|&w| w != "line").nth(1)?.parse().ok()?;
+    Some((key, n))
+}
+
+#[test]
+fn bad_scenarios_fail_with_a_located_message_and_leave_nothing() {
+    let dir = manifest("tests/bad_scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "only {} bad scenarios", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let o = fedsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let name = file.file_name().unwrap().to_string_lossy();
+        assert!(!o.status.success(), "{name}: accepted");
+        assert_ne!(o.status.code(), Some(101), "{name}: panicked: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        assert!(stderr.contains(&*name), "{name}: message does not name the file: {stderr}");
+        if let Some((key, line)) = expectation(&text) {
+            assert!(stderr.contains(&key), "{name}: message does not name `{key}`: {stderr}");
+            assert!(stderr.contains(&format!(":{line}:")), "{name}: message does not give line {line}: {stderr}");
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "{name}: left files behind");
+        // `validate` agrees.
+        let v = fedsim(&["validate", file.to_str().unwrap()]);
+        assert!(!v.status.success() && v.status.code() != Some(101), "{name}: validate");
+    }
+}
+
+#[test]
+fn run_prints_the_report_and_writes_a_folder_that_meets_the_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let o = fedsim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "stop.rounds=3",
+        "--threads",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("precision") && stdout.contains("f1-score") && stdout.contains("macro avg"), "{stdout}");
+    for f in ["metrics.csv", "summary.json", "events.jsonl"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rounds"], 3);
+    // The contract checker shipped beside the project, when present.
+    let check = manifest("../shared/tools/check-run");
+    if check.exists() {
+        let c = Command::new("python3").arg(&check).arg(&out).output().unwrap();
+        assert!(c.status.success(), "check-run: {}", String::from_utf8_lossy(&c.stdout));
+    }
+}
+
+#[test]
+fn validate_accepts_every_shipped_scenario() {
+    let mut files = vec![];
+    for dir in ["scenarios", "scenarios/bench"] {
+        for e in std::fs::read_dir(manifest(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|e| e == "yaml") {
+                files.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    assert!(files.len() >= 8);
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let o = fedsim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_bad_override_is_named() {
+    let o = fedsim(&["run", "scenarios/quickstart.yaml", "--set", "clients.dropout.probability=2", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.status.code() != Some(101));
+    assert!(stderr.contains("clients.dropout.probability"), "{stderr}");
+}

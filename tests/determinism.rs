@@ -1,0 +1,28 @@
+//! One scenario and seed give the same bytes, whatever the thread count;
+//! another seed gives other events.
+
+mod common;
+use common::run_file;
+
+const SETS: &[&str] = &["stop.rounds=6", "clients.dropout.probability=0.1"];
+
+#[test]
+fn same_seed_same_bytes_any_thread_count() {
+    let a = run_file("scenarios/stragglers.yaml", 1, SETS);
+    let b = run_file("scenarios/stragglers.yaml", 1, SETS);
+    let c = run_file("scenarios/stragglers.yaml", 2, SETS);
+    for name in ["metrics.csv", "events.jsonl"] {
+        assert_eq!(a.read(name), b.read(name), "{name} differs between two runs");
+        assert_eq!(a.read(name), c.read(name), "{name} differs between --threads 1 and 2");
+    }
+    assert!(a.events_of("drop").len() > 0, "the scenario should exercise dropout");
+}
+
+#[test]
+fn another_seed_gives_other_events() {
+    let a = run_file("scenarios/stragglers.yaml", 2, SETS);
+    let mut sets = SETS.to_vec();
+    sets.push("seed=12345");
+    let b = run_file("scenarios/stragglers.yaml", 2, &sets);
+    assert_ne!(a.read("events.jsonl"), b.read("events.jsonl"));
+}

@@ -1,0 +1,128 @@
+//! Scenario keys end to end from YAML: each test would fail if its key were
+//! ignored.
+
+mod common;
+use common::{run_yaml, run_yaml_in};
+
+fn base(extra_clients: &str, rest: &str) -> String {
+    format!(
+        r#"
+name: keys
+seed: 5
+data: {{ dataset: iris, test_fraction: 0.2 }}
+clients:
+  count: 6
+{extra_clients}
+model: {{ kind: softmax_regression }}
+{rest}
+"#
+    )
+}
+
+#[test]
+fn trace_availability_limits_selection() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Client 0 is available only from 100 s to 200 s; the others always.
+    std::fs::write(tmp.path().join("trace.csv"), "client,start_s,end_s\n0,100,200\n").unwrap();
+    let yaml = base(
+        "  availability: { kind: trace, path: trace.csv }\n  profiles:\n    - { name: p, share: 1.0, compute: { samples_per_s: 10 }, network: { latency: { dist: constant, ms: 10 }, up_mbps: 1, down_mbps: 1 } }",
+        "strategy: { kind: fedavg, clients_per_round: 6 }\nstop: { virtual_time_s: 400 }",
+    );
+    let ran = run_yaml_in(&yaml, 1, tmp.path());
+    let dispatch_of_0: Vec<f64> =
+        ran.events_of("dispatch").iter().filter(|e| e["client"] == 0).map(|e| e["t"].as_f64().unwrap()).collect();
+    assert!(!dispatch_of_0.is_empty(), "client 0 was never selected");
+    assert!(dispatch_of_0.iter().all(|&t| (100.0..200.0).contains(&t)), "{dispatch_of_0:?}");
+    assert!(ran.events_of("dispatch").iter().any(|e| e["client"] == 1 && e["t"].as_f64().unwrap() < 100.0));
+    assert_eq!(ran.result.summary.stop_reason, "virtual_time");
+    assert!((ran.result.summary.virtual_time_s - 400.0).abs() < 1e-9);
+}
+
+#[test]
+fn diurnal_availability_selects_only_clients_in_their_window() {
+    let yaml = r#"
+name: diurnal
+seed: 2
+data: { dataset: iris, test_fraction: 0.2 }
+clients:
+  count: 40
+  availability: { kind: diurnal, period_h: 1, on_fraction: 0.25 }
+  profiles:
+    - { name: p, share: 1.0, compute: { samples_per_s: 1 }, network: { latency: { dist: constant, ms: 100 }, up_mbps: 1, down_mbps: 1 } }
+strategy: { kind: fedavg, clients_per_round: 5 }
+stop: { rounds: 30 }
+"#;
+    let ran = run_yaml(yaml, 1);
+    let model = fedsim::net::AvailabilityModel::new(
+        &fedsim::scenario::Availability::Diurnal { period_h: 1.0, on_fraction: 0.25 },
+        40,
+        fedsim::sim::SeedTree::new(2).child("availability"),
+    )
+    .unwrap();
+    let dispatches = ran.events_of("dispatch");
+    assert!(dispatches.len() >= 100);
+    for e in dispatches {
+        let t = fedsim::sim::VirtualTime::from_secs_f64(e["t"].as_f64().unwrap());
+        assert!(model.is_available(e["client"].as_u64().unwrap() as u32, t), "{e}");
+    }
+}
+
+#[test]
+fn evaluation_every_s_and_target_accuracy_stop() {
+    let yaml = base(
+        "  profiles:\n    - { name: p, share: 1.0, compute: { samples_per_s: 24 }, network: { latency: { dist: constant, ms: 0 }, up_mbps: 1000, down_mbps: 1000 } }",
+        "strategy: { kind: fedavg, clients_per_round: 6 }\nstop: { rounds: 500, target_accuracy: 0.9 }\nevaluation: { every_s: 5 }\ntraining: { learning_rate: 0.5 }",
+    );
+    let ran = run_yaml(&yaml, 1);
+    let rows = &ran.result.outcome.rows;
+    // Each round takes 20 rows / 24 samples/s ~ 0.83 s; evaluations fall on multiples of 5 s.
+    for r in &rows[1..] {
+        let t = r.virtual_time.as_secs_f64();
+        assert!((t / 5.0 - (t / 5.0).round()).abs() < 1e-9, "evaluation at {t}");
+    }
+    assert_eq!(ran.result.summary.stop_reason, "target_accuracy");
+    assert!(ran.result.summary.final_accuracy >= 0.9);
+    assert_eq!(ran.result.summary.time_to_target_s, Some(rows.last().unwrap().virtual_time.as_secs_f64()));
+}
+
+#[test]
+fn every_partition_normalisation_and_model_runs_and_learns() {
+    for (data, model, min_acc) in [
+        ("{ dataset: digits, partition: { kind: dirichlet, alpha: 0.5 } }", "{ kind: softmax_regression }", 0.80),
+        (
+            "{ dataset: digits, partition: { kind: shards, shards_per_client: 2 }, normalize: minmax }",
+            "{ kind: softmax_regression }",
+            0.6,
+        ),
+        ("{ dataset: digits, partition: { kind: quantity_skew, sigma: 1.0 } }", "{ kind: mlp, hidden: [32] }", 0.85),
+        ("{ dataset: breast_cancer }", "{ kind: logistic_regression }", 0.9),
+        (
+            "{ dataset: synthetic, synthetic: { features: 20, classes: 5, samples: 4000, alpha: 0.5, beta: 0.5 } }",
+            "{ kind: softmax_regression }",
+            0.3,
+        ),
+    ] {
+        let yaml = format!(
+            "name: combo\nseed: 1\ndata: {data}\nclients: {{ count: 10 }}\nmodel: {model}\nstrategy: {{ kind: fedavg, clients_per_round: 10 }}\nstop: {{ rounds: 15 }}\n"
+        );
+        let ran = run_yaml(&yaml, 2);
+        let acc = ran.result.summary.final_accuracy;
+        assert!(acc >= min_acc, "{data} / {model}: accuracy {acc}");
+    }
+}
+
+#[test]
+fn training_keys_change_the_outcome() {
+    let run = |training: &str| {
+        let yaml = format!(
+            "name: t\nseed: 1\ndata: {{ dataset: digits }}\nclients: {{ count: 5 }}\nmodel: {{ kind: softmax_regression }}\ntraining: {training}\nstop: {{ rounds: 2 }}\n"
+        );
+        run_yaml(&yaml, 1).result.outcome.rows.last().unwrap().loss
+    };
+    let plain = run("{ shuffle: false }");
+    assert_ne!(plain, run("{ shuffle: true }"), "training.shuffle ignored");
+    assert_ne!(plain, run("{ shuffle: false, weight_decay: 0.1 }"), "training.weight_decay ignored");
+    assert_ne!(plain, run("{ shuffle: false, local_epochs: 2 }"), "training.local_epochs ignored");
+    assert_ne!(plain, run("{ shuffle: false, batch_size: 8 }"), "training.batch_size ignored");
+    assert_ne!(plain, run("{ shuffle: false, learning_rate: 0.01 }"), "training.learning_rate ignored");
+}
