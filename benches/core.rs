@@ -29,19 +29,65 @@ fn training() -> LocalTraining {
     LocalTraining { epochs: 1, batch_size: 32, learning_rate: 0.1, shuffle: false, weight_decay: 0.0, prox_mu: 0.0 }
 }
 
-/// One parity round of the bare math: every client trains from the global
-/// model, then a weighted mean. What the simulator should cost, plus little.
-fn bare_round(arch: &Architecture, d: &FederatedData, global: &mut Vec<f64>) {
-    let cfg = training();
-    let total: usize = d.partition.iter().map(Vec::len).sum();
-    let mut sum = vec![0.0; global.len()];
-    for rows in &d.partition {
-        let mut p = global.clone();
-        arch.train(&mut p, &d.train, rows, &cfg, 0);
+/// A bare loop of the workload's local training, the yardstick for
+/// `Architecture::train` (same math, written out flat).
+#[allow(clippy::needless_range_loop)] // written as the plain index loop it stands for
+fn bare_round_flat(fd: &FederatedData, global: &[f64], next: &mut [f64], local: &mut [f64], g: &mut [f64]) {
+    let (f, c) = (fd.train.n_features, fd.train.n_classes);
+    let total: usize = fd.partition.iter().map(|p| p.len()).sum();
+    let mut z = [0.0f64; 64];
+    next.fill(0.0);
+    for rows in &fd.partition {
+        local.copy_from_slice(global);
+        for batch in rows.chunks(32) {
+            g.fill(0.0);
+            for &r in batch {
+                let r = r as usize;
+                let x = &fd.train.x[r * f..(r + 1) * f];
+                for k in 0..c {
+                    z[k] = local[f * c + k];
+                }
+                for j in 0..f {
+                    for k in 0..c {
+                        z[k] += x[j] * local[j * c + k];
+                    }
+                }
+                let max = z[..c].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let mut s = 0.0;
+                for k in 0..c {
+                    z[k] = (z[k] - max).exp();
+                    s += z[k];
+                }
+                for k in 0..c {
+                    z[k] /= s;
+                }
+                z[fd.train.y[r] as usize] -= 1.0;
+                for j in 0..f {
+                    for k in 0..c {
+                        g[j * c + k] += x[j] * z[k];
+                    }
+                }
+                for k in 0..c {
+                    g[f * c + k] += z[k];
+                }
+            }
+            let m = batch.len() as f64;
+            for (p, gi) in local.iter_mut().zip(g.iter()) {
+                *p -= 0.1 * (gi / m);
+            }
+        }
         let w = rows.len() as f64 / total as f64;
-        sum.iter_mut().zip(&p).for_each(|(s, x)| *s += w * x);
+        for (n, l) in next.iter_mut().zip(local.iter()) {
+            *n += w * l;
+        }
     }
-    *global = sum;
+}
+
+/// A parity round as a bare loop: 650-parameter buffers reused, no actors.
+fn bare_round(_arch: &Architecture, d: &FederatedData, global: &mut Vec<f64>) {
+    let (mut next, mut local, mut g) = (vec![0.0; 650], vec![0.0; 650], vec![0.0; 650]);
+    bare_round_flat(d, global, &mut next, &mut local, &mut g);
+    *global = next;
 }
 
 fn math(c: &mut Criterion) {

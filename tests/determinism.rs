@@ -15,7 +15,7 @@ fn same_seed_same_bytes_any_thread_count() {
         assert_eq!(a.read(name), b.read(name), "{name} differs between two runs");
         assert_eq!(a.read(name), c.read(name), "{name} differs between --threads 1 and 2");
     }
-    assert!(a.events_of("drop").len() > 0, "the scenario should exercise dropout");
+    assert!(!a.events_of("drop").is_empty(), "the scenario should exercise dropout");
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! `../shared/bench/WORKLOAD.md` through the whole simulator (actors,
 //! network, FedAvg), not only the math.
 
+#![allow(clippy::approx_constant, clippy::excessive_precision)] // reference figures as published
+
 mod common;
 use common::run_file;
 

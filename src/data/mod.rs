@@ -313,6 +313,30 @@ mod tests {
     }
 
     #[test]
+    fn normalisation_is_fitted_on_the_train_pool_only() {
+        let mut s = spec(DataSource::Iris);
+        s.shuffle = false; // iris is sorted by class: the test rows are all virginica
+        let fd = load(&s, 3, SeedTree::new(0)).unwrap();
+        let raw = builtin_iris().data;
+        for j in 0..4 {
+            let col: Vec<f64> = (0..120).map(|i| raw.row(i)[j]).collect();
+            let mean = col.iter().sum::<f64>() / 120.0;
+            let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 120.0).sqrt();
+            let t: Vec<f64> = (0..120).map(|i| fd.train.row(i)[j]).collect();
+            assert!(t.iter().sum::<f64>().abs() < 1e-9);
+            assert!((t.iter().map(|v| v * v).sum::<f64>() / 120.0 - 1.0).abs() < 1e-9);
+            for i in 0..30 {
+                let want = (raw.row(120 + i)[j] - mean) / sd;
+                assert!((fd.test.row(i)[j] - want).abs() < 1e-12);
+            }
+        }
+        s.normalize = Normalize::MinMax;
+        let fd = load(&s, 3, SeedTree::new(0)).unwrap();
+        assert!(fd.train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(fd.test.x.iter().any(|&v| v > 1.0), "virginica petals exceed the train range");
+    }
+
+    #[test]
     fn shuffle_is_a_row_permutation() {
         let mut s = spec(DataSource::Iris);
         s.normalize = Normalize::None;
@@ -343,9 +367,9 @@ mod tests {
         perm.shuffle(&mut SeedTree::new(1).stream());
         let mut p = data.clone();
         permute_rows(&mut p, &perm);
-        for j in 0..n {
-            assert_eq!(p.row(j), data.row(perm[j] as usize));
-            assert_eq!(p.y[j], data.y[perm[j] as usize]);
+        for (j, &from) in perm.iter().enumerate() {
+            assert_eq!(p.row(j), data.row(from as usize));
+            assert_eq!(p.y[j], data.y[from as usize]);
         }
     }
 

@@ -261,7 +261,7 @@ mod tests {
             parts
                 .iter()
                 .map(|p| {
-                    let mut c = vec![0; 4];
+                    let mut c = [0; 4];
                     p.iter().for_each(|&r| c[data.y[r as usize] as usize] += 1);
                     c.iter().filter(|&&x| x > 0).count()
                 })

@@ -21,7 +21,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::{DataError, Dataset, Raw};
 use crate::scenario::checked::SyntheticSpec;
-use crate::sim::SeedTree;
+use crate::sim::{Rng, SeedTree};
 
 pub(crate) fn generate(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree) -> Result<Raw, DataError> {
     let f = spec.features;
@@ -43,52 +43,135 @@ pub(crate) fn generate(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree) 
     let Some(len) = n.checked_mul(f) else {
         return bad("data.synthetic.samples", "samples * features overflows");
     };
-    let mut x = vec![0.0f64; len];
+    let threads = if len >= 1 << 22 { std::thread::available_parallelism().map_or(1, |t| t.get()).min(8) } else { 1 };
+    Ok(generate_on(spec, n_sources, seeds, threads))
+}
+
+/// The generator proper, on up to `threads` threads (same result for any
+/// count).
+fn generate_on(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree, threads: usize) -> Raw {
+    let (f, c, n) = (spec.features, spec.classes, spec.samples);
+    let mut x = vec![0.0f64; n * f];
     let mut y = vec![0u32; n];
-    let sd_x: Vec<f64> = (1..=f).map(|j| (j as f64).powf(-0.6)).collect();
-    let mut wt = vec![0.0f64; f * c];
-    let mut b = vec![0.0f64; c];
-    let mut v = vec![0.0f64; f];
-    let mut z = vec![0.0f64; c];
-    let (alpha, beta) = (spec.alpha, spec.beta);
-    for k in 0..n_sources.min(n) {
-        let mut rng = seeds.stream_for(k as u64);
-        let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
-        let u = alpha * normal();
-        // drawn class by class (W row-major), stored transposed (features x
-        // classes) so that W x accumulates the classes side by side
-        for cl in 0..c {
-            for j in 0..f {
-                wt[j * c + cl] = u + normal();
+    let s_eff = n_sources.min(n); // sources that get rows
+    let threads = threads.clamp(1, s_eff);
+    // Sources are independent streams, so they can be drawn on several
+    // threads with the same result. Row i = t * S + k (block t, source k):
+    // a thread owns a contiguous range of sources, i.e. one contiguous
+    // piece of every block of S rows.
+    let bounds: Vec<usize> = (0..=threads).map(|t| t * s_eff / threads).collect();
+    let mut pieces: Vec<Vec<(&mut [f64], &mut [u32])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (mut xb, mut yb) in x.chunks_mut(n_sources * f).zip(y.chunks_mut(n_sources)) {
+        let rows_b = yb.len();
+        for t in 0..threads {
+            let take = bounds[t + 1].min(rows_b) - bounds[t].min(rows_b);
+            let (xp, xr) = std::mem::take(&mut xb).split_at_mut(take * f);
+            let (yp, yr) = std::mem::take(&mut yb).split_at_mut(take);
+            (xb, yb) = (xr, yr);
+            if take > 0 {
+                pieces[t].push((xp, yp));
             }
-        }
-        b.iter_mut().for_each(|bi| *bi = u + normal());
-        let big_b = beta * normal();
-        v.iter_mut().for_each(|vj| *vj = big_b + normal());
-        for i in (k..n).step_by(n_sources) {
-            let row = &mut x[i * f..(i + 1) * f];
-            for ((xj, &vj), &sj) in row.iter_mut().zip(&v).zip(&sd_x) {
-                *xj = vj + sj * normal();
-            }
-            z.copy_from_slice(&b);
-            for (&xj, wrow) in row.iter().zip(wt.chunks_exact(c)) {
-                for (zc, &w) in z.iter_mut().zip(wrow) {
-                    *zc += w * xj;
-                }
-            }
-            let mut best = 0;
-            for (ci, &zc) in z.iter().enumerate() {
-                if zc > z[best] {
-                    best = ci;
-                }
-            }
-            y[i] = best as u32;
         }
     }
-    Ok(Raw {
-        data: Dataset { x, y, n_features: f, n_classes: c },
-        class_names: (0..c).map(|i| i.to_string()).collect(),
-    })
+    let (alpha, beta) = (spec.alpha, spec.beta);
+    let work = |first: usize, end: usize, mut pieces: Vec<(&mut [f64], &mut [u32])>| {
+        let mut g = SourceGen::new(f, c, alpha, beta);
+        for k in first..end {
+            let mut rng = seeds.stream_for(k as u64);
+            g.draw_model(&mut rng);
+            let local = k - first;
+            for (xp, yp) in pieces.iter_mut() {
+                if local < yp.len() {
+                    yp[local] = g.draw_row(&mut rng, &mut xp[local * f..(local + 1) * f]);
+                }
+            }
+        }
+    };
+    if threads == 1 {
+        work(0, s_eff, pieces.pop().unwrap_or_default());
+    } else {
+        std::thread::scope(|scope| {
+            for (t, p) in pieces.into_iter().enumerate() {
+                let (lo, hi) = (bounds[t], bounds[t + 1]);
+                let work = &work;
+                scope.spawn(move || work(lo, hi, p));
+            }
+        });
+    }
+    Raw { data: Dataset { x, y, n_features: f, n_classes: c }, class_names: (0..c).map(|i| i.to_string()).collect() }
+}
+
+/// One source's model and the scratch to draw its rows.
+struct SourceGen {
+    f: usize,
+    c: usize,
+    alpha: f64,
+    beta: f64,
+    /// Standard deviations of the features: `j^-0.6`, j = 1..f.
+    sd_x: Vec<f64>,
+    /// W transposed (features x classes), so W x accumulates the classes
+    /// side by side.
+    wt: Vec<f64>,
+    b: Vec<f64>,
+    v: Vec<f64>,
+    z: Vec<f64>,
+}
+
+impl SourceGen {
+    fn new(f: usize, c: usize, alpha: f64, beta: f64) -> Self {
+        SourceGen {
+            f,
+            c,
+            alpha,
+            beta,
+            sd_x: (1..=f).map(|j| (j as f64).powf(-0.6)).collect(),
+            wt: vec![0.0; f * c],
+            b: vec![0.0; c],
+            v: vec![0.0; f],
+            z: vec![0.0; c],
+        }
+    }
+
+    /// u, then W class by class (row-major draw order), b, B, v.
+    fn draw_model(&mut self, rng: &mut Rng) {
+        let (f, c) = (self.f, self.c);
+        let u = self.alpha * normal(rng);
+        for cl in 0..c {
+            for j in 0..f {
+                self.wt[j * c + cl] = u + normal(rng);
+            }
+        }
+        self.b.iter_mut().for_each(|bi| *bi = u + normal(rng));
+        let big_b = self.beta * normal(rng);
+        self.v.iter_mut().for_each(|vj| *vj = big_b + normal(rng));
+    }
+
+    /// Fills `row` with x and returns y = argmax(W x + b).
+    #[inline]
+    fn draw_row(&mut self, rng: &mut Rng, row: &mut [f64]) -> u32 {
+        for ((xj, &vj), &sj) in row.iter_mut().zip(&self.v).zip(&self.sd_x) {
+            *xj = vj + sj * normal(rng);
+        }
+        let z = &mut self.z;
+        z.copy_from_slice(&self.b);
+        for (&xj, wrow) in row.iter().zip(self.wt.chunks_exact(self.c)) {
+            for (zc, &w) in z.iter_mut().zip(wrow) {
+                *zc += w * xj;
+            }
+        }
+        let mut best = 0;
+        for (ci, &zc) in z.iter().enumerate() {
+            if zc > z[best] {
+                best = ci;
+            }
+        }
+        best as u32
+    }
+}
+
+#[inline(always)]
+fn normal(rng: &mut Rng) -> f64 {
+    StandardNormal.sample(rng)
 }
 
 #[cfg(test)]
@@ -135,6 +218,19 @@ mod tests {
         };
         assert!((var(0) - 1.0).abs() < 0.05);
         assert!((var(59) - 60f64.powf(-1.2)).abs() < 0.05 * 60f64.powf(-1.2));
+    }
+
+    #[test]
+    fn threads_do_not_change_the_data() {
+        let s = spec(1003, 1.0, 1.0);
+        let one = generate_on(&s, 10, SeedTree::new(3), 1).data;
+        for t in [2, 3, 7, 10, 64] {
+            assert_eq!(generate_on(&s, 10, SeedTree::new(3), t).data, one, "{t} threads");
+        }
+        let few = spec(5, 1.0, 1.0); // fewer rows than sources
+        let one = generate_on(&few, 8, SeedTree::new(3), 1).data;
+        assert_eq!(generate_on(&few, 8, SeedTree::new(3), 4).data, one);
+        assert_eq!(generate(&few, 8, SeedTree::new(3)).unwrap().data, one);
     }
 
     #[test]

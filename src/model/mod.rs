@@ -201,15 +201,15 @@ impl Architecture {
         match self.kind {
             Kind::Softmax => {
                 let mut k = linear::SoftmaxGrad::new(self.n_features, self.n_classes);
-                sgd(self, params, data, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
             }
             Kind::Logistic => {
                 let k = linear::LogisticGrad::new(self.n_features);
-                sgd(self, params, data, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
             }
             Kind::Mlp => {
                 let mut k = mlp::MlpGrad::new(&self.sizes);
-                sgd(self, params, data, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
             }
         }
     }
@@ -243,15 +243,8 @@ impl Architecture {
 /// The SGD driver: batch order, gradient accumulation through `grad`
 /// (which must ADD the batch's summed per-row gradients into its third
 /// argument), and the step.
-fn sgd<G>(
-    arch: &Architecture,
-    params: &mut [f64],
-    _data: &Dataset,
-    rows: &[u32],
-    cfg: &LocalTraining,
-    seed: u64,
-    mut grad: G,
-) where
+fn sgd<G>(arch: &Architecture, params: &mut [f64], rows: &[u32], cfg: &LocalTraining, seed: u64, mut grad: G)
+where
     G: FnMut(&[f64], &[u32], &mut [f64]),
 {
     let n = params.len();

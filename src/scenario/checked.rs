@@ -56,9 +56,11 @@ pub struct SyntheticSpec {
     pub features: usize,
     pub classes: usize,
     pub samples: usize,
-    /// Spread of the per-source models (0 = one shared model).
+    /// How much the sources' models differ: each source's model is drawn
+    /// around a mean u ~ N(0, alpha) (LEAF's synthetic(alpha, beta)).
     pub alpha: f64,
-    /// Spread of the per-source feature means (0 = one shared mean).
+    /// How much the sources' features differ: each source's feature means
+    /// are drawn around B ~ N(0, beta).
     pub beta: f64,
 }
 

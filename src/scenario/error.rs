@@ -52,8 +52,13 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The text is not (acceptable) YAML.
-    #[error("{at}: invalid YAML: {message}")]
-    Syntax { at: Location, message: String },
+    #[error("{at}: {key}: invalid YAML: {message}")]
+    Syntax {
+        at: Location,
+        /// The innermost key being read (`(top level)` outside any).
+        key: String,
+        message: String,
+    },
     /// No document, or only a null one.
     #[error("{} is empty: expected a scenario mapping with at least name, data and clients", file.display())]
     Empty { file: PathBuf },
@@ -113,8 +118,9 @@ impl ScenarioError {
     pub fn key(&self) -> Option<&str> {
         use ScenarioError::*;
         match self {
-            Io { .. } | Empty { .. } | Syntax { .. } => None,
-            UnknownKey { key, .. }
+            Io { .. } | Empty { .. } => None,
+            Syntax { key, .. }
+            | UnknownKey { key, .. }
             | MissingKey { key, .. }
             | WrongType { key, .. }
             | OutOfRange { key, .. }

@@ -24,6 +24,7 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
             let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             return Err(ScenarioError::Syntax {
                 at: Location::File { file: path.to_path_buf(), line, column },
+                key: "(top level)".into(),
                 message: "expected UTF-8 text, found an invalid byte".into(),
             });
         }
@@ -45,7 +46,7 @@ fn load(
 ) -> Result<Scenario, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let doc = yaml::parse(text)
-        .map_err(|e| ScenarioError::Syntax { at: file_at(source, e.pos), message: e.message })?
+        .map_err(|e| ScenarioError::Syntax { at: file_at(source, e.pos), key: key_name(&e.path), message: e.message })?
         .ok_or_else(|| ScenarioError::Empty { file: source.to_path_buf() })?;
     let mut locator = Locator { file: source.to_path_buf(), marks: &doc.marks, sets: Vec::new() };
     if !doc.value.is_mapping() {
@@ -67,6 +68,15 @@ fn load(
         check_sweep_values_of(&value, source, &locator)?;
     }
     Ok(scenario)
+}
+
+/// A path for messages; the root reads `(top level)`.
+fn key_name(path: &[Seg]) -> String {
+    if path.is_empty() {
+        "(top level)".to_string()
+    } else {
+        yaml::path_string(path)
+    }
 }
 
 fn file_at(source: &Path, pos: Pos) -> Location {

@@ -445,7 +445,7 @@ fn sweep_keys_and_values_are_checked() {
 #[test]
 fn duplicate_keys_and_syntax_errors_are_located() {
     let e = load_str("name: a\nname: b\n", Path::new("d.yaml"), &[]).unwrap_err();
-    assert_eq!(e.to_string(), "d.yaml:2:1: invalid YAML: duplicate key `name` (each key may appear once)");
+    assert_eq!(e.to_string(), "d.yaml:2:1: name: invalid YAML: duplicate key `name` (each key may appear once)");
     let e = load_str("name: a\ndata: { dataset: digits\n", Path::new("d.yaml"), &[]).unwrap_err();
     assert!(e.to_string().starts_with("d.yaml:3:"), "{e}");
 }

@@ -19,6 +19,8 @@ pub(crate) fn fmt_f64(x: f64) -> String {
         ".nan".to_string()
     } else if x.is_infinite() {
         if x > 0.0 { ".inf" } else { "-.inf" }.to_string()
+    } else if x != 0.0 && (x.abs() >= 1e16 || x.abs() < 1e-6) {
+        format!("{x:e}")
     } else {
         format!("{x}")
     }
@@ -49,7 +51,7 @@ pub(crate) fn with_inner_path(prefix: &str, msg: &str) -> String {
         None => prefix.to_string(),
         Some(p) if prefix.is_empty() => p.to_string(),
         Some(p) if p.starts_with('[') => format!("{prefix}{p}"),
-        Some(p) if p.is_empty() => prefix.to_string(),
+        Some("") => prefix.to_string(),
         Some(p) => format!("{prefix}.{p}"),
     };
     format!("{PATH_MARK}{path}{PATH_MARK}{rest}")
@@ -147,7 +149,7 @@ macro_rules! int_newtype {
                         }
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
-                        if v.fract() == 0.0 && v >= 0.0 && v <= u64::MAX as f64 {
+                        if v.fract() == 0.0 && v >= 0.0 && v < u64::MAX as f64 {
                             self.visit_u64(v as u64)
                         } else {
                             Err(E::custom(format!("expected {}, found {}", $expect, fmt_f64(v))))

@@ -119,6 +119,8 @@ pub struct Document {
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    /// The innermost key being read when the error happened.
+    pub path: Path,
 }
 
 enum Frame {
@@ -167,7 +169,11 @@ impl Builder {
     fn count(&mut self, n: usize, pos: Pos) -> Result<(), SyntaxError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            return Err(SyntaxError { pos, message: format!("the document expands to more than {MAX_NODES} values") });
+            return Err(SyntaxError {
+                path: Vec::new(),
+                pos,
+                message: format!("the document expands to more than {MAX_NODES} values"),
+            });
         }
         Ok(())
     }
@@ -194,7 +200,13 @@ impl Builder {
             unreachable!("key() is only called with a mapping on top");
         };
         if map.contains_key(text.as_str()) {
-            return Err(SyntaxError { pos, message: format!("duplicate key `{text}` (each key may appear once)") });
+            let mut p = path.clone();
+            p.push(Seg::Key(text.clone()));
+            return Err(SyntaxError {
+                path: p,
+                pos,
+                message: format!("duplicate key `{text}` (each key may appear once)"),
+            });
         }
         let mut p = path.clone();
         p.push(Seg::Key(text.clone()));
@@ -289,11 +301,12 @@ fn scalar_value(
             return match tag.suffix.as_str() {
                 "str" => Ok(Value::String(text.to_string())),
                 "null" | "bool" | "int" | "float" => Ok(resolve_plain(text)),
-                other => Err(SyntaxError { pos, message: format!("unsupported YAML tag !!{other}") }),
+                other => Err(SyntaxError { path: Vec::new(), pos, message: format!("unsupported YAML tag !!{other}") }),
             };
         }
         if !(tag.handle == "!" && tag.suffix.is_empty()) {
             return Err(SyntaxError {
+                path: Vec::new(),
                 pos,
                 message: format!("unsupported YAML tag {tag} (scenarios use plain values)"),
             });
@@ -309,11 +322,45 @@ fn scalar_value(
 /// Parses one YAML document. `Ok(None)` when the text holds no document or
 /// only a null one (empty, comments only, `~`).
 pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
+    let mut builder = None;
+    parse_into(text, &mut builder).map_err(|mut e| {
+        if e.path.is_empty() {
+            if let Some(b) = &builder {
+                e.path = innermost_key(b);
+            }
+        }
+        e
+    })
+}
+
+/// The path of the innermost key open in the builder.
+fn innermost_key(b: &Builder) -> Path {
+    match b.stack.last() {
+        None => Vec::new(),
+        Some(Frame::Seq { path, .. }) => path.clone(),
+        Some(Frame::Map { path, key, map, .. }) => {
+            let mut p = path.clone();
+            match key {
+                Some(k) => p.push(Seg::Key(k.clone())),
+                None => {
+                    if let Some(Value::String(k)) = map.keys().last() {
+                        p.push(Seg::Key(k.clone()));
+                    }
+                }
+            }
+            p
+        }
+    }
+}
+
+fn parse_into(text: &str, out: &mut Option<Builder>) -> Result<Option<Document>, SyntaxError> {
     let mut parser = Parser::new_from_str(text);
-    let mut b = Builder { stack: Vec::new(), marks: HashMap::new(), anchors: HashMap::new(), nodes: 0, root: None };
+    let b =
+        out.insert(Builder { stack: Vec::new(), marks: HashMap::new(), anchors: HashMap::new(), nodes: 0, root: None });
     let mut documents = 0usize;
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| SyntaxError {
+            path: Vec::new(),
             pos: Pos { line: e.marker().line().max(1), column: e.marker().col() + 1 },
             message: e.info().to_string(),
         })?;
@@ -324,6 +371,7 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                 documents += 1;
                 if documents > 1 {
                     return Err(SyntaxError {
+                        path: Vec::new(),
                         pos,
                         message: "a second YAML document (`---`): a scenario file holds one".to_string(),
                     });
@@ -335,6 +383,7 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                 if is_key {
                     if tag.is_some() && !matches!(tag.as_deref(), Some(t) if t.suffix == "str") {
                         return Err(SyntaxError {
+                            path: Vec::new(),
                             pos,
                             message: "a tagged mapping key (keys are plain names)".to_string(),
                         });
@@ -350,16 +399,25 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                 let (path, is_key) = b.next_path();
                 if is_key {
                     return Err(SyntaxError {
+                        path: Vec::new(),
                         pos,
                         message: "an alias used as a mapping key (keys are plain names)".to_string(),
                     });
                 }
                 let Some(v) = b.anchors.get(&id).cloned() else {
-                    return Err(SyntaxError { pos, message: "an alias to an unknown anchor".to_string() });
+                    return Err(SyntaxError {
+                        path: Vec::new(),
+                        pos,
+                        message: "an alias to an unknown anchor".to_string(),
+                    });
                 };
                 b.count(size_of(&v), pos)?;
                 if b.stack.len() + depth_of(&v) > MAX_DEPTH {
-                    return Err(SyntaxError { pos, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                    return Err(SyntaxError {
+                        path: Vec::new(),
+                        pos,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
                 }
                 b.mark_value(path, pos);
                 b.attach(v, 0);
@@ -372,6 +430,7 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                         && ((is_seq && t.suffix == "seq") || (!is_seq && t.suffix == "map"));
                     if !ok {
                         return Err(SyntaxError {
+                            path: Vec::new(),
                             pos,
                             message: format!("unsupported YAML tag {t} (scenarios use plain values)"),
                         });
@@ -380,12 +439,17 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                 let (path, is_key) = b.next_path();
                 if is_key {
                     return Err(SyntaxError {
+                        path: Vec::new(),
                         pos,
                         message: "a list or mapping used as a mapping key (keys are plain names)".to_string(),
                     });
                 }
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError { pos, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                    return Err(SyntaxError {
+                        path: Vec::new(),
+                        pos,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
                 }
                 b.mark_value(path.clone(), pos);
                 b.stack.push(if is_seq {
@@ -398,15 +462,21 @@ pub fn parse(text: &str) -> Result<Option<Document>, SyntaxError> {
                 let (value, anchor) = match b.stack.pop() {
                     Some(Frame::Seq { anchor, items, .. }) => (Value::Sequence(items), anchor),
                     Some(Frame::Map { anchor, map, .. }) => (Value::Mapping(map), anchor),
-                    None => return Err(SyntaxError { pos, message: "unbalanced end of a collection".to_string() }),
+                    None => {
+                        return Err(SyntaxError {
+                            path: Vec::new(),
+                            pos,
+                            message: "unbalanced end of a collection".to_string(),
+                        })
+                    }
                 };
                 b.attach(value, anchor);
             }
         }
     }
-    match b.root {
+    match b.root.take() {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => Ok(Some(Document { value, marks: b.marks })),
+        Some(value) => Ok(Some(Document { value, marks: std::mem::take(&mut b.marks) })),
     }
 }
 

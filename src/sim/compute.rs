@@ -55,6 +55,9 @@ impl Job {
     }
 }
 
+/// A worker thread and the channel that hands it batches.
+type Worker = (Sender<(Arc<Batch>, WaitGroup)>, JoinHandle<()>);
+
 struct Batch {
     jobs: Vec<Mutex<Option<Job>>>,
     next: AtomicUsize,
@@ -85,7 +88,7 @@ impl Batch {
 /// ```
 pub struct ComputePool {
     pending: Mutex<Vec<Job>>,
-    workers: Vec<(Sender<(Arc<Batch>, WaitGroup)>, JoinHandle<()>)>,
+    workers: Vec<Worker>,
 }
 
 impl ComputePool {

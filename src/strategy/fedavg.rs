@@ -66,8 +66,8 @@ pub fn weighted_mean(items: &[(f64, &[f64])]) -> Option<Vec<f64>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use proptest::prelude::*;
+    use super::{FedAvg, Schedule, Strategy, Update};
+    use proptest::prelude::{prop, prop_assert, proptest};
     use std::sync::Arc;
 
     fn update(samples: usize, params: Vec<f64>) -> Update {

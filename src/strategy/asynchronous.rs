@@ -1,0 +1,103 @@
+//! Asynchronous strategies: updates are folded in as they arrive.
+//!
+//! - FedAsync (Xie et al. 2019): every arrival mixes
+//!   `w <- (1 - a_t) w + a_t w_client`, `a_t = mixing * s(staleness)`.
+//! - FedBuff (Nguyen et al. 2022): each client returns its delta from the
+//!   model it started on, weighted by `s(staleness)`; after `buffer_size`
+//!   deltas the server applies `server_learning_rate` times their mean.
+
+use super::staleness::staleness_weight;
+use super::{Schedule, Strategy, Update};
+use crate::scenario::Staleness;
+
+pub struct FedAsync {
+    schedule: Schedule,
+    mixing: f64,
+    staleness: Staleness,
+    pending: Option<Update>,
+}
+
+impl FedAsync {
+    pub fn new(schedule: Schedule, mixing: f64, staleness: Staleness) -> Self {
+        FedAsync { schedule, mixing, staleness, pending: None }
+    }
+}
+
+impl Strategy for FedAsync {
+    fn name(&self) -> &'static str {
+        "fedasync"
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn fold(&mut self, update: Update) {
+        self.pending = Some(update);
+    }
+
+    fn ready(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn aggregate(&mut self, global: &mut [f64]) -> usize {
+        let Some(u) = self.pending.take() else { return 0 };
+        let a = self.mixing * staleness_weight(self.staleness, u.staleness);
+        for (g, p) in global.iter_mut().zip(&u.params) {
+            *g = (1.0 - a) * *g + a * p;
+        }
+        1
+    }
+}
+
+pub struct FedBuff {
+    schedule: Schedule,
+    buffer_size: usize,
+    server_learning_rate: f64,
+    staleness: Staleness,
+    sum: Vec<f64>,
+    count: usize,
+}
+
+impl FedBuff {
+    pub fn new(schedule: Schedule, buffer_size: usize, server_learning_rate: f64, staleness: Staleness) -> Self {
+        FedBuff { schedule, buffer_size, server_learning_rate, staleness, sum: Vec::new(), count: 0 }
+    }
+}
+
+impl Strategy for FedBuff {
+    fn name(&self) -> &'static str {
+        "fedbuff"
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    fn fold(&mut self, update: Update) {
+        if self.sum.len() != update.params.len() {
+            self.sum = vec![0.0; update.params.len()];
+        }
+        let w = staleness_weight(self.staleness, update.staleness);
+        for ((s, p), b) in self.sum.iter_mut().zip(&update.params).zip(update.base.iter()) {
+            *s += w * (p - b);
+        }
+        self.count += 1;
+    }
+
+    fn ready(&self) -> bool {
+        self.count >= self.buffer_size
+    }
+
+    fn aggregate(&mut self, global: &mut [f64]) -> usize {
+        if self.count == 0 {
+            return 0;
+        }
+        let scale = self.server_learning_rate / self.count as f64;
+        for (g, s) in global.iter_mut().zip(&mut self.sum) {
+            *g += scale * *s;
+            *s = 0.0;
+        }
+        std::mem::take(&mut self.count)
+    }
+}
