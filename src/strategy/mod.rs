@@ -6,9 +6,17 @@
 //! advance (async), and applies what it has gathered. Sync and async
 //! strategies share the same actors and network; only this trait differs.
 
+mod asynchronous;
 mod fedavg;
+mod robust;
+mod server_opt;
+mod staleness;
 
+pub use asynchronous::{FedAsync, FedBuff};
 pub use fedavg::{weighted_mean, FedAvg};
+pub use robust::{krum_select, median, trimmed_mean, Robust, Rule};
+pub use server_opt::{ServerOptimizer, ServerRule};
+pub use staleness::staleness_weight;
 
 use crate::model::LocalTraining;
 use crate::scenario::{StrategyKind, StrategySpec};
@@ -72,7 +80,9 @@ pub trait Strategy: Send {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StrategyError {
-    #[error("strategy.kind: `{0}` is not implemented in this version of fedsim (available: fedavg)")]
+    #[error(
+        "strategy.kind: `{0}` is not implemented in this version of fedsim (available: fedavg, fedasync, fedbuff)"
+    )]
     NotImplemented(&'static str),
 }
 
@@ -83,8 +93,13 @@ pub fn build(spec: &StrategySpec, _params: usize) -> Result<Box<dyn Strategy>, S
         over_selection: spec.over_selection,
         deadline: spec.deadline_s.map(VirtualTime::from_secs_f64),
     };
-    match spec.kind {
-        StrategyKind::FedAvg => Ok(Box::new(FedAvg::new(rounds))),
-        other => Err(StrategyError::NotImplemented(other.name())),
-    }
+    let pool = Schedule::Continuous { concurrency: spec.concurrency, max_staleness: spec.max_staleness };
+    Ok(match spec.kind {
+        StrategyKind::FedAvg => Box::new(FedAvg::new(rounds)),
+        StrategyKind::FedAsync => Box::new(FedAsync::new(pool, spec.mixing, spec.staleness)),
+        StrategyKind::FedBuff => {
+            Box::new(FedBuff::new(pool, spec.buffer_size, spec.server_learning_rate, spec.staleness))
+        }
+        other => return Err(StrategyError::NotImplemented(other.name())),
+    })
 }

@@ -9,10 +9,15 @@ use super::{Schedule, Strategy, Update};
 pub enum Rule {
     Median,
     /// Drops the `beta` fraction of values at each end, per coordinate.
-    TrimmedMean { beta: f64 },
+    TrimmedMean {
+        beta: f64,
+    },
     /// Keeps the `keep` updates with the lowest Krum scores and averages
     /// them (`keep = 1` is Krum).
-    Krum { byzantine: usize, keep: usize },
+    Krum {
+        byzantine: usize,
+        keep: usize,
+    },
 }
 
 pub struct Robust {
