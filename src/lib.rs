@@ -10,6 +10,7 @@
 
 pub mod actors;
 pub mod data;
+pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod net;

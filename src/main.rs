@@ -3,11 +3,12 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fedsim::actors::Progress;
+use fedsim::experiment;
 use fedsim::report;
 use fedsim::run::{self, RunOptions};
 use fedsim::scenario::{self, Override};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,34 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run several scenarios (in parallel) and compare them side by side.
+    Compare {
+        /// The scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Target accuracy for time-to-target, for every scenario
+        /// [default: each scenario's stop.target_accuracy].
+        #[arg(long, value_name = "ACC")]
+        target: Option<f64>,
+        /// Where the runs, compare.csv and accuracy.svg go.
+        #[arg(long, default_value = "runs/compare")]
+        out: PathBuf,
+        /// Runs at once [default: all cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Run the cross product of a scenario's `sweep:` map.
+    Sweep {
+        /// The scenario file, with a `sweep:` map of dotted keys to lists.
+        scenario: PathBuf,
+        /// Runs at once [default: all cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Where the run folders, sweep.csv and sweep_runs.csv go
+        /// [default: runs/<name>-sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -63,6 +92,8 @@ fn main() -> ExitCode {
         Command::Run { scenario, out, set, threads, realtime, quiet } => {
             run_one(scenario, out, set, threads, realtime, quiet)
         }
+        Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
+        Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
     };
     match result {
@@ -111,6 +142,37 @@ fn run_one(
         print!("{}", report::render_summary(&result.summary, &result.classes()));
         println!("\nwrote {}", result.dir.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
+    match jobs {
+        Some(0) => anyhow::bail!("--jobs: expected at least 1, found 0"),
+        Some(j) => Ok(j),
+        None => Ok(cores()),
+    }
+}
+
+fn compare(paths: &[PathBuf], target: Option<f64>, out: &Path, jobs: Option<usize>) -> anyhow::Result<ExitCode> {
+    if let Some(t) = target {
+        anyhow::ensure!((0.0..=1.0).contains(&t), "--target: expected an accuracy in [0, 1], found {t}");
+    }
+    let outcomes = experiment::compare(paths, target, out, jobs_or_cores(jobs)?)?;
+    print!("{}", experiment::compare_table(&outcomes));
+    println!("\nwrote {0}/compare.csv and {0}/accuracy.svg", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let runs = experiment::sweep(path, out, jobs_or_cores(jobs)?)?;
+    let dir = runs.first().and_then(|r| r.outcome.dir.parent()).map(Path::to_path_buf).unwrap_or_default();
+    let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.clone()).collect();
+    print!("{}", experiment::compare_table(&outcomes));
+    println!("\n{} runs; wrote {1}/sweep.csv and {1}/sweep_runs.csv", runs.len(), dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,7 @@ use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, Device};
 use crate::report::{self, OutputDir, OutputError, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, JsonLines, RealTime, SeedTree};
-use crate::strategy::{self, StrategyError};
+use crate::strategy;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -28,8 +28,6 @@ pub enum RunError {
     Data { source: DataError, file: String },
     #[error("{file}: {source}")]
     Model { source: ModelError, file: String },
-    #[error("{file}: {source}")]
-    Strategy { source: StrategyError, file: String },
     #[error("{0}")]
     Availability(#[from] AvailabilityError),
     #[error(transparent)]
@@ -94,8 +92,6 @@ pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
         .map_err(|source| RunError::Data { source, file: file.clone() })?;
     let arch = Architecture::new(&scenario.model, data.train.n_features, data.train.n_classes)
         .map_err(|source| RunError::Model { source, file: file.clone() })?;
-    strategy::build(&scenario.strategy, arch.param_count())
-        .map_err(|source| RunError::Strategy { source, file: file.clone() })?;
     let availability = AvailabilityModel::new(&scenario.clients.availability, n, seeds.child("availability"))?;
     Ok(Prepared { data, arch: Arc::new(arch), availability })
 }
@@ -186,7 +182,7 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
             ClientActor::new(c as u32, device, rows.into(), scenario.clients.dropout, shared.clone(), client_seeds)
         })
         .collect();
-    let strategy = strategy::build(&scenario.strategy, params).expect("checked in prepare");
+    let strategy = strategy::build(&scenario.strategy);
     let initial = arch.init(&mut seeds.child("model.init").stream());
     let config = ServerConfig {
         clients: n,

@@ -4,9 +4,11 @@
 
 mod console;
 mod output;
+mod plot;
 
 pub use console::{classification_table, render_summary};
 pub use output::{OutputDir, OutputError};
+pub use plot::{accuracy_svg, PlotError, Series};
 
 use crate::metrics::{ClassScores, MetricsRow};
 use serde::Serialize;

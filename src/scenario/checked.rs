@@ -196,11 +196,27 @@ pub struct TrainingSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StrategyKind {
     FedAvg,
+    /// FedAvg with the proximal term `mu/2 * |w - x|^2` in local training.
     FedProx,
+    /// FedAvg with server momentum.
     FedAvgM,
+    /// Server-side Adam on the averaged update.
     FedAdam,
+    /// Server-side Yogi on the averaged update.
     FedYogi,
+    /// Server-side Adagrad on the averaged update.
     FedAdagrad,
+    /// Sync, robust: coordinate-wise median of the updates.
+    FedMedian,
+    /// Sync, robust: coordinate-wise mean after dropping `trim_fraction` of
+    /// the values at each end.
+    TrimmedMean,
+    /// Sync, robust: the update with the lowest Krum score (Multi-Krum with
+    /// `keep = 1`).
+    Krum,
+    /// Sync, robust: the mean of the `keep` updates with the lowest Krum
+    /// scores.
+    MultiKrum,
     FedAsync,
     FedBuff,
 }
@@ -215,6 +231,10 @@ impl StrategyKind {
             StrategyKind::FedAdam => "fedadam",
             StrategyKind::FedYogi => "fedyogi",
             StrategyKind::FedAdagrad => "fedadagrad",
+            StrategyKind::FedMedian => "fedmedian",
+            StrategyKind::TrimmedMean => "trimmed_mean",
+            StrategyKind::Krum => "krum",
+            StrategyKind::MultiKrum => "multikrum",
             StrategyKind::FedAsync => "fedasync",
             StrategyKind::FedBuff => "fedbuff",
         }
@@ -233,6 +253,8 @@ pub enum Staleness {
     Hinge { a: f64, b: f64 },
 }
 
+/// The strategy with every default resolved for its kind. Fields a kind
+/// does not use still hold their (checked) value or default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrategySpec {
     pub kind: StrategyKind,
@@ -246,12 +268,38 @@ pub struct StrategySpec {
     pub concurrency: usize,
     /// FedBuff: updates per aggregation.
     pub buffer_size: usize,
+    /// Async: the weight of a stale update. Default per kind:
+    /// `Polynomial { a: 0.5 }` for FedBuff, `Constant` otherwise.
     pub staleness: Staleness,
     /// FedAsync mixing weight in (0, 1].
     pub mixing: f64,
+    /// Server step size (eta), finite and > 0. Default per kind: 0.1 for
+    /// FedAdam, FedYogi and FedAdagrad, 1.0 otherwise.
     pub server_learning_rate: f64,
     /// Async: updates staler than this are dropped (None = keep all).
     pub max_staleness: Option<u64>,
+    /// FedProx: proximal coefficient, finite and >= 0 (default 0.01).
+    pub mu: f64,
+    /// FedAvgM: server momentum in [0, 1) (default 0.9).
+    pub server_momentum: f64,
+    /// FedAdam, FedYogi, FedAdagrad: first-moment decay in [0, 1). Default
+    /// per kind: 0.0 for FedAdagrad, 0.9 otherwise.
+    pub beta1: f64,
+    /// FedAdam, FedYogi: second-moment decay in [0, 1) (default 0.99).
+    pub beta2: f64,
+    /// FedAdam, FedYogi, FedAdagrad: adaptivity floor, finite and > 0
+    /// (default 1e-3).
+    pub tau: f64,
+    /// Trimmed mean: fraction in [0, 0.5) dropped at each end, per
+    /// coordinate (default 0.1).
+    pub trim_fraction: f64,
+    /// Krum, Multi-Krum: assumed byzantine clients per round (default 0).
+    /// For these two kinds `clients_per_round >= 2 * byzantine + 3`.
+    pub byzantine: usize,
+    /// Updates averaged by Multi-Krum: 1 for Krum; for Multi-Krum the given
+    /// value (1..=clients_per_round) or `clients_per_round - byzantine`;
+    /// for every other kind `clients_per_round - byzantine` (at least 1).
+    pub keep: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,9 @@
 
 pub use super::values::Name;
 use super::values::{
-    keyword_enum, tagged_enum, AtLeastOne, NonNegativeF64, NonNegativeMs, NonNegativeU64, OpenFraction, PositiveF64,
-    PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability, QuantBits, Rate, Text, UnitFraction,
+    keyword_enum, tagged_enum, AtLeastOne, DecayFraction, NonNegativeF64, NonNegativeMs, NonNegativeU64,
+    NonNegativeUsize, OpenFraction, PositiveF64, PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability,
+    QuantBits, Rate, Text, TrimFraction, UnitFraction,
 };
 use serde::Deserialize;
 
@@ -552,11 +553,15 @@ impl Default for RawTraining {
 // ---------------------------------------------------------------- strategy
 
 /// `strategy:` how the server schedules work and aggregates.
+///
+/// Keys that the chosen kind does not use are accepted (and range-checked)
+/// but ignored, so that one file can be swept over `strategy.kind`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with kind and its options")]
 pub struct RawStrategy {
-    /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad`
-    /// (sync) `| fedasync | fedbuff` (async). Default `fedavg`.
+    /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad |
+    /// fedmedian | trimmed_mean | krum | multikrum` (sync) `| fedasync |
+    /// fedbuff` (async). Default `fedavg`.
     pub kind: StrategyKindName,
     /// Sync: reports aggregated per round, an integer in 1..=clients.count.
     /// Default: all clients.
@@ -574,16 +579,45 @@ pub struct RawStrategy {
     /// FedBuff: updates per aggregation, an integer >= 1. Default 10.
     pub buffer_size: PositiveUsize,
     /// Async: how an update's weight decays with its staleness. Default
-    /// `{fn: constant}`.
-    pub staleness: RawStaleness,
+    /// per kind (`RawStrategy::default_staleness`): `{fn: polynomial, a:
+    /// 0.5}` (`1/sqrt(1 + t)`) for fedbuff, `{fn: constant}` otherwise.
+    pub staleness: Option<RawStaleness>,
     /// FedAsync mixing weight alpha, in (0, 1]. Default 0.6.
     pub mixing: UnitFraction,
-    /// Server step size applied to the aggregated update, finite and > 0.
-    /// Default 1.0.
-    pub server_learning_rate: PositiveF64,
+    /// Server step size (eta) applied to the aggregated update, a finite
+    /// number > 0. Default per kind
+    /// (`RawStrategy::default_server_learning_rate`): 0.1 for fedadam,
+    /// fedyogi and fedadagrad, 1.0 otherwise.
+    pub server_learning_rate: Option<PositiveF64>,
     /// Async: updates staler than this many versions are dropped, an
     /// integer >= 0. Default none (keep all).
     pub max_staleness: Option<NonNegativeU64>,
+    /// FedProx: proximal coefficient `mu` of the local term
+    /// `mu/2 * |w - x|^2` (unitless), finite and >= 0. Default 0.01.
+    pub mu: NonNegativeF64,
+    /// FedAvgM: server momentum, in [0, 1). Default 0.9.
+    pub server_momentum: DecayFraction,
+    /// FedAdam, FedYogi, FedAdagrad: first-moment decay `beta1`, in [0, 1).
+    /// Default per kind (`RawStrategy::default_beta1`): 0.0 for fedadagrad,
+    /// 0.9 otherwise.
+    pub beta1: Option<DecayFraction>,
+    /// FedAdam, FedYogi: second-moment decay `beta2`, in [0, 1). Default
+    /// 0.99.
+    pub beta2: DecayFraction,
+    /// FedAdam, FedYogi, FedAdagrad: adaptivity floor `tau` added to the
+    /// root of the second moment, finite and > 0. Default 1e-3.
+    pub tau: PositiveF64,
+    /// Trimmed mean: fraction of the values dropped at EACH end, per
+    /// coordinate, in [0, 0.5). Default 0.1.
+    pub trim_fraction: TrimFraction,
+    /// Krum, Multi-Krum: assumed number `f` of byzantine clients per round,
+    /// an integer >= 0 with `clients_per_round >= 2 * byzantine + 3`.
+    /// Default 0.
+    pub byzantine: NonNegativeUsize,
+    /// Multi-Krum: updates with the lowest Krum scores that are averaged,
+    /// an integer in 1..=clients_per_round. Default `clients_per_round -
+    /// byzantine`. (Krum is Multi-Krum with `keep: 1`.)
+    pub keep: Option<PositiveUsize>,
 }
 
 impl Default for RawStrategy {
@@ -595,10 +629,45 @@ impl Default for RawStrategy {
             over_selection: AtLeastOne(1.0),
             concurrency: None,
             buffer_size: PositiveUsize(10),
-            staleness: RawStaleness::default(),
+            staleness: None,
             mixing: UnitFraction(0.6),
-            server_learning_rate: PositiveF64(1.0),
+            server_learning_rate: None,
             max_staleness: None,
+            mu: NonNegativeF64(0.01),
+            server_momentum: DecayFraction(0.9),
+            beta1: None,
+            beta2: DecayFraction(0.99),
+            tau: PositiveF64(1e-3),
+            trim_fraction: TrimFraction(0.1),
+            byzantine: NonNegativeUsize(0),
+            keep: None,
+        }
+    }
+}
+
+impl RawStrategy {
+    /// `staleness` when the key is absent: `1/sqrt(1 + t)` for fedbuff,
+    /// constant otherwise.
+    pub fn default_staleness(kind: StrategyKindName) -> RawStaleness {
+        match kind {
+            StrategyKindName::FedBuff => RawStaleness::Polynomial(PolynomialStaleness::default()),
+            _ => RawStaleness::default(),
+        }
+    }
+    /// `server_learning_rate` when the key is absent: the adaptive
+    /// optimisers' eta 0.1, otherwise 1.0 (the plain averaged step).
+    pub fn default_server_learning_rate(kind: StrategyKindName) -> PositiveF64 {
+        match kind {
+            StrategyKindName::FedAdam | StrategyKindName::FedYogi | StrategyKindName::FedAdagrad => PositiveF64(0.1),
+            _ => PositiveF64(1.0),
+        }
+    }
+    /// `beta1` when the key is absent: 0.0 (no momentum) for fedadagrad,
+    /// 0.9 otherwise.
+    pub fn default_beta1(kind: StrategyKindName) -> DecayFraction {
+        match kind {
+            StrategyKindName::FedAdagrad => DecayFraction(0.0),
+            _ => DecayFraction(0.9),
         }
     }
 }
@@ -608,9 +677,9 @@ keyword_enum! {
     pub enum StrategyKindName {
         /// Federated averaging, weighted by local sample count.
         FedAvg = "fedavg",
-        /// FedAvg with a proximal term in local training.
+        /// FedAvg with a proximal term `mu` in local training.
         FedProx = "fedprox",
-        /// FedAvg with server momentum.
+        /// FedAvg with server momentum `server_momentum`.
         FedAvgM = "fedavgm",
         /// Server-side Adam on the averaged update.
         FedAdam = "fedadam",
@@ -618,6 +687,16 @@ keyword_enum! {
         FedYogi = "fedyogi",
         /// Server-side Adagrad on the averaged update.
         FedAdagrad = "fedadagrad",
+        /// Robust: coordinate-wise median of the updates.
+        FedMedian = "fedmedian",
+        /// Robust: coordinate-wise mean after dropping `trim_fraction` of
+        /// the values at each end.
+        TrimmedMean = "trimmed_mean",
+        /// Robust: the update with the lowest Krum score (`byzantine`).
+        Krum = "krum",
+        /// Robust: the mean of the `keep` updates with the lowest Krum
+        /// scores (`byzantine`, `keep`).
+        MultiKrum = "multikrum",
         /// Async: every arrival is mixed in with weight `mixing * s(staleness)`.
         FedAsync = "fedasync",
         /// Async: aggregate every `buffer_size` arrivals.

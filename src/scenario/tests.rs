@@ -68,6 +68,14 @@ strategy:
   mixing: 0.5
   server_learning_rate: 0.9
   max_staleness: 12
+  mu: 0.05
+  server_momentum: 0.5
+  beta1: 0.8
+  beta2: 0.95
+  tau: 0.01
+  trim_fraction: 0.2
+  byzantine: 2
+  keep: 15
 privacy: {}
 compression: { kind: none }
 stop:
@@ -76,7 +84,7 @@ stop:
   target_accuracy: 0.92
 evaluation: { every_s: 60 }
 sweep:
-  strategy.kind: [fedavg, fedasync]
+  strategy.kind: [fedavg, fedasync, multikrum]
   seed: [1, 2]
   clients.profiles[0].share: [0.5]
 "#;
@@ -191,6 +199,15 @@ fn full_example_parses_into_the_expected_values() {
             mixing: 0.5,
             server_learning_rate: 0.9,
             max_staleness: Some(12),
+            mu: 0.05,
+            server_momentum: 0.5,
+            beta1: 0.8,
+            beta2: 0.95,
+            tau: 0.01,
+            trim_fraction: 0.2,
+            byzantine: 2,
+            // `keep` is multikrum's: fedbuff resolves clients_per_round - byzantine.
+            keep: 18,
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
@@ -199,7 +216,7 @@ fn full_example_parses_into_the_expected_values() {
     assert_eq!(
         s.sweep,
         vec![
-            ("strategy.kind".to_string(), vec!["fedavg".to_string(), "fedasync".to_string()]),
+            ("strategy.kind".to_string(), vec!["fedavg".to_string(), "fedasync".to_string(), "multikrum".to_string()]),
             ("seed".to_string(), vec!["1".to_string(), "2".to_string()]),
             ("clients.profiles[0].share".to_string(), vec!["0.5".to_string()]),
         ]
@@ -243,6 +260,14 @@ fn defaults_fill_a_minimal_scenario() {
             mixing: 0.6,
             server_learning_rate: 1.0,
             max_staleness: None,
+            mu: 0.01,
+            server_momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.99,
+            tau: 1e-3,
+            trim_fraction: 0.1,
+            byzantine: 0,
+            keep: 10,
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
@@ -274,11 +299,172 @@ fn variant_defaults() {
 }
 
 #[test]
-fn all_eight_strategies_are_valid() {
+fn every_strategy_kind_is_valid() {
+    assert_eq!(
+        raw::StrategyKindName::NAMES,
+        [
+            "fedavg",
+            "fedprox",
+            "fedavgm",
+            "fedadam",
+            "fedyogi",
+            "fedadagrad",
+            "fedmedian",
+            "trimmed_mean",
+            "krum",
+            "multikrum",
+            "fedasync",
+            "fedbuff"
+        ]
+    );
     for name in raw::StrategyKindName::NAMES {
         let s = load_str(MINIMAL, &source(), &[set(&format!("strategy.kind={name}"))]).unwrap();
         assert_eq!(s.strategy.kind.name(), *name);
+        assert_eq!(s.strategy.kind.is_async(), ["fedasync", "fedbuff"].contains(name), "{name}");
     }
+}
+
+/// MINIMAL (10 clients) with `strategy: {kind: KIND, EXTRA}`.
+fn strategy(kind: &str, extra: &str) -> Result<StrategySpec, ScenarioError> {
+    let sep = if extra.is_empty() { "" } else { ", " };
+    load(&format!("{MINIMAL}strategy: {{ kind: {kind}{sep}{extra} }}\n")).map(|s| s.strategy)
+}
+
+#[test]
+fn per_kind_defaults_resolve() {
+    for name in raw::StrategyKindName::NAMES {
+        let s = strategy(name, "").unwrap();
+        let adaptive = ["fedadam", "fedyogi", "fedadagrad"].contains(name);
+        assert_eq!(s.server_learning_rate, if adaptive { 0.1 } else { 1.0 }, "{name}");
+        let staleness = if *name == "fedbuff" { Staleness::Polynomial { a: 0.5 } } else { Staleness::Constant };
+        assert_eq!(s.staleness, staleness, "{name}");
+        assert_eq!(s.beta1, if *name == "fedadagrad" { 0.0 } else { 0.9 }, "{name}");
+        assert_eq!(s.keep, if *name == "krum" { 1 } else { 10 }, "{name}");
+        // The same for every kind.
+        assert_eq!(
+            (s.mu, s.server_momentum, s.beta2, s.tau, s.trim_fraction, s.byzantine),
+            (0.01, 0.9, 0.99, 1e-3, 0.1, 0),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn given_values_override_per_kind_defaults() {
+    let s = strategy("fedadam", "server_learning_rate: 0.5, beta1: 0.0, beta2: 0.5, tau: 1.0e-9").unwrap();
+    assert_eq!((s.server_learning_rate, s.beta1, s.beta2, s.tau), (0.5, 0.0, 0.5, 1e-9));
+    let s = strategy("fedadagrad", "beta1: 0.9").unwrap();
+    assert_eq!((s.server_learning_rate, s.beta1), (0.1, 0.9));
+    let s = strategy("fedbuff", "staleness: { fn: constant }, server_learning_rate: 2").unwrap();
+    assert_eq!((s.staleness, s.server_learning_rate), (Staleness::Constant, 2.0));
+    let s = strategy("fedbuff", "staleness: { fn: polynomial, a: 1 }").unwrap();
+    assert_eq!(s.staleness, Staleness::Polynomial { a: 1.0 });
+    let s = strategy("fedasync", "staleness: { fn: hinge }").unwrap();
+    assert_eq!(s.staleness, Staleness::Hinge { a: 10.0, b: 4.0 });
+    let s = strategy("fedprox", "mu: 0").unwrap();
+    assert_eq!(s.mu, 0.0);
+    let s = strategy("fedavgm", "server_momentum: 0").unwrap();
+    assert_eq!(s.server_momentum, 0.0);
+    let s = strategy("trimmed_mean", "trim_fraction: 0.0").unwrap();
+    assert_eq!(s.trim_fraction, 0.0);
+    let s = strategy("trimmed_mean", "trim_fraction: 0.499").unwrap();
+    assert_eq!(s.trim_fraction, 0.499);
+}
+
+#[test]
+fn krum_and_multikrum_resolve_byzantine_and_keep() {
+    // Krum is Multi-Krum with keep = 1, whatever `keep` says.
+    let s = strategy("krum", "clients_per_round: 7, byzantine: 2, keep: 4").unwrap();
+    assert_eq!((s.clients_per_round, s.byzantine, s.keep), (7, 2, 1));
+    // Multi-Krum: keep defaults to clients_per_round - byzantine.
+    let s = strategy("multikrum", "clients_per_round: 7, byzantine: 2").unwrap();
+    assert_eq!((s.byzantine, s.keep), (2, 5));
+    let s = strategy("multikrum", "byzantine: 3").unwrap();
+    assert_eq!((s.clients_per_round, s.byzantine, s.keep), (10, 3, 7));
+    let s = strategy("multikrum", "clients_per_round: 7, byzantine: 2, keep: 7").unwrap();
+    assert_eq!(s.keep, 7);
+    let s = strategy("multikrum", "clients_per_round: 3, keep: 1").unwrap();
+    assert_eq!((s.byzantine, s.keep), (0, 1));
+    // Other kinds ignore both keys (no cross-checks) and resolve
+    // keep = clients_per_round - byzantine, at least 1.
+    let s = strategy("fedavg", "clients_per_round: 4, byzantine: 1, keep: 9").unwrap();
+    assert_eq!((s.byzantine, s.keep), (1, 3));
+    let s = strategy("fedmedian", "clients_per_round: 4, byzantine: 9").unwrap();
+    assert_eq!((s.byzantine, s.keep), (9, 1));
+    let s = strategy("fedasync", "clients_per_round: 1").unwrap();
+    assert_eq!(s.keep, 1);
+}
+
+#[test]
+fn krum_cross_checks_are_located() {
+    let at = |text: &str| load_str(text, Path::new("k.yaml"), &[]).unwrap_err().to_string();
+    let head = "name: k\ndata: { dataset: digits }\nclients: { count: 10 }\nstrategy:\n";
+    assert_eq!(
+        at(&format!("{head}  kind: krum\n  clients_per_round: 6\n  byzantine: 2\n")),
+        "k.yaml:7:14: strategy.byzantine: expected an integer from 0 to 1 (krum needs clients_per_round >= 2 * \
+         byzantine + 3, and clients_per_round is 6), found 2"
+    );
+    assert_eq!(
+        at(&format!("{head}  kind: multikrum\n  clients_per_round: 2\n")),
+        "k.yaml:4:1: strategy.byzantine: expected clients_per_round >= 2 * byzantine + 3 for multikrum (at least \
+         3 clients per round), found byzantine 0 with clients_per_round 2"
+    );
+    assert_eq!(
+        at(&format!("{head}  kind: multikrum\n  clients_per_round: 6\n  keep: 7\n")),
+        "k.yaml:7:9: strategy.keep: expected an integer from 1 to clients_per_round (6), found 7"
+    );
+    // The bound n >= 2f + 3 is inclusive; huge values do not overflow.
+    assert!(strategy("krum", "clients_per_round: 7, byzantine: 2").is_ok());
+    assert!(strategy("krum", "clients_per_round: 6, byzantine: 2").is_err());
+    let e = strategy("krum", "byzantine: 18446744073709551615").unwrap_err();
+    assert!(e.to_string().contains("strategy.byzantine: expected an integer from 0 to 3"), "{e}");
+    // A sweep over kinds checks each kind's cross-fields.
+    let e = load(&format!("{MINIMAL}strategy: {{ byzantine: 4 }}\nsweep: {{ strategy.kind: [fedavg, krum] }}\n"))
+        .unwrap_err();
+    assert!(e.to_string().contains("sweep.strategy.kind[1]: expected a value that gives a valid scenario"), "{e}");
+}
+
+#[test]
+fn new_strategy_keys_are_range_checked() {
+    let cases: &[(&str, &str)] = &[
+        ("mu: -0.1", "strategy.mu: expected a finite number >= 0, found -0.1"),
+        ("mu: .inf", "strategy.mu: expected a finite number >= 0, found .inf"),
+        ("server_momentum: 1.0", "strategy.server_momentum: expected a fraction in [0, 1), found 1"),
+        ("server_momentum: -0.5", "strategy.server_momentum: expected a fraction in [0, 1), found -0.5"),
+        ("beta1: 1", "strategy.beta1: expected a fraction in [0, 1), found 1"),
+        ("beta2: 1.5", "strategy.beta2: expected a fraction in [0, 1), found 1.5"),
+        ("tau: 0", "strategy.tau: expected a finite number > 0, found 0"),
+        ("trim_fraction: 0.5", "strategy.trim_fraction: expected a fraction in [0, 0.5), found 0.5"),
+        ("trim_fraction: -0.1", "strategy.trim_fraction: expected a fraction in [0, 0.5), found -0.1"),
+        ("byzantine: -1", "strategy.byzantine: expected an integer >= 0, found -1"),
+        ("byzantine: 1.5", "strategy.byzantine: expected an integer >= 0, found 1.5"),
+        ("keep: 0", "strategy.keep: expected an integer >= 1, found 0"),
+        ("server_learning_rate: 0", "strategy.server_learning_rate: expected a finite number > 0, found 0"),
+        ("staleness: { fn: exp }", "strategy.staleness.fn: expected one of constant, polynomial, hinge, found `exp`"),
+    ];
+    let mut wrong = Vec::new();
+    for (extra, want) in cases {
+        // Checked whatever the kind (fedavg uses none of these keys).
+        let e = strategy("fedavg", extra).unwrap_err().to_string();
+        if !e.ends_with(want) {
+            wrong.push(format!("got  {e}\nwant {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn unused_keys_are_accepted_for_a_sweep_over_kinds() {
+    let s = load(&format!(
+        "{MINIMAL}strategy: {{ kind: fedavg, mu: 0.1, trim_fraction: 0.3, server_momentum: 0.5 }}\n\
+         sweep: {{ strategy.kind: [fedavg, fedprox, trimmed_mean, fedavgm], strategy.mu: [0.001, 0.1] }}\n"
+    ))
+    .unwrap();
+    assert_eq!(s.strategy.kind, StrategyKind::FedAvg);
+    assert_eq!((s.strategy.mu, s.strategy.trim_fraction, s.strategy.server_momentum), (0.1, 0.3, 0.5));
+    let text = format!("{MINIMAL}strategy: {{ kind: fedavg, mu: 0.1 }}\n");
+    let s = load_str(&text, &source(), &[set("strategy.kind=fedprox")]).unwrap();
+    assert_eq!((s.strategy.kind, s.strategy.mu), (StrategyKind::FedProx, 0.1));
 }
 
 #[test]

@@ -353,13 +353,59 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         StrategyKindName::FedAdam => StrategyKind::FedAdam,
         StrategyKindName::FedYogi => StrategyKind::FedYogi,
         StrategyKindName::FedAdagrad => StrategyKind::FedAdagrad,
+        StrategyKindName::FedMedian => StrategyKind::FedMedian,
+        StrategyKindName::TrimmedMean => StrategyKind::TrimmedMean,
+        StrategyKindName::Krum => StrategyKind::Krum,
+        StrategyKindName::MultiKrum => StrategyKind::MultiKrum,
         StrategyKindName::FedAsync => StrategyKind::FedAsync,
         StrategyKindName::FedBuff => StrategyKind::FedBuff,
     };
-    let staleness = match &s.staleness {
+    let staleness = match s.staleness.clone().unwrap_or_else(|| RawStrategy::default_staleness(s.kind)) {
         RawStaleness::Constant(_) => Staleness::Constant,
         RawStaleness::Polynomial(p) => Staleness::Polynomial { a: p.a.0 },
         RawStaleness::Hinge(h) => Staleness::Hinge { a: h.a.0, b: h.b.0 },
+    };
+    let server_learning_rate = s.server_learning_rate.unwrap_or(RawStrategy::default_server_learning_rate(s.kind)).0;
+    let beta1 = s.beta1.unwrap_or(RawStrategy::default_beta1(s.kind)).0;
+    let byzantine = s.byzantine.0;
+    let krum_like = matches!(kind, StrategyKind::Krum | StrategyKind::MultiKrum);
+    if krum_like {
+        // Blanchard et al. need n > 2f + 2 updates per aggregation.
+        let needed = byzantine.checked_mul(2).and_then(|x| x.checked_add(3));
+        if needed.is_none_or(|n| clients_per_round < n) {
+            let name = kind.name();
+            return Err(if clients_per_round >= 3 {
+                out_of_range(
+                    key(&["strategy", "byzantine"]),
+                    format!(
+                        "an integer from 0 to {} ({name} needs clients_per_round >= 2 * byzantine + 3, and \
+                         clients_per_round is {clients_per_round})",
+                        (clients_per_round - 3) / 2
+                    ),
+                    byzantine.to_string(),
+                )
+            } else {
+                out_of_range(
+                    key(&["strategy", "byzantine"]),
+                    format!("clients_per_round >= 2 * byzantine + 3 for {name} (at least 3 clients per round)"),
+                    format!("byzantine {byzantine} with clients_per_round {clients_per_round}"),
+                )
+            });
+        }
+    }
+    let keep = match (kind, s.keep) {
+        (StrategyKind::Krum, _) => 1,
+        (StrategyKind::MultiKrum, Some(k)) if k.0 > clients_per_round => {
+            return Err(out_of_range(
+                key(&["strategy", "keep"]),
+                format!("an integer from 1 to clients_per_round ({clients_per_round})"),
+                k.0.to_string(),
+            ))
+        }
+        (StrategyKind::MultiKrum, Some(k)) => k.0,
+        // Multi-Krum's default (>= byzantine + 3, by the check above); other
+        // kinds do not check `byzantine`, so saturate and keep at least 1.
+        _ => clients_per_round.saturating_sub(byzantine).max(1),
     };
     Ok(StrategySpec {
         kind,
@@ -370,8 +416,16 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         buffer_size: s.buffer_size.0,
         staleness,
         mixing: s.mixing.0,
-        server_learning_rate: s.server_learning_rate.0,
+        server_learning_rate,
         max_staleness: s.max_staleness.map(|m| m.0),
+        mu: s.mu.0,
+        server_momentum: s.server_momentum.0,
+        beta1,
+        beta2: s.beta2.0,
+        tau: s.tau.0,
+        trim_fraction: s.trim_fraction.0,
+        byzantine,
+        keep,
     })
 }
 

@@ -198,6 +198,16 @@ float_newtype!(
     /// A finite factor >= 1.
     AtLeastOne, "a finite number >= 1", |x| x >= 1.0 && x.is_finite()
 );
+float_newtype!(
+    /// A fraction in [0, 1): nothing up to, but not including, everything
+    /// (decay rates, momentum).
+    DecayFraction, "a fraction in [0, 1)", |x| (0.0..1.0).contains(&x)
+);
+float_newtype!(
+    /// A fraction in [0, 0.5): what may be cut from each end of a sorted
+    /// list and leave something in the middle.
+    TrimFraction, "a fraction in [0, 0.5)", |x| (0.0..0.5).contains(&x)
+);
 
 int_newtype!(
     /// An integer >= 1 (fits a usize).
@@ -214,6 +224,10 @@ int_newtype!(
 int_newtype!(
     /// An integer >= 0.
     NonNegativeU64(u64), "an integer >= 0", 0, u64::MAX
+);
+int_newtype!(
+    /// An integer >= 0 (fits a usize).
+    NonNegativeUsize(usize), "an integer >= 0", 0, usize::MAX as u64
 );
 int_newtype!(
     /// Bits per quantised value, 1 to 32.

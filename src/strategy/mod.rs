@@ -78,28 +78,67 @@ pub trait Strategy: Send {
     fn aggregate(&mut self, global: &mut [f64]) -> usize;
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StrategyError {
-    #[error(
-        "strategy.kind: `{0}` is not implemented in this version of fedsim (available: fedavg, fedasync, fedbuff)"
-    )]
-    NotImplemented(&'static str),
-}
-
 /// The strategy a scenario asks for.
-pub fn build(spec: &StrategySpec, _params: usize) -> Result<Box<dyn Strategy>, StrategyError> {
+pub fn build(spec: &StrategySpec) -> Box<dyn Strategy> {
     let rounds = Schedule::Rounds {
         clients_per_round: spec.clients_per_round,
         over_selection: spec.over_selection,
         deadline: spec.deadline_s.map(VirtualTime::from_secs_f64),
     };
     let pool = Schedule::Continuous { concurrency: spec.concurrency, max_staleness: spec.max_staleness };
-    Ok(match spec.kind {
+    let eta = spec.server_learning_rate;
+    let adaptive = |name, rule| Box::new(ServerOptimizer::new(name, rounds, rule, eta, spec.tau));
+    let robust = |name, rule| Box::new(Robust::new(name, rounds, rule));
+    let (beta1, beta2) = (spec.beta1, spec.beta2);
+    match spec.kind {
         StrategyKind::FedAvg => Box::new(FedAvg::new(rounds)),
+        StrategyKind::FedProx => Box::new(FedProx { inner: FedAvg::new(rounds), mu: spec.mu }),
+        StrategyKind::FedAvgM => Box::new(ServerOptimizer::new(
+            "fedavgm",
+            rounds,
+            ServerRule::Momentum { momentum: spec.server_momentum },
+            eta,
+            0.0,
+        )),
+        StrategyKind::FedAdagrad => adaptive("fedadagrad", ServerRule::Adagrad { beta1 }),
+        StrategyKind::FedAdam => adaptive("fedadam", ServerRule::Adam { beta1, beta2 }),
+        StrategyKind::FedYogi => adaptive("fedyogi", ServerRule::Yogi { beta1, beta2 }),
+        StrategyKind::FedMedian => robust("fedmedian", Rule::Median),
+        StrategyKind::TrimmedMean => robust("trimmed_mean", Rule::TrimmedMean { beta: spec.trim_fraction }),
+        StrategyKind::Krum => robust("krum", Rule::Krum { byzantine: spec.byzantine, keep: 1 }),
+        StrategyKind::MultiKrum => robust("multikrum", Rule::Krum { byzantine: spec.byzantine, keep: spec.keep }),
         StrategyKind::FedAsync => Box::new(FedAsync::new(pool, spec.mixing, spec.staleness)),
         StrategyKind::FedBuff => {
             Box::new(FedBuff::new(pool, spec.buffer_size, spec.server_learning_rate, spec.staleness))
         }
-        other => return Err(StrategyError::NotImplemented(other.name())),
-    })
+    }
+}
+
+/// FedProx (Li et al. 2020): FedAvg on the server; clients add the
+/// proximal term `mu (w - x_start)` to every local gradient.
+pub struct FedProx {
+    inner: FedAvg,
+    mu: f64,
+}
+
+impl Strategy for FedProx {
+    fn name(&self) -> &'static str {
+        "fedprox"
+    }
+
+    fn schedule(&self) -> Schedule {
+        self.inner.schedule()
+    }
+
+    fn local_training(&self, base: LocalTraining) -> LocalTraining {
+        LocalTraining { prox_mu: self.mu, ..base }
+    }
+
+    fn fold(&mut self, update: Update) {
+        self.inner.fold(update);
+    }
+
+    fn aggregate(&mut self, global: &mut [f64]) -> usize {
+        self.inner.aggregate(global)
+    }
 }

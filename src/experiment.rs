@@ -1,0 +1,370 @@
+//! Experiments over several runs: `fedsim compare` (scenarios side by side)
+//! and `fedsim sweep` (the cross product of a file's `sweep:` map).
+//!
+//! Runs are independent, so they go in parallel, one per core; each run is
+//! itself deterministic, so the tables do not depend on the job count.
+//! Every scenario is checked before the first run starts.
+
+use crate::report::{self, Series};
+use crate::run::{self, RunError, RunOptions, RunResult};
+use crate::scenario::{self, Override, Scenario, ScenarioError};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("{0}")]
+    Run(#[from] RunError),
+    #[error("{path}: {what}")]
+    Sweep { path: PathBuf, what: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Plot(#[from] report::PlotError),
+}
+
+/// One run's line in a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub scenario: String,
+    pub strategy: String,
+    pub final_accuracy: f64,
+    pub rounds: u64,
+    pub virtual_time_s: f64,
+    pub time_to_target_s: Option<f64>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// Over every folded update of the run (None: none was folded).
+    pub mean_staleness: Option<f64>,
+    pub dir: PathBuf,
+    /// (virtual seconds, accuracy) of every evaluation.
+    pub curve: Vec<(f64, f64)>,
+}
+
+impl Outcome {
+    fn of(r: &RunResult) -> Self {
+        let hist = &r.summary.staleness_histogram;
+        let folded: u64 = hist.values().sum();
+        let mean_staleness =
+            (folded > 0).then(|| hist.iter().map(|(k, v)| (k * v) as f64).sum::<f64>() / folded as f64);
+        Outcome {
+            scenario: r.summary.scenario.clone(),
+            strategy: r.summary.strategy.clone(),
+            final_accuracy: r.summary.final_accuracy,
+            rounds: r.summary.rounds,
+            virtual_time_s: r.summary.virtual_time_s,
+            time_to_target_s: r.summary.time_to_target_s,
+            bytes_up: r.summary.bytes_up,
+            bytes_down: r.summary.bytes_down,
+            mean_staleness,
+            dir: r.dir.clone(),
+            curve: r.outcome.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
+        }
+    }
+}
+
+/// Runs `jobs` at once on `workers` threads; results keep the input order.
+fn run_all(
+    plans: Vec<(Scenario, PathBuf)>,
+    jobs: usize,
+    target: Option<f64>,
+) -> Result<Vec<RunResult>, ExperimentError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = jobs.clamp(1, plans.len().max(1));
+    let threads = (cores / jobs).max(1);
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<RunResult, RunError>>>> = plans.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((scenario, out)) = plans.get(i) else { break };
+                let opts = RunOptions { out: Some(out.clone()), threads, realtime: None, target };
+                let r = run::run(scenario, &opts, &mut |_| {});
+                *results[i].lock().expect("no worker panics holding it") = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().expect("not poisoned").expect("every plan ran").map_err(Into::into))
+        .collect()
+}
+
+/// Names of run folders: the scenario's name, made unique by a suffix.
+fn unique_names(scenarios: &[Scenario]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    scenarios
+        .iter()
+        .map(|s| {
+            let n = seen.entry(&s.name).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                s.name.clone()
+            } else {
+                format!("{}-{}", s.name, n)
+            }
+        })
+        .collect()
+}
+
+/// `fedsim compare`: runs every scenario into `out/<name>/`, writes
+/// `out/compare.csv` and `out/accuracy.svg`.
+pub fn compare(
+    paths: &[PathBuf],
+    target: Option<f64>,
+    out: &Path,
+    jobs: usize,
+) -> Result<Vec<Outcome>, ExperimentError> {
+    let scenarios: Vec<Scenario> = paths.iter().map(|p| scenario::load_file(p, &[])).collect::<Result<_, _>>()?;
+    let names = unique_names(&scenarios);
+    let plans: Vec<(Scenario, PathBuf)> = scenarios.into_iter().zip(names).map(|(s, n)| (s, out.join(n))).collect();
+    let results = run_all(plans, jobs, target)?;
+    let outcomes: Vec<Outcome> = results.iter().map(Outcome::of).collect();
+    write(&out.join("compare.csv"), &compare_csv(&outcomes))?;
+    let series: Vec<Series> = outcomes
+        .iter()
+        .map(|o| Series { label: format!("{} ({})", o.scenario, o.strategy), points: o.curve.clone() })
+        .collect();
+    let target = target.or_else(|| results.iter().find_map(|r| r.summary.target_accuracy));
+    write(&out.join("accuracy.svg"), &report::accuracy_svg("test accuracy over virtual time", &series, target)?)?;
+    Ok(outcomes)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ExperimentError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ExperimentError::Write { path: parent.to_owned(), source })?;
+    }
+    std::fs::write(path, text).map_err(|source| ExperimentError::Write { path: path.to_owned(), source })
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{v:?}"))
+}
+
+/// `compare.csv`: one line per scenario.
+pub fn compare_csv(outcomes: &[Outcome]) -> String {
+    let mut s = String::from(
+        "scenario,strategy,final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness\n",
+    );
+    for o in outcomes {
+        let _ = writeln!(
+            s,
+            "{},{},{:?},{},{:?},{},{},{},{}",
+            o.scenario,
+            o.strategy,
+            o.final_accuracy,
+            o.rounds,
+            o.virtual_time_s,
+            opt(o.time_to_target_s),
+            o.bytes_up,
+            o.bytes_down,
+            opt(o.mean_staleness)
+        );
+    }
+    s
+}
+
+/// The comparison as an aligned text table.
+pub fn compare_table(outcomes: &[Outcome]) -> String {
+    let header = [
+        "scenario",
+        "strategy",
+        "accuracy",
+        "rounds",
+        "virtual s",
+        "to target s",
+        "bytes up",
+        "bytes down",
+        "staleness",
+    ];
+    let rows: Vec<[String; 9]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                o.scenario.clone(),
+                o.strategy.clone(),
+                format!("{:.4}", o.final_accuracy),
+                o.rounds.to_string(),
+                format!("{:.2}", o.virtual_time_s),
+                o.time_to_target_s.map_or("-".into(), |t| format!("{t:.2}")),
+                o.bytes_up.to_string(),
+                o.bytes_down.to_string(),
+                o.mean_staleness.map_or("-".into(), |m| format!("{m:.2}")),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> =
+        (0..9).map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0)).collect();
+    let mut s = String::new();
+    let line = |cells: Vec<&str>, s: &mut String| {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i < 2 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+            .collect();
+        let _ = writeln!(s, "{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec(), &mut s);
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect(), &mut s);
+    }
+    s
+}
+
+/// One combination of a sweep: its overrides and what came of them.
+#[derive(Debug, Clone)]
+pub struct SweepRun {
+    pub overrides: Vec<Override>,
+    pub outcome: Outcome,
+}
+
+/// The cross product of the sweep map, first key slowest.
+pub fn combinations(sweep: &[(String, Vec<String>)]) -> Vec<Vec<Override>> {
+    sweep.iter().fold(vec![vec![]], |acc, (key, values)| {
+        acc.iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut c = prefix.clone();
+                    c.push(Override { key: key.clone(), value: v.clone() });
+                    c
+                })
+            })
+            .collect()
+    })
+}
+
+/// A folder name for a combination: `strategy.kind=fedavg,seed=1`.
+fn combination_dir(c: &[Override]) -> String {
+    let name: String = c.iter().map(|o| format!("{}={}", o.key, o.value)).collect::<Vec<_>>().join(",");
+    name.chars().map(|ch| if ch.is_ascii_alphanumeric() || "=,._-".contains(ch) { ch } else { '_' }).collect()
+}
+
+/// `fedsim sweep`: runs every combination into `out/<combination>/` and
+/// writes `out/sweep.csv` (means and standard deviations over `seed`, one
+/// line per combination of the other keys) and `out/sweep_runs.csv`.
+pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRun>, ExperimentError> {
+    let base = scenario::load_file(path, &[])?;
+    if base.sweep.is_empty() {
+        return Err(ExperimentError::Sweep {
+            path: path.to_owned(),
+            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
+        });
+    }
+    let out = out.map_or_else(|| PathBuf::from("runs").join(format!("{}-sweep", base.name)), Path::to_path_buf);
+    let combos = combinations(&base.sweep);
+    let scenarios: Vec<Scenario> = combos.iter().map(|c| scenario::load_file(path, c)).collect::<Result<_, _>>()?;
+    let plans = scenarios.into_iter().zip(&combos).map(|(s, c)| (s, out.join(combination_dir(c)))).collect();
+    let results = run_all(plans, jobs, None)?;
+    let runs: Vec<SweepRun> = combos
+        .into_iter()
+        .zip(&results)
+        .map(|(overrides, r)| SweepRun { overrides, outcome: Outcome::of(r) })
+        .collect();
+    let keys: Vec<&str> = base.sweep.iter().map(|(k, _)| k.as_str()).collect();
+    write(&out.join("sweep_runs.csv"), &sweep_runs_csv(&keys, &runs))?;
+    write(&out.join("sweep.csv"), &sweep_csv(&keys, &runs))?;
+    Ok(runs)
+}
+
+fn sweep_runs_csv(keys: &[&str], runs: &[SweepRun]) -> String {
+    let mut s =
+        keys.join(",") + ",final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness\n";
+    for r in runs {
+        let o = &r.outcome;
+        let values: Vec<&str> = r.overrides.iter().map(|x| x.value.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "{},{:?},{},{:?},{},{},{},{}",
+            values.join(","),
+            o.final_accuracy,
+            o.rounds,
+            o.virtual_time_s,
+            opt(o.time_to_target_s),
+            o.bytes_up,
+            o.bytes_down,
+            opt(o.mean_staleness)
+        );
+    }
+    s
+}
+
+/// Mean and sample standard deviation (0 for a single value).
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+/// Groups runs by every key but `seed` and summarises each group.
+pub fn sweep_csv(keys: &[&str], runs: &[SweepRun]) -> String {
+    let group_keys: Vec<usize> = (0..keys.len()).filter(|&i| keys[i] != "seed").collect();
+    let mut groups: Vec<(Vec<String>, Vec<&Outcome>)> = Vec::new();
+    for r in runs {
+        let id: Vec<String> = group_keys.iter().map(|&i| r.overrides[i].value.clone()).collect();
+        match groups.iter_mut().find(|(g, _)| *g == id) {
+            Some((_, v)) => v.push(&r.outcome),
+            None => groups.push((id, vec![&r.outcome])),
+        }
+    }
+    let mut s: String = group_keys.iter().map(|&i| format!("{},", keys[i])).collect();
+    s += "runs,accuracy_mean,accuracy_std,virtual_time_s_mean,virtual_time_s_std,rounds_mean,rounds_std,\
+          time_to_target_s_mean,time_to_target_s_std,reached_target,bytes_up_mean,mean_staleness_mean\n";
+    for (id, outs) in groups {
+        let stat = |f: &dyn Fn(&Outcome) -> f64| mean_std(&outs.iter().map(|o| f(o)).collect::<Vec<_>>());
+        let (acc, acc_sd) = stat(&|o| o.final_accuracy);
+        let (vt, vt_sd) = stat(&|o| o.virtual_time_s);
+        let (rounds, rounds_sd) = stat(&|o| o.rounds as f64);
+        let reached: Vec<f64> = outs.iter().filter_map(|o| o.time_to_target_s).collect();
+        let (ttt, ttt_sd) = if reached.is_empty() {
+            (None, None)
+        } else {
+            let (m, sd) = mean_std(&reached);
+            (Some(m), Some(sd))
+        };
+        let (up, _) = stat(&|o| o.bytes_up as f64);
+        let stale: Vec<f64> = outs.iter().filter_map(|o| o.mean_staleness).collect();
+        let stale = (!stale.is_empty()).then(|| mean_std(&stale).0);
+        let _ = writeln!(
+            s,
+            "{}{},{acc:?},{acc_sd:?},{vt:?},{vt_sd:?},{rounds:?},{rounds_sd:?},{},{},{},{up:?},{}",
+            id.iter().map(|v| format!("{v},")).collect::<String>(),
+            outs.len(),
+            opt(ttt),
+            opt(ttt_sd),
+            reached.len(),
+            opt(stale)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_are_the_cross_product_first_key_slowest() {
+        let c = combinations(&[
+            ("a".into(), vec!["1".into(), "2".into()]),
+            ("seed".into(), vec!["7".into(), "8".into(), "9".into()]),
+        ]);
+        assert_eq!(c.len(), 6);
+        assert_eq!(combination_dir(&c[0]), "a=1,seed=7");
+        assert_eq!(combination_dir(&c[5]), "a=2,seed=9");
+    }
+
+    #[test]
+    fn mean_and_sample_std() {
+        let (m, sd) = mean_std(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((sd - 1.0).abs() < 1e-12);
+        assert_eq!(mean_std(&[5.0]), (5.0, 0.0));
+    }
+}

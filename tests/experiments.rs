@@ -1,0 +1,101 @@
+//! `fedsim compare` and `fedsim sweep` end to end on small scenarios.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn fedsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fedsim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn compare_runs_every_scenario_and_writes_a_table_a_csv_and_a_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cmp");
+    let files =
+        ["fedavg", "fedavg_deadline", "fedasync", "fedbuff"].map(|f| format!("scenarios/sync_vs_async/{f}.yaml"));
+    let mut args = vec!["compare"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--target", "0.9", "--out", out.to_str().unwrap()]);
+    let stdout = ok(&fedsim(&args));
+    for header in [
+        "scenario",
+        "strategy",
+        "accuracy",
+        "rounds",
+        "virtual s",
+        "to target s",
+        "bytes up",
+        "bytes down",
+        "staleness",
+    ] {
+        assert!(stdout.contains(header), "table lacks {header}: {stdout}");
+    }
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[0].starts_with("scenario,strategy,final_accuracy,rounds,virtual_time_s,time_to_target_s"));
+    assert!(lines[4].starts_with("sva_fedbuff,fedbuff,"));
+    // --target 0.9 is used for time to target: every run reached it.
+    for l in &lines[1..] {
+        assert!(!l.split(',').nth(5).unwrap().is_empty(), "no time to target in {l}");
+    }
+    let svg = std::fs::read_to_string(out.join("accuracy.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("sva_fedbuff (fedbuff)") && svg.contains("target"));
+    for name in ["sva_fedavg", "sva_fedavg_deadline", "sva_fedasync", "sva_fedbuff"] {
+        assert!(out.join(name).join("summary.json").exists(), "{name} run folder");
+    }
+}
+
+#[test]
+fn sweep_of_two_strategies_by_three_seeds_gives_six_runs_and_two_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("sweep.yaml");
+    std::fs::write(
+        &scenario,
+        r#"
+name: small-sweep
+data: { dataset: iris }
+clients:
+  count: 6
+  profiles:
+    - { name: p, share: 1.0, compute: { samples_per_s: 50, jitter: { dist: exponential, mean_ms: 200 } }, network: { latency: { dist: constant, ms: 10 }, up_mbps: 1, down_mbps: 1 } }
+model: { kind: softmax_regression }
+strategy: { kind: fedavg, clients_per_round: 4, concurrency: 4, buffer_size: 2 }
+stop: { rounds: 5 }
+sweep:
+  strategy.kind: [fedavg, fedbuff]
+  seed: [1, 2, 3]
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("sw");
+    ok(&fedsim(&["sweep", scenario.to_str().unwrap(), "--jobs", "2", "--out", out.to_str().unwrap()]));
+    let runs: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).collect();
+    assert_eq!(runs.len(), 6);
+    assert!(Path::new(&out.join("strategy.kind=fedbuff,seed=3")).join("metrics.csv").exists());
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("strategy.kind,runs,accuracy_mean,accuracy_std,"), "{}", lines[0]);
+    assert!(lines[1].starts_with("fedavg,3,") && lines[2].starts_with("fedbuff,3,"));
+    // The deviation over seeds is a real one: the seeds give different runs.
+    let std: f64 = lines[1].split(',').nth(3).unwrap().parse().unwrap();
+    let vt_std: f64 = lines[1].split(',').nth(5).unwrap().parse().unwrap();
+    assert!(std > 0.0 || vt_std > 0.0, "{csv}");
+    // Same sweep, one job: identical tables.
+    let out1 = tmp.path().join("sw1");
+    ok(&fedsim(&["sweep", scenario.to_str().unwrap(), "--jobs", "1", "--out", out1.to_str().unwrap()]));
+    assert_eq!(csv, std::fs::read_to_string(out1.join("sweep.csv")).unwrap());
+}
+
+#[test]
+fn sweep_without_a_sweep_map_is_an_error() {
+    let o = fedsim(&["sweep", "scenarios/quickstart.yaml", "--out", "/nonexistent/x"]);
+    assert!(!o.status.success() && o.status.code() != Some(101));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sweep"));
+}
