@@ -147,25 +147,30 @@ fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:?}"))
 }
 
+/// The result columns shared by `compare.csv` and `sweep_runs.csv`.
+const RESULT_COLUMNS: &str = "final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness";
+
+impl Outcome {
+    /// The values of [`RESULT_COLUMNS`].
+    fn csv_fields(&self) -> String {
+        format!(
+            "{:?},{},{:?},{},{},{},{}",
+            self.final_accuracy,
+            self.rounds,
+            self.virtual_time_s,
+            opt(self.time_to_target_s),
+            self.bytes_up,
+            self.bytes_down,
+            opt(self.mean_staleness)
+        )
+    }
+}
+
 /// `compare.csv`: one line per scenario.
 pub fn compare_csv(outcomes: &[Outcome]) -> String {
-    let mut s = String::from(
-        "scenario,strategy,final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness\n",
-    );
+    let mut s = format!("scenario,strategy,{RESULT_COLUMNS}\n");
     for o in outcomes {
-        let _ = writeln!(
-            s,
-            "{},{},{:?},{},{:?},{},{},{},{}",
-            o.scenario,
-            o.strategy,
-            o.final_accuracy,
-            o.rounds,
-            o.virtual_time_s,
-            opt(o.time_to_target_s),
-            o.bytes_up,
-            o.bytes_down,
-            opt(o.mean_staleness)
-        );
+        let _ = writeln!(s, "{},{},{}", o.scenario, o.strategy, o.csv_fields());
     }
     s
 }
@@ -273,23 +278,10 @@ pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRu
 }
 
 fn sweep_runs_csv(keys: &[&str], runs: &[SweepRun]) -> String {
-    let mut s =
-        keys.join(",") + ",final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness\n";
+    let mut s = format!("{},{RESULT_COLUMNS}\n", keys.join(","));
     for r in runs {
-        let o = &r.outcome;
         let values: Vec<&str> = r.overrides.iter().map(|x| x.value.as_str()).collect();
-        let _ = writeln!(
-            s,
-            "{},{:?},{},{:?},{},{},{},{}",
-            values.join(","),
-            o.final_accuracy,
-            o.rounds,
-            o.virtual_time_s,
-            opt(o.time_to_target_s),
-            o.bytes_up,
-            o.bytes_down,
-            opt(o.mean_staleness)
-        );
+        let _ = writeln!(s, "{},{}", values.join(","), r.outcome.csv_fields());
     }
     s
 }

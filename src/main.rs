@@ -114,6 +114,12 @@ fn run_one(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load_file(&path, &set)?;
+    if !scenario.sweep.is_empty() && !quiet {
+        eprintln!(
+            "note: {} has a `sweep:` map; this runs its base scenario only (`fedsim sweep` runs the sweep)",
+            path.display()
+        );
+    }
     let mut opts = RunOptions { out, realtime, ..RunOptions::default() };
     if let Some(t) = threads {
         anyhow::ensure!(t >= 1, "--threads: expected at least 1, found {t}");

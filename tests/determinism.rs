@@ -26,3 +26,18 @@ fn another_seed_gives_other_events() {
     let b = run_file("scenarios/stragglers.yaml", 2, &sets);
     assert_ne!(a.read("events.jsonl"), b.read("events.jsonl"));
 }
+
+#[test]
+fn pacing_against_the_wall_clock_changes_nothing() {
+    use fedsim::run::{run, RunOptions};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.yaml");
+    let scenario = fedsim::scenario::load_file(&path, &["stop.rounds=2".parse().unwrap()]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let go = |dir: &str, realtime: Option<f64>| {
+        let opts = RunOptions { out: Some(tmp.path().join(dir)), threads: 1, realtime, target: None };
+        run(&scenario, &opts, &mut |_| {}).unwrap();
+        std::fs::read_to_string(tmp.path().join(dir).join("events.jsonl")).unwrap()
+    };
+    // Two rounds of about a second of virtual time, at 1000x: a few ms of waiting.
+    assert_eq!(go("fast", None), go("paced", Some(1000.0)));
+}
