@@ -108,15 +108,14 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
         move |source| OutputError::Write { path, source }
     };
     let file = File::create(&events_path).map_err(write_err(&events_path))?;
-    let mut sink = JsonLines(BufWriter::with_capacity(1 << 20, file));
+    let mut sink = JsonLines::new(file);
     let mut clock: Box<dyn Clock> = match opts.realtime {
         Some(speed) => Box::new(RealTime::new(speed)),
         None => Box::new(AsFastAsPossible),
     };
     let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
     let (outcome, stats) = federation.run(&mut sink, clock.as_mut(), progress)?;
-    sink.0.flush().map_err(write_err(&events_path))?;
-    drop(sink);
+    sink.finish().map_err(write_err(&events_path))?;
 
     let target = opts.target.or(scenario.stop.target_accuracy);
     let (bytes_up, bytes_down) = outcome.rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));

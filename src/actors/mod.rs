@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod federation;
+pub mod idle;
 pub mod messages;
 pub mod server;
 

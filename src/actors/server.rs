@@ -5,6 +5,7 @@
 //! Sync rounds and the async continuous pool share everything here but the
 //! dispatch rule, which the strategy's [`Schedule`] picks.
 
+use super::idle::IdleSet;
 use super::messages::{Deliver, Envelope, Outbox, Progress, Report, TaskOrder, ToClient, ToServer};
 use crate::data::Dataset;
 use crate::metrics::{Evaluation, MetricsRow, Recorder};
@@ -88,7 +89,7 @@ pub struct ServerActor {
     select: Rng,
     /// Per client: serial of its latest task.
     serial: Vec<u32>,
-    busy: Vec<bool>,
+    idle: IdleSet,
     round: Option<Round>,
     in_flight: usize,
     wake_at: Option<VirtualTime>,
@@ -121,7 +122,7 @@ impl ServerActor {
             availability,
             select,
             serial: vec![0; n],
-            busy: vec![false; n],
+            idle: IdleSet::all(n),
             round: None,
             in_flight: 0,
             wake_at: None,
@@ -201,14 +202,8 @@ impl ServerActor {
         if want == 0 {
             return;
         }
-        let candidates: Vec<u32> = (0..self.cfg.clients as u32)
-            .filter(|&c| !self.busy[c as usize] && self.availability.is_available(c, now))
-            .collect();
-        let take = want.min(candidates.len());
-        let mut chosen: Vec<u32> = rand::seq::index::sample(&mut self.select, candidates.len(), take)
-            .into_iter()
-            .map(|i| candidates[i])
-            .collect();
+        let mut chosen = self.idle.take(want, now, &self.availability, &mut self.select);
+        let take = chosen.len();
         chosen.sort_unstable();
         if let (Schedule::Rounds { deadline, .. }, false) = (self.schedule, chosen.is_empty()) {
             self.round = Some(Round { outstanding: chosen.iter().copied().collect(), reports: 0 });
@@ -231,7 +226,6 @@ impl ServerActor {
     fn send_task(&mut self, now: VirtualTime, c: u32, out: &mut Outbox) {
         let i = c as usize;
         self.serial[i] += 1;
-        self.busy[i] = true;
         self.in_flight += 1;
         let order = TaskOrder {
             serial: self.serial[i],
@@ -248,11 +242,7 @@ impl ServerActor {
 
     /// Schedules a wake-up at the first instant an idle client is available.
     fn wake_when_available(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let next = (0..self.cfg.clients as u32)
-            .filter(|&c| !self.busy[c as usize])
-            .filter_map(|c| self.availability.next_available(c, now))
-            .filter(|&t| t > now)
-            .min();
+        let next = self.idle.iter().filter_map(|c| self.availability.next_available(c, now)).filter(|&t| t > now).min();
         match next {
             Some(t) if self.wake_at.is_none_or(|w| t < w) => {
                 self.wake_at = Some(t);
@@ -267,10 +257,10 @@ impl ServerActor {
     /// Marks a client's task as over; false if it was not outstanding.
     fn settle(&mut self, client: u32, serial: u32) -> bool {
         let i = client as usize;
-        if !self.busy[i] || self.serial[i] != serial {
+        if self.idle.contains(client) || self.serial[i] != serial {
             return false;
         }
-        self.busy[i] = false;
+        self.idle.insert(client);
         self.in_flight -= 1;
         if let Some(round) = &mut self.round {
             round.outstanding.remove(&client);
@@ -349,7 +339,7 @@ impl ServerActor {
         let Some(round) = self.round.take() else { return };
         for c in round.outstanding {
             let i = c as usize;
-            self.busy[i] = false;
+            self.idle.insert(c);
             self.in_flight -= 1;
             self.recorder.late();
             out.log(Event::new(now, EventKind::Late, Some(c), self.version));

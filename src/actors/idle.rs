@@ -1,0 +1,138 @@
+//! The server's view of which clients are idle, and a uniform choice among
+//! the idle ones that are available.
+//!
+//! Choosing must not cost O(clients) per dispatch: an async server refills
+//! a slot at every arrival, and a population may hold a million clients.
+//! Idle clients sit in a vector with O(1) removal; a choice draws from it
+//! directly, rejecting clients that are offline, and falls back to a scan
+//! only when few idle clients are online.
+
+use crate::net::AvailabilityModel;
+use crate::sim::{Rng, VirtualTime};
+use rand::RngExt;
+
+const NOT_IDLE: u32 = u32::MAX;
+
+/// Draws per pick before a choice gives up on rejection and scans.
+const REJECTION_TRIES: usize = 32;
+
+/// The idle clients, in an order that depends only on the run's history.
+#[derive(Debug, Clone)]
+pub struct IdleSet {
+    list: Vec<u32>,
+    /// Per client: its index in `list`, or `NOT_IDLE`.
+    pos: Vec<u32>,
+}
+
+impl IdleSet {
+    /// Every one of `n` clients idle.
+    pub fn all(n: usize) -> Self {
+        IdleSet { list: (0..n as u32).collect(), pos: (0..n as u32).collect() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn contains(&self, c: u32) -> bool {
+        self.pos[c as usize] != NOT_IDLE
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.list.iter().copied()
+    }
+
+    /// Marks `c` busy.
+    pub fn remove(&mut self, c: u32) {
+        let i = std::mem::replace(&mut self.pos[c as usize], NOT_IDLE);
+        if i == NOT_IDLE {
+            return;
+        }
+        let last = self.list.pop().expect("an idle client is in the list");
+        if last != c {
+            self.list[i as usize] = last;
+            self.pos[last as usize] = i;
+        }
+    }
+
+    /// Marks `c` idle.
+    pub fn insert(&mut self, c: u32) {
+        if self.contains(c) {
+            return;
+        }
+        self.pos[c as usize] = self.list.len() as u32;
+        self.list.push(c);
+    }
+
+    /// Up to `want` distinct idle clients available at `now`, uniformly at
+    /// random; they are removed from the set (they are about to be busy).
+    pub fn take(&mut self, want: usize, now: VirtualTime, availability: &AvailabilityModel, rng: &mut Rng) -> Vec<u32> {
+        let mut chosen = Vec::with_capacity(want.min(self.len()));
+        let always = matches!(availability, AvailabilityModel::Always);
+        'pick: while chosen.len() < want && !self.is_empty() {
+            for _ in 0..if always { 1 } else { REJECTION_TRIES } {
+                let c = self.list[rng.random_range(0..self.list.len())];
+                if always || availability.is_available(c, now) {
+                    self.remove(c);
+                    chosen.push(c);
+                    continue 'pick;
+                }
+            }
+            // Few idle clients are online: finish the choice from a scan.
+            let online: Vec<u32> = self.iter().filter(|&c| availability.is_available(c, now)).collect();
+            let rest = (want - chosen.len()).min(online.len());
+            for i in rand::seq::index::sample(rng, online.len(), rest) {
+                self.remove(online[i]);
+                chosen.push(online[i]);
+            }
+            break;
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SeedTree;
+
+    #[test]
+    fn remove_and_insert_keep_the_set_consistent() {
+        let mut s = IdleSet::all(5);
+        s.remove(1);
+        s.remove(4);
+        s.remove(4);
+        assert_eq!(s.len(), 3);
+        assert!(!s.contains(1) && s.contains(0));
+        s.insert(1);
+        s.insert(1);
+        let mut v: Vec<u32> = s.iter().collect();
+        v.sort();
+        assert_eq!(v, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn choices_are_distinct_uniform_and_respect_availability() {
+        let mut rng = SeedTree::new(3).stream();
+        let mut counts = [0usize; 10];
+        for _ in 0..20_000 {
+            let mut s = IdleSet::all(10);
+            let c = s.take(3, VirtualTime::ZERO, &AvailabilityModel::Always, &mut rng);
+            assert_eq!(c.len(), 3);
+            assert!(c[0] != c[1] && c[1] != c[2] && c[0] != c[2]);
+            assert!(c.iter().all(|&x| !s.contains(x)));
+            c.iter().for_each(|&x| counts[x as usize] += 1);
+        }
+        // Each client is chosen with probability 3/10: 6000 of 20000 expected.
+        assert!(counts.iter().all(|&n| (5600..6400).contains(&n)), "{counts:?}");
+        // Only client 7 is online: one choice, whatever is wanted.
+        let trace = AvailabilityModel::Trace((0..10).filter(|&c| c != 7).map(|c| (c, vec![(5, 6)])).collect());
+        let mut s = IdleSet::all(10);
+        assert_eq!(s.take(4, VirtualTime::from_nanos(100), &trace, &mut rng), vec![7]);
+        assert_eq!(s.len(), 9);
+    }
+}
