@@ -23,31 +23,17 @@ pub fn classification_table(classes: &[(String, ClassScores)], accuracy: f64) ->
         let _ = writeln!(s, "{name:>width$} {:>10.2}{:>10.2}{:>10.2}{:>10}", c.precision, c.recall, c.f1, c.support);
     }
     let total: usize = classes.iter().map(|(_, c)| c.support).sum();
-    let n = classes.len().max(1) as f64;
-    let mean = |f: fn(&ClassScores) -> f64| classes.iter().map(|(_, c)| f(c)).sum::<f64>() / n;
-    let weighted = |f: fn(&ClassScores) -> f64| {
-        classes.iter().map(|(_, c)| f(c) * c.support as f64).sum::<f64>() / total.max(1) as f64
-    };
     let _ = writeln!(s);
     let _ = writeln!(s, "{:>width$} {:>10}{:>10}{:>10.2}{:>10}", "accuracy", "", "", accuracy, total);
-    let _ = writeln!(
-        s,
-        "{:>width$} {:>10.2}{:>10.2}{:>10.2}{:>10}",
-        "macro avg",
-        mean(|c| c.precision),
-        mean(|c| c.recall),
-        mean(|c| c.f1),
-        total
-    );
-    let _ = writeln!(
-        s,
-        "{:>width$} {:>10.2}{:>10.2}{:>10.2}{:>10}",
-        "weighted avg",
-        weighted(|c| c.precision),
-        weighted(|c| c.recall),
-        weighted(|c| c.f1),
-        total
-    );
+    // Macro: every class counts once; weighted: by its support.
+    let averages: [(&str, &dyn Fn(&ClassScores) -> f64); 2] =
+        [("macro avg", &|_| 1.0), ("weighted avg", &|c: &ClassScores| c.support as f64)];
+    for (label, weight) in averages {
+        let norm: f64 = classes.iter().map(|(_, c)| weight(c)).sum::<f64>().max(f64::MIN_POSITIVE);
+        let avg = |f: fn(&ClassScores) -> f64| classes.iter().map(|(_, c)| f(c) * weight(c)).sum::<f64>() / norm;
+        let (p, r, f1) = (avg(|c| c.precision), avg(|c| c.recall), avg(|c| c.f1));
+        let _ = writeln!(s, "{label:>width$} {p:>10.2}{r:>10.2}{f1:>10.2}{total:>10}");
+    }
     s
 }
 

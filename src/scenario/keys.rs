@@ -141,19 +141,7 @@ pub fn all() -> Vec<(String, &'static str)> {
 
 /// A path with its list indices replaced by `[]`: `clients.profiles[].share`.
 pub fn normalize(path: &[Seg]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Seg::Index(_) => s.push_str("[]"),
-        }
-    }
-    s
+    super::yaml::render_path(path, false)
 }
 
 /// What the key at `path` accepts, if the schema has it.

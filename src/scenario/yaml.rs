@@ -29,6 +29,11 @@ pub type Path = Vec<Seg>;
 
 /// Renders `clients.profiles[1].share`.
 pub fn path_string(path: &[Seg]) -> String {
+    render_path(path, true)
+}
+
+/// Renders a path, with list indices (`[1]`) or without them (`[]`).
+pub fn render_path(path: &[Seg], indices: bool) -> String {
     let mut s = String::new();
     for seg in path {
         match seg {
@@ -38,9 +43,8 @@ pub fn path_string(path: &[Seg]) -> String {
                 }
                 s.push_str(k);
             }
-            Seg::Index(i) => {
-                s.push_str(&format!("[{i}]"));
-            }
+            Seg::Index(i) if indices => s.push_str(&format!("[{i}]")),
+            Seg::Index(_) => s.push_str("[]"),
         }
     }
     s
