@@ -26,8 +26,8 @@ pub fn classification_table(classes: &[(String, ClassScores)], accuracy: f64) ->
     let _ = writeln!(s);
     let _ = writeln!(s, "{:>width$} {:>10}{:>10}{:>10.2}{:>10}", "accuracy", "", "", accuracy, total);
     // Macro: every class counts once; weighted: by its support.
-    let averages: [(&str, &dyn Fn(&ClassScores) -> f64); 2] =
-        [("macro avg", &|_| 1.0), ("weighted avg", &|c: &ClassScores| c.support as f64)];
+    type Weight = fn(&ClassScores) -> f64;
+    let averages: [(&str, Weight); 2] = [("macro avg", |_| 1.0), ("weighted avg", |c| c.support as f64)];
     for (label, weight) in averages {
         let norm: f64 = classes.iter().map(|(_, c)| weight(c)).sum::<f64>().max(f64::MIN_POSITIVE);
         let avg = |f: fn(&ClassScores) -> f64| classes.iter().map(|(_, c)| f(c) * weight(c)).sum::<f64>() / norm;
