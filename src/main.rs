@@ -1,6 +1,5 @@
 //! The `fedsim` command: parses arguments, calls the library, prints.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fedsim::actors::Progress;
 use fedsim::experiment;
@@ -99,7 +98,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Library errors already carry their causes in their message.
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
@@ -142,7 +142,7 @@ fn run_one(
         bar.set_position(p.version);
         bar.set_message(format!("t={:.1}s acc={:.4}", p.t.as_secs_f64(), p.accuracy));
     };
-    let result = run::run(&scenario, &opts, &mut on_progress).with_context(|| format!("running {}", path.display()))?;
+    let result = run::run(&scenario, &opts, &mut on_progress)?;
     bar.finish_and_clear();
     if !quiet {
         print!("{}", report::render_summary(&result.summary, &result.classes()));

@@ -24,10 +24,12 @@ use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("{file}: {source}")]
-    Data { source: DataError, file: String },
-    #[error("{file}: {source}")]
-    Model { source: ModelError, file: String },
+    // `error`, not `source`: the message already holds it, and a source
+    // would make error chains print it twice.
+    #[error("{file}: {error}")]
+    Data { error: DataError, file: String },
+    #[error("{file}: {error}")]
+    Model { error: ModelError, file: String },
     #[error("{0}")]
     Availability(#[from] AvailabilityError),
     #[error(transparent)]
@@ -89,9 +91,9 @@ pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
     let seeds = SeedTree::new(scenario.seed);
     let n = scenario.clients.count;
     let data = data::load(&scenario.data, n, seeds.child("data"))
-        .map_err(|source| RunError::Data { source, file: file.clone() })?;
+        .map_err(|error| RunError::Data { error, file: file.clone() })?;
     let arch = Architecture::new(&scenario.model, data.train.n_features, data.train.n_classes)
-        .map_err(|source| RunError::Model { source, file: file.clone() })?;
+        .map_err(|error| RunError::Model { error, file: file.clone() })?;
     let availability = AvailabilityModel::new(&scenario.clients.availability, n, seeds.child("availability"))?;
     Ok(Prepared { data, arch: Arc::new(arch), availability })
 }

@@ -109,3 +109,35 @@ fn a_bad_override_is_named() {
     assert!(!o.status.success() && o.status.code() != Some(101));
     assert!(stderr.contains("clients.dropout.probability"), "{stderr}");
 }
+
+#[test]
+fn a_bad_csv_row_fails_at_run_time_with_its_line_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("d.csv"), "a,b,label\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n").unwrap();
+    let scenario = tmp.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "name: badcsv\ndata: { dataset: csv, csv: { path: d.csv, label_column: label } }\nclients: { count: 2 }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("runs/badcsv");
+    let o = fedsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.status.code() != Some(101), "{stderr}");
+    assert!(stderr.contains("d.csv:3: column 2 `b`: `x`"), "{stderr}");
+    assert_eq!(stderr.matches("d.csv:3").count(), 1, "said twice: {stderr}");
+    assert!(!tmp.path().join("runs").exists() || std::fs::read_dir(tmp.path().join("runs")).unwrap().count() == 0);
+}
+
+#[test]
+fn the_default_run_folder_is_runs_slash_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = manifest("scenarios/quickstart.yaml");
+    let o = Command::new(env!("CARGO_BIN_EXE_fedsim"))
+        .args(["run", scenario.to_str().unwrap(), "--set", "stop.rounds=1", "--quiet"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("runs/quickstart/metrics.csv").exists());
+}

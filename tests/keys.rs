@@ -126,3 +126,48 @@ fn training_keys_change_the_outcome() {
     assert_ne!(plain, run("{ shuffle: false, batch_size: 8 }"), "training.batch_size ignored");
     assert_ne!(plain, run("{ shuffle: false, learning_rate: 0.01 }"), "training.learning_rate ignored");
 }
+
+/// Every latency distribution from YAML: with ideal compute and links a
+/// task is exactly two latency draws, so task durations show the support.
+#[test]
+fn every_latency_distribution_shapes_task_durations() {
+    for (dist, lo, hi, mean) in [
+        ("{ dist: constant, ms: 40 }", 0.080, 0.080, 0.080),
+        ("{ dist: uniform, min_ms: 10, max_ms: 30 }", 0.020, 0.060, 0.040),
+        ("{ dist: normal, mean_ms: 50, std_ms: 10 }", 0.0, f64::INFINITY, 0.100),
+        ("{ dist: lognormal, median_ms: 20, sigma: 0.5 }", 0.0, f64::INFINITY, 2.0 * 0.020 * (0.125f64).exp()),
+        ("{ dist: exponential, mean_ms: 25 }", 0.0, f64::INFINITY, 0.050),
+        ("{ dist: pareto, scale_ms: 10, shape: 3 }", 0.020, f64::INFINITY, 2.0 * 0.015),
+    ] {
+        let yaml = format!(
+            "name: dist\nseed: 3\ndata: {{ dataset: iris }}\nclients:\n  count: 40\n  profiles:\n    - {{ name: p, share: 1.0, compute: {{ samples_per_s: .inf }}, network: {{ latency: {dist}, up_mbps: .inf, down_mbps: .inf }} }}\nmodel: {{ kind: softmax_regression }}\nstrategy: {{ kind: fedavg, clients_per_round: 40 }}\nstop: {{ rounds: 25 }}\n"
+        );
+        let ran = run_yaml(&yaml, 1);
+        let mut start = std::collections::HashMap::new();
+        for e in ran.events_of("dispatch") {
+            start.insert((e["client"].as_u64(), e["round"].as_u64()), e["t"].as_f64().unwrap());
+        }
+        let durations: Vec<f64> = ran
+            .events_of("report")
+            .iter()
+            .map(|e| e["t"].as_f64().unwrap() - start[&(e["client"].as_u64(), e["round"].as_u64())])
+            .collect();
+        assert_eq!(durations.len(), 1000, "{dist}");
+        assert!(durations.iter().all(|&d| d >= lo - 1e-9 && d <= hi + 1e-9), "{dist}: outside [{lo}, {hi}]");
+        let m = durations.iter().sum::<f64>() / durations.len() as f64;
+        assert!((m - mean).abs() < 0.08 * mean, "{dist}: mean task {m}, expected about {mean}");
+    }
+}
+
+#[test]
+fn evaluation_every_rounds_and_the_final_row() {
+    let yaml = "name: every\ndata: { dataset: iris }\nclients: { count: 4 }\nmodel: { kind: softmax_regression }\nstop: { rounds: 7 }\nevaluation: { every_rounds: 3 }\n";
+    let ran = run_yaml(yaml, 1);
+    let rounds: Vec<u64> = ran.result.outcome.rows.iter().map(|r| r.round).collect();
+    // 0, every third version, and the last version even off the cadence.
+    assert_eq!(rounds, [0, 3, 6, 7]);
+    assert_eq!(ran.events_of("evaluate").len(), 4);
+    // Counts since the previous row add up over the run.
+    let dispatched: u64 = ran.result.outcome.rows.iter().map(|r| r.clients_selected).sum();
+    assert_eq!(dispatched, 7 * 4);
+}

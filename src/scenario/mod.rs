@@ -12,6 +12,7 @@ mod keys;
 mod load;
 mod overrides;
 pub mod raw;
+mod schema;
 mod validate;
 pub mod values;
 mod yaml;
@@ -20,6 +21,7 @@ pub use checked::*;
 pub use error::{Location, ScenarioError};
 pub use load::{load_file, load_str};
 pub use overrides::Override;
+pub use schema::json_schema;
 
 #[cfg(test)]
 mod tests;

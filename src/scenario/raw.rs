@@ -14,10 +14,11 @@ use super::values::{
     NonNegativeUsize, OpenFraction, PositiveF64, PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability,
     QuantBits, Rate, Text, TrimFraction, UnitFraction,
 };
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The whole scenario file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a scenario mapping (name, data, clients, ...)")]
 pub struct RawScenario {
     /// Required. Names the output folder (`runs/<name>/`): one or more of
@@ -55,10 +56,12 @@ pub struct RawScenario {
     /// when the key is absent; when present it needs `rounds` or
     /// `virtual_time_s`.
     #[serde(default)]
+    #[schemars(default = "RawScenario::default_stop_key")]
     pub stop: Option<RawStop>,
     /// How often the server evaluates on the test set: exactly one of
     /// `every_rounds` or `every_s`. Default `{every_rounds: 1}`.
     #[serde(default)]
+    #[schemars(default = "RawScenario::default_evaluation_key")]
     pub evaluation: Option<RawEvaluation>,
     /// Optional map from a dotted key (e.g. `strategy.kind`) to a non-empty
     /// list of values; `fedsim sweep` runs the cross product. Default none.
@@ -78,12 +81,20 @@ impl RawScenario {
     pub fn default_evaluation() -> RawEvaluation {
         RawEvaluation { every_rounds: Some(PositiveU64(1)), every_s: None }
     }
+    /// The schema's `default` of `stop` (what an absent key means).
+    fn default_stop_key() -> Option<RawStop> {
+        Some(Self::default_stop())
+    }
+    /// The schema's `default` of `evaluation` (what an absent key means).
+    fn default_evaluation_key() -> Option<RawEvaluation> {
+        Some(Self::default_evaluation())
+    }
 }
 
 // ---------------------------------------------------------------- data
 
 /// `data:`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with dataset, test_fraction, ...")]
 pub struct RawData {
     /// Required. `digits | breast_cancer | iris | synthetic | csv`;
@@ -177,12 +188,12 @@ impl Default for RawPartition {
 }
 
 /// A variant without parameters.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "no further keys")]
 pub struct Iid {}
 
 /// `data.partition` with `kind: dirichlet`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with alpha")]
 pub struct DirichletPartition {
     /// Concentration, a finite number > 0: smaller is more skewed. Default 0.5.
@@ -196,7 +207,7 @@ impl Default for DirichletPartition {
 }
 
 /// `data.partition` with `kind: shards`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with shards_per_client")]
 pub struct ShardsPartition {
     /// Label-sorted shards per client, an integer >= 1. Default 2.
@@ -210,7 +221,7 @@ impl Default for ShardsPartition {
 }
 
 /// `data.partition` with `kind: quantity_skew`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with sigma")]
 pub struct QuantitySkewPartition {
     /// Spread of the lognormal(0, sigma) size draws, finite and >= 0
@@ -225,7 +236,7 @@ impl Default for QuantitySkewPartition {
 }
 
 /// `data.synthetic`: LEAF-style synthetic(alpha, beta) data.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with features, classes, samples, alpha, beta")]
 pub struct RawSynthetic {
     /// Features per row, an integer >= 1. Default 60.
@@ -255,7 +266,7 @@ impl Default for RawSynthetic {
 }
 
 /// `data.csv`: a CSV file with a header row.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with path and label_column")]
 pub struct RawCsv {
     /// Required. The file, relative to the scenario file's folder; must exist.
@@ -268,7 +279,7 @@ pub struct RawCsv {
 // ---------------------------------------------------------------- clients
 
 /// `clients:`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with count, profiles, dropout, availability")]
 pub struct RawClients {
     /// Required. Number of clients, an integer >= 1.
@@ -287,7 +298,7 @@ pub struct RawClients {
 }
 
 /// `clients.profiles[]`: one device tier.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a profile mapping with name, share, compute, network")]
 pub struct RawProfile {
     /// Required. The tier's name, `[a-z0-9_-]+`, unique among profiles.
@@ -303,7 +314,7 @@ pub struct RawProfile {
 }
 
 /// `clients.profiles[].compute`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with samples_per_s and jitter")]
 pub struct RawCompute {
     /// Training throughput in samples per second, > 0; `.inf` means compute
@@ -321,7 +332,7 @@ impl Default for RawCompute {
 }
 
 /// `clients.profiles[].network`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with latency, up_mbps, down_mbps")]
 pub struct RawNetwork {
     /// One-way latency, drawn for every message. Default `{dist: constant,
@@ -367,7 +378,7 @@ tagged_enum! {
 }
 
 /// `dist: constant`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with ms")]
 pub struct ConstantDelay {
     /// Required. The delay in ms, finite and >= 0.
@@ -375,7 +386,7 @@ pub struct ConstantDelay {
 }
 
 /// `dist: uniform`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with min_ms and max_ms")]
 pub struct UniformDelay {
     /// Required. Lower bound in ms, finite, >= 0 and <= max_ms.
@@ -385,7 +396,7 @@ pub struct UniformDelay {
 }
 
 /// `dist: normal`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with mean_ms and std_ms")]
 pub struct NormalDelay {
     /// Required. Mean in ms, finite and >= 0.
@@ -395,7 +406,7 @@ pub struct NormalDelay {
 }
 
 /// `dist: lognormal`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with median_ms and sigma")]
 pub struct LogNormalDelay {
     /// Required. Median in ms, finite and >= 0.
@@ -405,7 +416,7 @@ pub struct LogNormalDelay {
 }
 
 /// `dist: exponential`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with mean_ms")]
 pub struct ExponentialDelay {
     /// Required. Mean in ms, finite and >= 0.
@@ -413,7 +424,7 @@ pub struct ExponentialDelay {
 }
 
 /// `dist: pareto`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with scale_ms and shape")]
 pub struct ParetoDelay {
     /// Required. Minimum (scale) in ms, finite and > 0.
@@ -423,7 +434,7 @@ pub struct ParetoDelay {
 }
 
 /// `clients.dropout`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with probability")]
 pub struct RawDropout {
     /// Probability in [0, 1], drawn once per task, that the client vanishes
@@ -458,7 +469,7 @@ impl Default for RawAvailability {
 }
 
 /// `clients.availability` with `kind: diurnal`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with period_h and on_fraction")]
 pub struct DiurnalAvailability {
     /// The period in hours of virtual time, finite and > 0. Default 24.
@@ -474,7 +485,7 @@ impl Default for DiurnalAvailability {
 }
 
 /// `clients.availability` with `kind: trace`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with path")]
 pub struct TraceAvailability {
     /// Required. A CSV of rows `client,start_s,end_s` (availability
@@ -486,7 +497,7 @@ pub struct TraceAvailability {
 // ---------------------------------------------------------------- model
 
 /// `model:`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with kind (and hidden for mlp)")]
 pub struct RawModel {
     /// `logistic_regression` (binary data only) `| softmax_regression |
@@ -518,7 +529,7 @@ keyword_enum! {
 // ---------------------------------------------------------------- training
 
 /// `training:` what each client does per task.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(
     default,
     deny_unknown_fields,
@@ -556,7 +567,7 @@ impl Default for RawTraining {
 ///
 /// Keys that the chosen kind does not use are accepted (and range-checked)
 /// but ignored, so that one file can be swept over `strategy.kind`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with kind and its options")]
 pub struct RawStrategy {
     /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad |
@@ -724,7 +735,7 @@ impl Default for RawStaleness {
 }
 
 /// `strategy.staleness` with `fn: polynomial`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with a")]
 pub struct PolynomialStaleness {
     /// Decay exponent, finite and >= 0. Default 0.5.
@@ -738,7 +749,7 @@ impl Default for PolynomialStaleness {
 }
 
 /// `strategy.staleness` with `fn: hinge`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with a and b")]
 pub struct HingeStaleness {
     /// Decay slope, finite and >= 0. Default 10.
@@ -757,7 +768,7 @@ impl Default for HingeStaleness {
 // ---------------------------------------------------------------- privacy
 
 /// `privacy:` (not supported yet: any enabled part is rejected).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with dp and secure_aggregation")]
 pub struct RawPrivacy {
     /// Differential privacy. Default none.
@@ -767,7 +778,7 @@ pub struct RawPrivacy {
 }
 
 /// `privacy.dp`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with level, clip_norm, noise_multiplier, delta")]
 pub struct RawDp {
     /// `client` (the server adds noise to the clipped sum) `| local` (each
@@ -803,7 +814,7 @@ keyword_enum! {
 }
 
 /// `privacy.secure_aggregation`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with enabled and threshold")]
 pub struct RawSecureAggregation {
     /// Whether updates are masked so the server sees only their sum.
@@ -842,7 +853,7 @@ impl Default for RawCompression {
 }
 
 /// `compression` with `kind: topk`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with ratio")]
 pub struct TopKCompression {
     /// Required. Fraction in (0, 1] of coordinates kept.
@@ -850,7 +861,7 @@ pub struct TopKCompression {
 }
 
 /// `compression` with `kind: quantize`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with bits")]
 pub struct QuantizeCompression {
     /// Required. Bits per coordinate, an integer from 1 to 32.
@@ -860,7 +871,7 @@ pub struct QuantizeCompression {
 // ---------------------------------------------------------------- stop, evaluation
 
 /// `stop:` the first bound reached ends the run.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with rounds, virtual_time_s, target_accuracy")]
 pub struct RawStop {
     /// Server model versions, an integer >= 1. Default none (100 when `stop`
@@ -877,7 +888,7 @@ pub struct RawStop {
 }
 
 /// `evaluation:` exactly one of the two keys.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with every_rounds or every_s")]
 pub struct RawEvaluation {
     /// Evaluate every this many server versions, an integer >= 1.
@@ -892,6 +903,19 @@ pub struct RawEvaluation {
 
 /// `sweep:` dotted key -> non-empty list of values, in file order (checked
 /// in `validate`, where keys with dots can be located exactly).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct RawSweep(pub serde_yaml::Mapping);
+
+impl JsonSchema for RawSweep {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RawSweep".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A mapping from dotted keys of the scenario to non-empty lists of values.",
+            "type": "object",
+            "additionalProperties": { "type": "array", "minItems": 1 }
+        })
+    }
+}

@@ -67,9 +67,88 @@ pub(crate) fn split_inner_path(msg: &str) -> (Option<&str>, &str) {
     (None, msg)
 }
 
-/// Float newtypes: `name, "what is expected", |x| condition`.
+/// A doc comment's lines (as `#[doc]` attributes give them) as one text:
+/// the single leading space of each line removed, the whole trimmed.
+pub(crate) fn doc_text(lines: &[&str]) -> String {
+    let lines: Vec<&str> = lines.iter().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// The JSON Schema of a checked scalar: `description` (what it accepts, as
+/// in messages) first, then the keywords of `body`.
+pub(crate) fn leaf_schema(expected: &str, body: serde_json::Value) -> schemars::Schema {
+    let mut map = serde_json::Map::new();
+    map.insert("description".into(), expected.into());
+    if let serde_json::Value::Object(body) = body {
+        map.extend(body);
+    }
+    map.into()
+}
+
+/// The JSON Schema of a keyword enum: a string, one of the names, each with
+/// its variant's doc comment.
+pub(crate) fn keyword_schema(doc: &str, names: &[&str], docs: &[String]) -> schemars::Schema {
+    let one_of: Vec<serde_json::Value> = names
+        .iter()
+        .zip(docs)
+        .map(|(name, doc)| serde_json::json!({ "const": name, "description": doc }))
+        .collect();
+    let mut map = serde_json::Map::new();
+    map.insert("description".into(), doc.into());
+    map.insert("type".into(), "string".into());
+    map.insert("oneOf".into(), one_of.into());
+    map.into()
+}
+
+/// The JSON Schema of a tagged enum: an object, one of the variants, each
+/// the variant's parameter schema with the tag (a `const`) as its first
+/// property and first required key, and the variant's doc comment.
+pub(crate) fn tagged_schema(doc: &str, tag: &str, variants: Vec<(&str, String, schemars::Schema)>) -> schemars::Schema {
+    use serde_json::{Map, Value};
+    let one_of: Vec<Value> = variants
+        .into_iter()
+        .map(|(name, doc, payload)| {
+            let payload = payload.to_value();
+            let field = |k: &str| payload.get(k).cloned();
+            let mut properties = Map::new();
+            properties.insert(tag.into(), serde_json::json!({ "const": name }));
+            if let Some(Value::Object(p)) = field("properties") {
+                properties.extend(p);
+            }
+            let mut required = vec![Value::from(tag)];
+            if let Some(Value::Array(r)) = field("required") {
+                required.extend(r);
+            }
+            let mut out = Map::new();
+            out.insert("description".into(), doc.into());
+            out.insert("type".into(), "object".into());
+            out.insert("properties".into(), properties.into());
+            out.insert("required".into(), required.into());
+            out.insert("additionalProperties".into(), false.into());
+            Value::Object(out)
+        })
+        .collect();
+    let mut map = Map::new();
+    map.insert("description".into(), doc.into());
+    map.insert("type".into(), "object".into());
+    map.insert("oneOf".into(), one_of.into());
+    map.into()
+}
+
+/// Serialises a checked float: the number, or `.inf` as that string (JSON
+/// has no infinity).
+fn serialize_f64<S: serde::Serializer>(x: f64, s: S) -> Result<S::Ok, S::Error> {
+    if x.is_finite() {
+        s.serialize_f64(x)
+    } else {
+        s.serialize_str(&fmt_f64(x))
+    }
+}
+
+/// Float newtypes: `name, "what is expected", |x| condition, {JSON Schema
+/// keywords of the same range}`.
 macro_rules! float_newtype {
-    ($(#[$m:meta])* $name:ident, $expect:literal, |$x:ident| $ok:expr) => {
+    ($(#[$m:meta])* $name:ident, $expect:literal, |$x:ident| $ok:expr, $schema:tt) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
         pub struct $name(pub f64);
@@ -107,6 +186,21 @@ macro_rules! float_newtype {
                     }
                 }
                 d.deserialize_f64(V)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_f64(self.0, s)
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                leaf_schema($expect, serde_json::json!($schema))
             }
         }
     };
@@ -159,54 +253,87 @@ macro_rules! int_newtype {
                 d.deserialize_u64(V)
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(&self.0, s)
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let min: u64 = $min;
+                let max: u64 = $max;
+                let mut body = serde_json::json!({ "type": "integer", "minimum": min });
+                // Only bounds that do not depend on the platform's usize.
+                if max <= u64::from(u32::MAX) {
+                    body["maximum"] = max.into();
+                }
+                leaf_schema($expect, body)
+            }
+        }
     };
 }
 
 float_newtype!(
     /// A probability in [0, 1].
-    Probability, "a probability in [0, 1]", |x| (0.0..=1.0).contains(&x)
+    Probability, "a probability in [0, 1]", |x| (0.0..=1.0).contains(&x),
+    { "type": "number", "minimum": 0, "maximum": 1 }
 );
 float_newtype!(
     /// A fraction strictly between 0 and 1.
-    OpenFraction, "a fraction in (0, 1), exclusive", |x| x > 0.0 && x < 1.0
+    OpenFraction, "a fraction in (0, 1), exclusive", |x| x > 0.0 && x < 1.0,
+    { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 }
 );
 float_newtype!(
     /// A fraction in (0, 1]: more than nothing, at most everything.
-    UnitFraction, "a fraction in (0, 1]", |x| x > 0.0 && x <= 1.0
+    UnitFraction, "a fraction in (0, 1]", |x| x > 0.0 && x <= 1.0,
+    { "type": "number", "exclusiveMinimum": 0, "maximum": 1 }
 );
 float_newtype!(
     /// A finite number > 0.
-    PositiveF64, "a finite number > 0", |x| x > 0.0 && x.is_finite()
+    PositiveF64, "a finite number > 0", |x| x > 0.0 && x.is_finite(),
+    { "type": "number", "exclusiveMinimum": 0 }
 );
 float_newtype!(
     /// A finite number >= 0.
-    NonNegativeF64, "a finite number >= 0", |x| x >= 0.0 && x.is_finite()
+    NonNegativeF64, "a finite number >= 0", |x| x >= 0.0 && x.is_finite(),
+    { "type": "number", "minimum": 0 }
 );
 float_newtype!(
     /// A rate > 0; `.inf` means "takes no time".
-    Rate, "a number > 0 (or .inf for no delay)", |x| x > 0.0
+    Rate, "a number > 0 (or .inf for no delay)", |x| x > 0.0,
+    { "anyOf": [{ "type": "number", "exclusiveMinimum": 0 }, { "const": ".inf" }] }
 );
 float_newtype!(
     /// A duration in milliseconds, finite and >= 0.
-    NonNegativeMs, "a duration in ms, finite and >= 0", |x| x >= 0.0 && x.is_finite()
+    NonNegativeMs, "a duration in ms, finite and >= 0", |x| x >= 0.0 && x.is_finite(),
+    { "type": "number", "minimum": 0 }
 );
 float_newtype!(
     /// A duration in milliseconds, finite and > 0.
-    PositiveMs, "a duration in ms, finite and > 0", |x| x > 0.0 && x.is_finite()
+    PositiveMs, "a duration in ms, finite and > 0", |x| x > 0.0 && x.is_finite(),
+    { "type": "number", "exclusiveMinimum": 0 }
 );
 float_newtype!(
     /// A finite factor >= 1.
-    AtLeastOne, "a finite number >= 1", |x| x >= 1.0 && x.is_finite()
+    AtLeastOne, "a finite number >= 1", |x| x >= 1.0 && x.is_finite(),
+    { "type": "number", "minimum": 1 }
 );
 float_newtype!(
     /// A fraction in [0, 1): nothing up to, but not including, everything
     /// (decay rates, momentum).
-    DecayFraction, "a fraction in [0, 1)", |x| (0.0..1.0).contains(&x)
+    DecayFraction, "a fraction in [0, 1)", |x| (0.0..1.0).contains(&x),
+    { "type": "number", "minimum": 0, "exclusiveMaximum": 1 }
 );
 float_newtype!(
     /// A fraction in [0, 0.5): what may be cut from each end of a sorted
     /// list and leave something in the middle.
-    TrimFraction, "a fraction in [0, 0.5)", |x| (0.0..0.5).contains(&x)
+    TrimFraction, "a fraction in [0, 0.5)", |x| (0.0..0.5).contains(&x),
+    { "type": "number", "minimum": 0, "exclusiveMaximum": 0.5 }
 );
 
 int_newtype!(
@@ -268,6 +395,21 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl schemars::JsonSchema for Name {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Name".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        leaf_schema(Name::EXPECTED, serde_json::json!({ "type": "string", "pattern": "^[a-z0-9_-]+$" }))
+    }
+}
+
 /// Free text: a string, or a number or boolean taken as its text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Text(pub String);
@@ -300,18 +442,58 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+impl Text {
+    /// What text may be, for the reference doc.
+    pub const EXPECTED: &'static str = "a string";
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl schemars::JsonSchema for Text {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Text".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // A number or boolean is taken as its text.
+        leaf_schema(Text::EXPECTED, serde_json::json!({ "type": ["string", "number", "boolean"] }))
+    }
+}
+
 /// A keyword enum: a closed set of lowercase names.
 macro_rules! keyword_enum {
     (
-        $(#[$m:meta])*
+        $(#[doc = $doc:literal])*
         pub enum $name:ident {
-            $( $(#[$vm:meta])* $variant:ident = $text:literal, )+
+            $( $(#[doc = $vdoc:literal])* $variant:ident = $text:literal, )+
         }
     ) => {
-        $(#[$m])*
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $( $(#[$vm])* $variant, )+
+            $( $(#[doc = $vdoc])* $variant, )+
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                $crate::scenario::values::keyword_schema(
+                    &$crate::scenario::values::doc_text(&[$($doc),*]),
+                    $name::NAMES,
+                    &[$($crate::scenario::values::doc_text(&[$($vdoc),*])),+],
+                )
+            }
         }
 
         impl $name {
@@ -354,15 +536,48 @@ pub(crate) use keyword_enum;
 macro_rules! tagged_enum {
     (
         tag = $tag:literal;
-        $(#[$m:meta])*
+        $(#[doc = $doc:literal])*
         pub enum $name:ident {
-            $( $(#[$vm:meta])* $variant:ident($payload:ty) = $text:literal, )+
+            $( $(#[doc = $vdoc:literal])* $variant:ident($payload:ty) = $text:literal, )+
         }
     ) => {
-        $(#[$m])*
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, PartialEq)]
         pub enum $name {
-            $( $(#[$vm])* $variant($payload), )+
+            $( $(#[doc = $vdoc])* $variant($payload), )+
+        }
+
+        /// The tag, then the variant's parameters.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::Error as _;
+                let (name, payload) = match self {
+                    $( $name::$variant(p) => ($text, serde_json::to_value(p).map_err(S::Error::custom)?), )+
+                };
+                let mut map = serde_json::Map::new();
+                map.insert($tag.into(), name.into());
+                if let serde_json::Value::Object(p) = payload {
+                    map.extend(p);
+                }
+                serde::Serialize::serialize(&map, s)
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                $crate::scenario::values::tagged_schema(
+                    &$crate::scenario::values::doc_text(&[$($doc),*]),
+                    $tag,
+                    vec![$((
+                        $text,
+                        $crate::scenario::values::doc_text(&[$($vdoc),*]),
+                        <$payload as schemars::JsonSchema>::json_schema(generator),
+                    )),+],
+                )
+            }
         }
 
         impl $name {
