@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fedsim::data::{self, FederatedData};
 use fedsim::model::{Architecture, LocalTraining};
 use fedsim::run::{run, RunOptions};
-use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition};
+use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition, SyntheticSpec};
 use fedsim::sim::{Event, EventKind, EventQueue, SeedTree, VirtualTime};
 use std::hint::black_box;
 use std::path::Path;
@@ -48,8 +48,9 @@ fn bare_round_flat(fd: &FederatedData, global: &[f64], next: &mut [f64], local: 
                     z[k] = local[f * c + k];
                 }
                 for j in 0..f {
+                    let xj = x[j] as f64;
                     for k in 0..c {
-                        z[k] += x[j] * local[j * c + k];
+                        z[k] += xj * local[j * c + k];
                     }
                 }
                 let max = z[..c].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -63,8 +64,9 @@ fn bare_round_flat(fd: &FederatedData, global: &[f64], next: &mut [f64], local: 
                 }
                 z[fd.train.y[r] as usize] -= 1.0;
                 for j in 0..f {
+                    let xj = x[j] as f64;
                     for k in 0..c {
-                        g[j * c + k] += x[j] * z[k];
+                        g[j * c + k] += xj * z[k];
                     }
                 }
                 for k in 0..c {
@@ -151,5 +153,30 @@ fn whole_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, math, kernel, whole_run);
+/// Data loading: the parity CSV (parse, split, partition) and a synthetic
+/// set of 200,000 x 60 (draw, split, standard normalisation, partition).
+fn loading(c: &mut Criterion) {
+    let mut group = c.benchmark_group("data_load");
+    group.sample_size(10);
+    group.bench_function("parity_csv_1797x64", |b| b.iter(|| black_box(parity_data(10))));
+    let spec = DataSpec {
+        source: DataSource::Synthetic(SyntheticSpec {
+            features: 60,
+            classes: 10,
+            samples: 200_000,
+            alpha: 1.0,
+            beta: 1.0,
+        }),
+        test_fraction: 0.02,
+        shuffle: false,
+        normalize: Normalize::Standard,
+        partition: Partition::Iid,
+    };
+    group.bench_function("synthetic_200k_x60_standard", |b| {
+        b.iter(|| black_box(data::load(&spec, 20_000, SeedTree::new(1)).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, math, kernel, whole_run, loading);
 criterion_main!(benches);

@@ -87,6 +87,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = report::remove_staging_on_interrupt() {
+        eprintln!("warning: cannot catch Ctrl-C, an interrupted run may leave a .partial folder: {e}");
+    }
     let result = match cli.command {
         Command::Run { scenario, out, set, threads, realtime, quiet } => {
             run_one(scenario, out, set, threads, realtime, quiet)

@@ -202,5 +202,8 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         availability,
         seeds.child("server.selection").stream(),
     );
-    (Federation { server, clients, pool }, class_names, params)
+    // Only a run that relies on virtual time to end can stall: one million
+    // deliveries at a single instant is far beyond any real round.
+    let stall_limit = scenario.stop.rounds.is_none().then_some(1_000_000);
+    (Federation { server, clients, pool, stall_limit }, class_names, params)
 }

@@ -141,3 +141,49 @@ fn the_default_run_folder_is_runs_slash_name() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(tmp.path().join("runs/quickstart/metrics.csv").exists());
 }
+
+#[test]
+fn a_run_whose_clock_cannot_move_stops_with_an_error_instead_of_hanging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("zero.yaml");
+    // Ideal devices: tasks take no time, and only virtual time bounds the run.
+    std::fs::write(
+        &scenario,
+        "name: zero\ndata: { dataset: iris }\nclients: { count: 4 }\nstop: { virtual_time_s: 10 }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let o = fedsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && o.status.code() != Some(101), "{stderr}");
+    assert!(stderr.contains("virtual time stopped advancing") && stderr.contains("stop.rounds"), "{stderr}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "left files behind");
+}
+
+#[test]
+fn an_interrupted_run_leaves_no_half_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("long.yaml");
+    // About two seconds of work before the stall check ends it.
+    std::fs::write(
+        &scenario,
+        "name: long\ndata: { dataset: iris }\nclients: { count: 4 }\nstop: { virtual_time_s: 10 }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fedsim"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .spawn()
+        .unwrap();
+    // Wait until the run has started writing, then interrupt it.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(tmp.path()).unwrap().count() < 2 && started.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("long.yaml")]);
+}

@@ -47,7 +47,100 @@ fn schema_file_is_generated() {
 
 #[test]
 fn reference_doc_is_generated() {
-    // TODO
+    check_generated("docs/scenario-reference.md", &fedsim::scenario::reference_markdown());
 }
 
-fn _unused(_: &Path) {}
+/// A YAML document as JSON: keys as strings, `.inf` as the string `".inf"`
+/// (JSON has no infinity; the schema accepts that string where `.inf` is).
+fn yaml_to_json(v: &serde_yaml::Value) -> serde_json::Value {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => serde_json::Value::Null,
+        Y::Bool(b) => (*b).into(),
+        Y::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), ..) => u.into(),
+            (_, Some(i), _) => i.into(),
+            (.., Some(f)) if f.is_finite() => f.into(),
+            (.., Some(f)) => if f > 0.0 { ".inf" } else { "-.inf" }.into(),
+            _ => serde_json::Value::Null,
+        },
+        Y::String(s) => s.clone().into(),
+        Y::Sequence(items) => items.iter().map(yaml_to_json).collect::<Vec<_>>().into(),
+        Y::Mapping(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let k = match k {
+                    Y::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other).unwrap().trim().to_string(),
+                };
+                (k, yaml_to_json(v))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Y::Tagged(t) => yaml_to_json(&t.value),
+    }
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+fn errors_of(validator: &jsonschema::Validator, path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let json = yaml_to_json(&yaml);
+    validator.iter_errors(&json).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+#[test]
+fn schema_is_valid_json_schema() {
+    let schema = fedsim::scenario::json_schema();
+    jsonschema::meta::validate(&schema).unwrap();
+}
+
+#[test]
+fn shipped_scenarios_match_the_schema() {
+    let validator = jsonschema::validator_for(&fedsim::scenario::json_schema()).unwrap();
+    let mut files = Vec::new();
+    yaml_files(&root().join("scenarios"), &mut files);
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let errors = errors_of(&validator, &file);
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+}
+
+/// The schema rejects what the loader rejects for structural reasons (cross-field checks are the loader's alone).
+#[test]
+fn structurally_bad_scenarios_fail_the_schema() {
+    let validator = jsonschema::validator_for(&fedsim::scenario::json_schema()).unwrap();
+    for name in [
+        "bad_name_chars",
+        "dirichlet_alpha_zero",
+        "missing_dist",
+        "missing_name",
+        "mu_negative",
+        "negative_latency",
+        "probability_above_one",
+        "server_momentum_one",
+        "test_fraction_out_of_range",
+        "top_level_list",
+        "trim_fraction_half",
+        "unknown_distribution",
+        "unknown_key",
+        "unknown_strategy",
+        "unknown_top_level_key",
+        "wrong_type",
+    ] {
+        let file = root().join("tests/bad_scenarios").join(format!("{name}.yaml"));
+        assert!(!errors_of(&validator, &file).is_empty(), "{name}.yaml passes the schema");
+    }
+}

@@ -21,6 +21,12 @@ pub enum FederationError {
     Log(#[from] io::Error),
     #[error("an actor stopped unexpectedly: {0}")]
     Mailbox(#[from] actix::MailboxError),
+    #[error(
+        "virtual time stopped advancing at t = {t} s: {messages} messages at that instant, so every task takes no \
+         time (ideal devices, or clients without data on instant links) and stop.virtual_time_s can never be \
+         reached; set stop.rounds, or give clients.profiles latencies, bandwidths and a finite samples_per_s"
+    )]
+    Stalled { t: VirtualTime, messages: u64 },
 }
 
 /// Totals of the loop itself.
@@ -37,6 +43,9 @@ pub struct Federation {
     pub server: ServerActor,
     pub clients: Vec<ClientActor>,
     pub pool: Arc<ComputePool>,
+    /// Deliveries at one instant beyond which the run is declared stalled;
+    /// `None` when the run has a bound that does not need time to pass.
+    pub stall_limit: Option<u64>,
 }
 
 impl Federation {
@@ -64,6 +73,7 @@ impl Federation {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
         let n = self.clients.len();
+        let stall_limit = self.stall_limit;
         let server = self.server.start();
         let clients: Vec<Addr<ClientActor>> = self.clients.into_iter().map(Actor::start).collect();
         let pool = self.pool;
@@ -71,10 +81,16 @@ impl Federation {
         let mut stats = LoopStats::default();
         queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
         let mut now = VirtualTime::ZERO;
+        let mut at_now = 0u64;
         while let Some((t, envelope)) = queue.pop() {
             if t > now {
                 clock.advance_to(t);
                 now = t;
+                at_now = 0;
+            }
+            at_now += 1;
+            if stall_limit.is_some_and(|limit| at_now > limit) {
+                return Err(FederationError::Stalled { t: now, messages: at_now });
             }
             let outbox: Outbox = match envelope {
                 Envelope::Log(event) => {

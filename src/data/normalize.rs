@@ -6,6 +6,9 @@
 //!   maps the train pool to [0, 1] (test values may fall outside); a
 //!   constant feature is divided by 1, so it becomes 0.
 //! - `none`: untouched.
+//!
+//! The statistics are fitted in `f64` on the stored (`f32`) values, and
+//! each normalised value is computed in `f64` and rounded to `f32` once.
 
 use super::Dataset;
 use crate::scenario::checked::Normalize;
@@ -28,7 +31,7 @@ impl Scaler {
                 let mut mean = vec![0.0; f];
                 for row in data.x.chunks_exact(f) {
                     for (m, &v) in mean.iter_mut().zip(row) {
-                        *m += v;
+                        *m += v as f64;
                     }
                 }
                 let inv_n = 1.0 / n.max(1) as f64;
@@ -37,7 +40,7 @@ impl Scaler {
                 let mut var = vec![0.0; f];
                 for row in data.x.chunks_exact(f) {
                     for ((s, &m), &v) in var.iter_mut().zip(&mean).zip(row) {
-                        let d = v - m;
+                        let d = v as f64 - m;
                         *s += d * d;
                     }
                 }
@@ -49,6 +52,7 @@ impl Scaler {
                 let mut hi = vec![f64::NEG_INFINITY; f];
                 for row in data.x.chunks_exact(f) {
                     for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                        let v = v as f64;
                         *l = l.min(v);
                         *h = h.max(v);
                     }
@@ -63,12 +67,13 @@ impl Scaler {
         }
     }
 
-    /// Applies the map to every row of `data` in place.
+    /// Applies the map to every row of `data` in place (in `f64`, the
+    /// result rounded to `f32`).
     pub fn apply(&self, data: &mut Dataset) {
         let f = data.n_features;
         for row in data.x.chunks_exact_mut(f) {
             for ((v, &m), &s) in row.iter_mut().zip(&self.shift).zip(&self.scale) {
-                *v = (*v - m) / s;
+                *v = ((*v as f64 - m) / s) as f32;
             }
         }
     }
@@ -86,7 +91,7 @@ pub fn fit_apply(kind: Normalize, train: &mut Dataset, test: &mut Dataset) {
 mod tests {
     use super::*;
 
-    fn ds(rows: &[[f64; 3]]) -> Dataset {
+    fn ds(rows: &[[f32; 3]]) -> Dataset {
         Dataset { x: rows.concat(), y: vec![0; rows.len()], n_features: 3, n_classes: 1 }
     }
 
@@ -95,19 +100,27 @@ mod tests {
         let mut train = ds(&[[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]]);
         let mut test = ds(&[[7.0, 6.0, 0.0]]);
         fit_apply(Normalize::Standard, &mut train, &mut test);
+        // stored values are the f64 results rounded to f32 once
         let sd0 = (8.0f64 / 3.0).sqrt(); // population std of 1,3,5
-        assert!((train.x[0] - (-2.0 / sd0)).abs() < 1e-15);
-        assert!((train.x[3]).abs() < 1e-15);
+        assert_eq!(train.x[0], (-2.0 / sd0) as f32);
+        assert_eq!(train.x[3], 0.0);
         // constant feature: std 1, so x - mean
         assert_eq!([train.x[1], train.x[4], train.x[7]], [0.0, 0.0, 0.0]);
         // the test set uses the train pool's statistics, not its own
-        assert!((test.x[0] - (7.0 - 3.0) / sd0).abs() < 1e-15);
+        assert_eq!(test.x[0], ((7.0 - 3.0) / sd0) as f32);
         assert_eq!(test.x[1], 1.0);
-        // train columns have mean 0 and population std 1
+        // train columns have mean 0 and population std 1 (up to the f32
+        // rounding of the three stored values: half an f32 epsilon each)
+        let sd2 = (26.0f64 / 3.0).sqrt(); // population std of 2,4,9
         let col2 = [train.x[2], train.x[5], train.x[8]];
+        assert_eq!(col2, [(-3.0 / sd2) as f32, (-1.0 / sd2) as f32, (4.0 / sd2) as f32]);
+        let col2 = col2.map(|v| v as f64);
+        let half_eps = f32::EPSILON as f64 / 2.0;
         let m: f64 = col2.iter().sum::<f64>() / 3.0;
         let v: f64 = col2.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 3.0;
-        assert!(m.abs() < 1e-15 && (v - 1.0).abs() < 1e-12);
+        let abs_mean = col2.iter().map(|x| x.abs()).sum::<f64>() / 3.0;
+        assert!(m.abs() < 1e-15 + abs_mean * half_eps, "{m}");
+        assert!((v - 1.0).abs() < 1e-12 + 2.0 * v * half_eps, "{v}");
     }
 
     #[test]

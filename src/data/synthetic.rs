@@ -12,6 +12,9 @@
 //! - each row: x_j ~ N(v_kj, j^-1.2 as variance), j = 1..features;
 //!   y = argmax(W_k x + b_k), ties to the lowest class.
 //!
+//! The draws are `f64` (x and the label's logits); the features are stored
+//! rounded to `f32`, the label being the argmax over the `f64` draw.
+//!
 //! Source k draws from its own stream `synthetic.index(k)`, in the order
 //! u, W (row-major), b, B, v, then its rows in order (x then nothing for y).
 //! Sources are generated one at a time, so memory is the output table plus
@@ -51,7 +54,7 @@ pub(crate) fn generate(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree) 
 /// count).
 fn generate_on(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree, threads: usize) -> Raw {
     let (f, c, n) = (spec.features, spec.classes, spec.samples);
-    let mut x = vec![0.0f64; n * f];
+    let mut x = vec![0.0f32; n * f];
     let mut y = vec![0u32; n];
     let s_eff = n_sources.min(n); // sources that get rows
     let threads = threads.clamp(1, s_eff);
@@ -60,7 +63,7 @@ fn generate_on(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree, threads:
     // a thread owns a contiguous range of sources, i.e. one contiguous
     // piece of every block of S rows.
     let bounds: Vec<usize> = (0..=threads).map(|t| t * s_eff / threads).collect();
-    let mut pieces: Vec<Vec<(&mut [f64], &mut [u32])>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut pieces: Vec<Vec<(&mut [f32], &mut [u32])>> = (0..threads).map(|_| Vec::new()).collect();
     for (mut xb, mut yb) in x.chunks_mut(n_sources * f).zip(y.chunks_mut(n_sources)) {
         let rows_b = yb.len();
         for t in 0..threads {
@@ -74,7 +77,7 @@ fn generate_on(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree, threads:
         }
     }
     let (alpha, beta) = (spec.alpha, spec.beta);
-    let work = |first: usize, end: usize, mut pieces: Vec<(&mut [f64], &mut [u32])>| {
+    let work = |first: usize, end: usize, mut pieces: Vec<(&mut [f32], &mut [u32])>| {
         let mut g = SourceGen::new(f, c, alpha, beta);
         for k in first..end {
             let mut rng = seeds.stream_for(k as u64);
@@ -115,6 +118,8 @@ struct SourceGen {
     b: Vec<f64>,
     v: Vec<f64>,
     z: Vec<f64>,
+    /// The row being drawn, in `f64`.
+    x: Vec<f64>,
 }
 
 impl SourceGen {
@@ -129,6 +134,7 @@ impl SourceGen {
             b: vec![0.0; c],
             v: vec![0.0; f],
             z: vec![0.0; c],
+            x: vec![0.0; f],
         }
     }
 
@@ -146,15 +152,20 @@ impl SourceGen {
         self.v.iter_mut().for_each(|vj| *vj = big_b + normal(rng));
     }
 
-    /// Fills `row` with x and returns y = argmax(W x + b).
+    /// Draws x in `f64`, fills `row` with it rounded to `f32`, and returns
+    /// y = argmax(W x + b) of the `f64` draw.
     #[inline]
-    fn draw_row(&mut self, rng: &mut Rng, row: &mut [f64]) -> u32 {
-        for ((xj, &vj), &sj) in row.iter_mut().zip(&self.v).zip(&self.sd_x) {
+    fn draw_row(&mut self, rng: &mut Rng, row: &mut [f32]) -> u32 {
+        let x = &mut self.x;
+        for ((xj, &vj), &sj) in x.iter_mut().zip(&self.v).zip(&self.sd_x) {
             *xj = vj + sj * normal(rng);
+        }
+        for (r, &xj) in row.iter_mut().zip(x.iter()) {
+            *r = xj as f32;
         }
         let z = &mut self.z;
         z.copy_from_slice(&self.b);
-        for (&xj, wrow) in row.iter().zip(self.wt.chunks_exact(self.c)) {
+        for (&xj, wrow) in x.iter().zip(self.wt.chunks_exact(self.c)) {
             for (zc, &w) in z.iter_mut().zip(wrow) {
                 *zc += w * xj;
             }
@@ -204,7 +215,7 @@ mod tests {
         // beta drives the spread of per-source feature means: with beta 0 and
         // many rows per source, source means of feature 0 stay near N(0,1)
         let d = generate(&spec(2000, 0.0, 10.0), 2, SeedTree::new(8)).unwrap().data;
-        let mean = |k: usize| (k..2000).step_by(2).map(|i| d.row(i)[0]).sum::<f64>() / 1000.0;
+        let mean = |k: usize| (k..2000).step_by(2).map(|i| d.row(i)[0] as f64).sum::<f64>() / 1000.0;
         assert!((mean(0) - mean(1)).abs() > 0.5);
     }
 
@@ -213,8 +224,8 @@ mod tests {
         // one source: x_j - v_j has variance j^-1.2
         let d = generate(&spec(20000, 0.0, 0.0), 1, SeedTree::new(2)).unwrap().data;
         let var = |j: usize| {
-            let m = (0..20000).map(|i| d.row(i)[j]).sum::<f64>() / 20000.0;
-            (0..20000).map(|i| (d.row(i)[j] - m).powi(2)).sum::<f64>() / 20000.0
+            let m = (0..20000).map(|i| d.row(i)[j] as f64).sum::<f64>() / 20000.0;
+            (0..20000).map(|i| (d.row(i)[j] as f64 - m).powi(2)).sum::<f64>() / 20000.0
         };
         assert!((var(0) - 1.0).abs() < 0.05);
         assert!((var(59) - 60f64.powf(-1.2)).abs() < 0.05 * 60f64.powf(-1.2));

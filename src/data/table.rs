@@ -1,8 +1,10 @@
 //! Reading a labelled CSV table.
 //!
 //! The first row is the header. `label_column` names the label; every other
-//! column is a numeric feature (parsed as `f64`, surrounding spaces
-//! ignored; empty, non-numeric and non-finite cells are errors). Class
+//! column is a numeric feature (parsed to the nearest `f32`, the features'
+//! storage type, surrounding spaces ignored; empty, non-numeric and
+//! non-finite cells are errors, and so are finite values beyond `f32`'s
+//! range, about ±3.4e38). Class
 //! names are the distinct label strings (trimmed), sorted numerically if
 //! every one parses as a number (ties between equal numbers such as `1` and
 //! `1.0` broken by the text), else lexicographically; a row's class index is
@@ -47,7 +49,7 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
     if n_features == 0 {
         return Err(DataError::CsvNoFeatures { path: path.to_owned(), label: label.into() });
     }
-    let mut x: Vec<f64> = Vec::new();
+    let mut x: Vec<f32> = Vec::new();
     let mut raw_y: Vec<u32> = Vec::new();
     let mut label_ids: HashMap<String, u32> = HashMap::new();
     let mut labels: Vec<String> = Vec::new();
@@ -88,18 +90,11 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
                 };
                 raw_y.push(id);
             } else {
-                let v = std::str::from_utf8(cell).ok().and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite());
+                // straight to the nearest f32 (one rounding, not via f64)
+                let v = std::str::from_utf8(cell).ok().and_then(|s| s.parse::<f32>().ok());
                 match v {
-                    Some(v) => x.push(v),
-                    None => {
-                        return Err(DataError::CsvNotNumeric {
-                            path: path.to_owned(),
-                            line: line(),
-                            column: col + 1,
-                            name: header[col].clone(),
-                            value: String::from_utf8_lossy(cell).into_owned(),
-                        })
-                    }
+                    Some(v) if v.is_finite() => x.push(v),
+                    _ => return Err(not_a_feature(path, line(), col, &header[col], cell)),
                 }
             }
         }
@@ -110,6 +105,20 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
     let (class_names, remap) = order_classes(labels);
     let y = raw_y.iter().map(|&id| remap[id as usize]).collect();
     Ok(Raw { data: Dataset { x, y, n_features, n_classes: class_names.len() }, class_names })
+}
+
+/// The error for a feature cell that did not parse to a finite `f32`: out
+/// of range if it is a finite `f64` (too large for `f32`), else not a
+/// finite number. Only on the error path.
+fn not_a_feature(path: &Path, line: u64, col: usize, name: &str, cell: &[u8]) -> DataError {
+    let text = std::str::from_utf8(cell).ok();
+    let (path, column, name, value) =
+        (path.to_owned(), col + 1, name.to_owned(), String::from_utf8_lossy(cell).into_owned());
+    if text.and_then(|s| s.parse::<f64>().ok()).is_some_and(|v| v.is_finite()) {
+        DataError::CsvOutOfRange { path, line, column, name, value }
+    } else {
+        DataError::CsvNotNumeric { path, line, column, name, value }
+    }
 }
 
 /// The 1-based line on which the record at `pos` starts. The csv crate's
@@ -186,6 +195,10 @@ mod tests {
         assert_eq!(r.data.n_features, 2);
         assert_eq!(r.data.x, vec![1.5, 2.0, -3.0, 40.0, 0.0, 0.0, 5.0, 1.0]);
         assert_eq!(r.data.n_classes, 3);
+        // one rounding, to the nearest f32: just above the midpoint 1 + 2^-24
+        // (which is what f64 would round it to, and then f32 to 1.0)
+        let f = write("a,y\n1.0000000596046448,0\n16777217,1\n");
+        assert_eq!(read_csv(f.path(), "y").unwrap().data.x, vec![1.0 + f32::EPSILON, 16777216.0]);
     }
 
     #[test]
@@ -206,6 +219,10 @@ mod tests {
         assert!(e.contains(":6: column 2 `b`: `x`"), "{e}");
         let e = err("a,b,label\n1,NaN,0\n", "label");
         assert!(e.contains(":2: column 2 `b`"), "{e}");
+        let e = err("a,b,label\n1,2,0\n-1e39,0,1\n", "label");
+        assert!(e.contains(":3: column 1 `a`: `-1e39` is beyond the range"), "{e}");
+        let e = err("a,b,label\n1,inf,0\n", "label");
+        assert!(e.contains(":2: column 2 `b`: `inf` is not a finite number"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Softmax and logistic regression kernels: per-batch gradient sums and
-//! evaluation passes over contiguous row slices.
+//! evaluation passes over contiguous row slices. The rows are `f32`; each
+//! feature is widened to `f64` where it is used, and all arithmetic is
+//! `f64` (see [`crate::data`]).
 
 use super::{argmax, log_sum_exp, softmax_in_place, Sum};
 use crate::data::Dataset;
@@ -44,6 +46,7 @@ impl SoftmaxGrad {
             let x = &data.x[r * f..(r + 1) * f];
             let mut z = *b;
             for (&xj, wrow) in x.iter().zip(w.chunks_exact(C)) {
+                let xj = xj as f64;
                 let wrow: &[f64; C] = wrow.try_into().unwrap();
                 for k in 0..C {
                     z[k] += xj * wrow[k];
@@ -52,6 +55,7 @@ impl SoftmaxGrad {
             softmax_in_place(&mut z);
             z[data.y[r] as usize] -= 1.0;
             for (&xj, grow) in x.iter().zip(gw.chunks_exact_mut(C)) {
+                let xj = xj as f64;
                 let grow: &mut [f64; C] = grow.try_into().unwrap();
                 for k in 0..C {
                     grow[k] += xj * z[k];
@@ -76,6 +80,7 @@ impl SoftmaxGrad {
             softmax_in_place(z);
             z[data.y[r] as usize] -= 1.0;
             for (&xj, grow) in x.iter().zip(gw.chunks_exact_mut(c)) {
+                let xj = xj as f64;
                 for (gk, &dk) in grow.iter_mut().zip(z.iter()) {
                     *gk += xj * dk;
                 }
@@ -89,10 +94,11 @@ impl SoftmaxGrad {
 
 /// `z = b + x W` (`W` is `f x c`, row-major).
 #[inline(always)]
-fn logits(x: &[f64], w: &[f64], b: &[f64], z: &mut [f64]) {
+fn logits(x: &[f32], w: &[f64], b: &[f64], z: &mut [f64]) {
     let c = z.len();
     z.copy_from_slice(b);
     for (&xj, wrow) in x.iter().zip(w.chunks_exact(c)) {
+        let xj = xj as f64;
         for (zk, &wk) in z.iter_mut().zip(wrow) {
             *zk += xj * wk;
         }
@@ -134,16 +140,17 @@ impl LogisticGrad {
             let x = &data.x[r * f..(r + 1) * f];
             let d = sigmoid(dot(w, x) + b[0]) - data.y[r] as f64;
             for (gj, &xj) in gw.iter_mut().zip(x) {
-                *gj += d * xj;
+                *gj += d * xj as f64;
             }
             gb[0] += d;
         }
     }
 }
 
+/// `w . x` in `f64`.
 #[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+fn dot(w: &[f64], x: &[f32]) -> f64 {
+    w.iter().zip(x).map(|(&w, &x)| w * x as f64).sum()
 }
 
 /// `1 / (1 + exp(-z))` without overflow.

@@ -1,6 +1,7 @@
 //! The multi-layer perceptron: fully connected layers, ReLU after every
 //! hidden layer, softmax output; row-at-a-time forward and backward passes
-//! over scratch buffers allocated once per call.
+//! over scratch buffers allocated once per call. The input rows are `f32`,
+//! widened to `f64` where they are used; everything else is `f64`.
 
 use super::{argmax, log_sum_exp, softmax_in_place, Sum};
 use crate::data::Dataset;
@@ -35,7 +36,7 @@ impl MlpGrad {
 
     /// Leaves the output layer's logits in `act[last]`.
     #[inline]
-    fn forward(&mut self, p: &[f64], x: &[f64]) {
+    fn forward(&mut self, p: &[f64], x: &[f32]) {
         let layers = self.offsets.len();
         for l in 0..layers {
             let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
@@ -43,13 +44,12 @@ impl MlpGrad {
             let w = &p[off..off + n_in * n_out];
             let b = &p[off + n_in * n_out..off + n_in * n_out + n_out];
             let (before, rest) = self.act.split_at_mut(l);
-            let input: &[f64] = if l == 0 { x } else { &before[l - 1] };
             let out = &mut rest[0];
             out.copy_from_slice(b);
-            for (&xj, wrow) in input.iter().zip(w.chunks_exact(n_out)) {
-                for (o, &wk) in out.iter_mut().zip(wrow) {
-                    *o += xj * wk;
-                }
+            if l == 0 {
+                add_input_times_w(x, w, out);
+            } else {
+                add_input_times_w(&before[l - 1], w, out);
             }
             if l + 1 < layers {
                 out.iter_mut().for_each(|v| *v = v.max(0.0));
@@ -72,19 +72,19 @@ impl MlpGrad {
             for l in (0..layers).rev() {
                 let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
                 let off = self.offsets[l];
-                let input: &[f64] = if l == 0 { x } else { &self.act[l - 1] };
                 let (gw, gb) = g[off..off + n_in * n_out + n_out].split_at_mut(n_in * n_out);
                 let (d_before, d_rest) = self.delta.split_at_mut(l);
                 let d = &d_rest[0];
-                for (&xj, grow) in input.iter().zip(gw.chunks_exact_mut(n_out)) {
-                    for (gk, &dk) in grow.iter_mut().zip(d.iter()) {
-                        *gk += xj * dk;
-                    }
+                if l == 0 {
+                    add_outer(x, d, gw);
+                } else {
+                    add_outer(&self.act[l - 1], d, gw);
                 }
                 for (gk, &dk) in gb.iter_mut().zip(d.iter()) {
                     *gk += dk;
                 }
                 if l > 0 {
+                    let input = &self.act[l - 1];
                     let w = &p[off..off + n_in * n_out];
                     let prev = &mut d_before[l - 1];
                     for ((pj, &aj), wrow) in prev.iter_mut().zip(input.iter()).zip(w.chunks_exact(n_out)) {
@@ -93,6 +93,29 @@ impl MlpGrad {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `out += input W` (`W` is `input.len() x out.len()`, row-major), in
+/// `f64` whatever the input's type (`f32` rows or `f64` activations).
+#[inline(always)]
+fn add_input_times_w<T: Copy + Into<f64>>(input: &[T], w: &[f64], out: &mut [f64]) {
+    for (&xj, wrow) in input.iter().zip(w.chunks_exact(out.len())) {
+        let xj: f64 = xj.into();
+        for (o, &wk) in out.iter_mut().zip(wrow) {
+            *o += xj * wk;
+        }
+    }
+}
+
+/// `gw += input d^T` (`gw` is `input.len() x d.len()`, row-major), in `f64`.
+#[inline(always)]
+fn add_outer<T: Copy + Into<f64>>(input: &[T], d: &[f64], gw: &mut [f64]) {
+    for (&xj, grow) in input.iter().zip(gw.chunks_exact_mut(d.len())) {
+        let xj: f64 = xj.into();
+        for (gk, &dk) in grow.iter_mut().zip(d.iter()) {
+            *gk += xj * dk;
         }
     }
 }

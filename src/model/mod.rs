@@ -1,5 +1,7 @@
 //! The models: flat `f64` parameter vectors, local minibatch SGD and
-//! evaluation.
+//! evaluation. The data's features are stored as `f32`; the kernels widen
+//! each one to `f64` where they use it, so every logit, gradient, step and
+//! loss is `f64` arithmetic (see [`crate::data`] for why).
 //!
 //! # Parameter layouts
 //! - **softmax regression**: `W` (`n_features x n_classes`, row-major, so

@@ -1,6 +1,6 @@
 use super::*;
 
-fn ds(x: &[&[f64]], y: &[u32], n_classes: usize) -> Dataset {
+fn ds(x: &[&[f32]], y: &[u32], n_classes: usize) -> Dataset {
     Dataset { x: x.concat(), y: y.to_vec(), n_features: x[0].len(), n_classes }
 }
 
@@ -121,7 +121,7 @@ fn check_gradient(arch: &Architecture, p0: &[f64], data: &Dataset) {
 fn toy(n_features: usize, n_classes: usize, rows: usize, seed: u64) -> Dataset {
     use rand::RngExt;
     let mut rng = SeedTree::new(seed).stream();
-    let x = (0..rows * n_features).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+    let x = (0..rows * n_features).map(|_| (rng.random::<f64>() * 2.0 - 1.0) as f32).collect();
     let y = (0..rows).map(|_| rng.random_range(0..n_classes as u32)).collect();
     Dataset { x, y, n_features, n_classes }
 }

@@ -2,10 +2,28 @@
 //!
 //! Files are written into a hidden staging folder beside the target and
 //! renamed into place only when the run has succeeded; on any error (or a
-//! panic unwinding through) the staging folder is removed.
+//! panic unwinding through) the staging folder is removed, and so it is on
+//! Ctrl-C or SIGTERM once [`remove_staging_on_interrupt`] is installed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Staging folders of the runs in progress in this process.
+static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Makes Ctrl-C and SIGTERM remove the staging folders of unfinished runs
+/// before the process exits (status 130). For binaries; call it once.
+pub fn remove_staging_on_interrupt() -> Result<(), ctrlc::Error> {
+    ctrlc::set_handler(|| {
+        if let Ok(dirs) = STAGING.lock() {
+            for d in dirs.iter() {
+                let _ = fs::remove_dir_all(d);
+            }
+        }
+        std::process::exit(130);
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -34,6 +52,9 @@ impl OutputDir {
         create(parent)?;
         let _ = fs::remove_dir_all(&staging);
         create(&staging)?;
+        if let Ok(mut dirs) = STAGING.lock() {
+            dirs.push(staging.clone());
+        }
         Ok(OutputDir { target: target.to_owned(), staging, published: false })
     }
 
@@ -60,6 +81,9 @@ impl OutputDir {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
+        if let Ok(mut dirs) = STAGING.lock() {
+            dirs.retain(|d| d != &self.staging);
+        }
         if !self.published {
             let _ = fs::remove_dir_all(&self.staging);
         }

@@ -4,7 +4,9 @@
 //! overrides) into a [`Scenario`] whose values have all been checked, or
 //! into one [`ScenarioError`] that names the file, line and column, the
 //! dotted key, what was expected and what was found. The schema is
-//! [`raw`]; `docs/scenario-reference.md` documents it key by key.
+//! [`raw`]: its structs, `///` comments, defaults and checked types are the
+//! one source of [`json_schema`] (`docs/scenario.schema.json`) and
+//! [`reference_markdown`] (`docs/scenario-reference.md`).
 
 pub mod checked;
 mod error;
@@ -21,7 +23,7 @@ pub use checked::*;
 pub use error::{Location, ScenarioError};
 pub use load::{load_file, load_str};
 pub use overrides::Override;
-pub use schema::json_schema;
+pub use schema::{json_schema, reference_markdown};
 
 #[cfg(test)]
 mod tests;

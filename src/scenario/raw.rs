@@ -93,7 +93,8 @@ impl RawScenario {
 
 // ---------------------------------------------------------------- data
 
-/// `data:`
+/// `data:` the data set, its held-out test set and how the train pool is
+/// split over the clients.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with dataset, test_fraction, ...")]
 pub struct RawData {
@@ -116,7 +117,7 @@ pub struct RawData {
     #[serde(default)]
     pub partition: RawPartition,
     /// LEAF-style synthetic data; required when `dataset: synthetic`,
-    /// rejected otherwise.
+    /// rejected otherwise (`{}` takes every default).
     #[serde(default)]
     pub synthetic: Option<RawSynthetic>,
     /// A CSV data set; required when `dataset: csv`, rejected otherwise.
@@ -278,7 +279,8 @@ pub struct RawCsv {
 
 // ---------------------------------------------------------------- clients
 
-/// `clients:`
+/// `clients:` how many clients there are, their devices and links, when
+/// they drop out and when they can be selected.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with count, profiles, dropout, availability")]
 pub struct RawClients {
@@ -297,7 +299,7 @@ pub struct RawClients {
     pub availability: RawAvailability,
 }
 
-/// `clients.profiles[]`: one device tier.
+/// One device tier (`clients.profiles[]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a profile mapping with name, share, compute, network")]
 pub struct RawProfile {
@@ -318,7 +320,8 @@ pub struct RawProfile {
 #[serde(default, deny_unknown_fields, expecting = "a mapping with samples_per_s and jitter")]
 pub struct RawCompute {
     /// Training throughput in samples per second, > 0; `.inf` means compute
-    /// takes no time. Default `.inf`.
+    /// takes no time. Compute time = local_epochs * local_samples /
+    /// samples_per_s (+ jitter). Default `.inf`.
     pub samples_per_s: Rate,
     /// Extra compute delay drawn once per task, a delay distribution in ms.
     /// Default none.
@@ -490,21 +493,25 @@ impl Default for DiurnalAvailability {
 pub struct TraceAvailability {
     /// Required. A CSV of rows `client,start_s,end_s` (availability
     /// intervals in virtual seconds), relative to the scenario file's
-    /// folder; must exist. A client with no row is always available.
+    /// folder; must exist. A client with no row is always available. Its
+    /// content is checked when the run starts.
     pub path: Text,
 }
 
 // ---------------------------------------------------------------- model
 
-/// `model:`
+/// `model:` the model every client trains and the server aggregates.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with kind (and hidden for mlp)")]
 pub struct RawModel {
     /// `logistic_regression` (binary data only) `| softmax_regression |
-    /// mlp`. Default `softmax_regression`.
+    /// mlp`. `logistic_regression` is rejected for a data set known to have
+    /// another number of classes (digits 10, iris 3, synthetic `classes`).
+    /// Default `softmax_regression`.
     pub kind: ModelKind,
-    /// Hidden layer widths, a non-empty list of integers >= 1. Required for
-    /// `mlp`, rejected for the other kinds.
+    /// Hidden layer widths, a non-empty list of integers >= 1, e.g. `[64]`.
+    /// Required for `mlp`, rejected for the other kinds.
+    #[schemars(length(min = 1))]
     pub hidden: Option<Vec<PositiveUsize>>,
 }
 
@@ -564,9 +571,21 @@ impl Default for RawTraining {
 // ---------------------------------------------------------------- strategy
 
 /// `strategy:` how the server schedules work and aggregates.
+/// `docs/strategies.md` explains each strategy and what its keys do.
 ///
-/// Keys that the chosen kind does not use are accepted (and range-checked)
-/// but ignored, so that one file can be swept over `strategy.kind`.
+/// Keys that the chosen kind does not use (e.g. `mixing` or `mu` with
+/// `fedavg`) are accepted, range-checked and ignored, so that one file can
+/// be swept over `strategy.kind`:
+///
+/// ```yaml
+/// strategy: { kind: fedavg, mu: 0.1, trim_fraction: 0.2 }
+/// sweep: { strategy.kind: [fedavg, fedprox, trimmed_mean] }
+/// ```
+///
+/// Cross-field checks apply only to the kinds that use the keys: the
+/// `byzantine` bound only to `krum` and `multikrum`, the `keep` bound only
+/// to `multikrum`. In a sweep, each value is checked with the kind it runs
+/// with.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with kind and its options")]
 pub struct RawStrategy {
@@ -619,11 +638,13 @@ pub struct RawStrategy {
     /// root of the second moment, finite and > 0. Default 1e-3.
     pub tau: PositiveF64,
     /// Trimmed mean: fraction of the values dropped at EACH end, per
-    /// coordinate, in [0, 0.5). Default 0.1.
+    /// coordinate, in [0, 0.5) (`0.1` drops the lowest 10% and the highest
+    /// 10%; `0` is the plain mean). Default 0.1.
     pub trim_fraction: TrimFraction,
     /// Krum, Multi-Krum: assumed number `f` of byzantine clients per round,
-    /// an integer >= 0 with `clients_per_round >= 2 * byzantine + 3`.
-    /// Default 0.
+    /// an integer >= 0 with `clients_per_round >= 2 * byzantine + 3`
+    /// (Blanchard et al. need n > 2f + 2); a scenario that breaks it is
+    /// rejected at this key. Default 0.
     pub byzantine: NonNegativeUsize,
     /// Multi-Krum: updates with the lowest Krum scores that are averaged,
     /// an integer in 1..=clients_per_round. Default `clients_per_round -
@@ -767,7 +788,10 @@ impl Default for HingeStaleness {
 
 // ---------------------------------------------------------------- privacy
 
-/// `privacy:` (not supported yet: any enabled part is rejected).
+/// `privacy:` not supported yet. These keys are parsed and checked, then a
+/// scenario that turns either part on is rejected with `... is not
+/// supported yet`; `privacy: {}` and `secure_aggregation: {enabled: false}`
+/// are accepted.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with dp and secure_aggregation")]
 pub struct RawPrivacy {
@@ -835,7 +859,8 @@ impl Default for RawSecureAggregation {
 
 tagged_enum! {
     tag = "kind";
-    /// `compression:` of client updates (only `none` is supported yet).
+    /// `compression:` of client updates. Only `none` is supported yet; the
+    /// other kinds are rejected with `... is not supported yet`.
     pub enum RawCompression {
         /// Full f32 updates.
         None(Iid) = "none",
@@ -870,7 +895,9 @@ pub struct QuantizeCompression {
 
 // ---------------------------------------------------------------- stop, evaluation
 
-/// `stop:` the first bound reached ends the run.
+/// `stop:` the first bound reached ends the run. Absent: `{rounds: 100}`.
+/// Present: it needs `rounds` or `virtual_time_s` (a `target_accuracy`
+/// alone might never be reached).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with rounds, virtual_time_s, target_accuracy")]
 pub struct RawStop {
@@ -887,7 +914,8 @@ pub struct RawStop {
     pub target_accuracy: Option<Probability>,
 }
 
-/// `evaluation:` exactly one of the two keys.
+/// `evaluation:` how often the server evaluates its model on the test set:
+/// exactly one of the two keys. Absent: `{every_rounds: 1}`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with every_rounds or every_s")]
 pub struct RawEvaluation {
@@ -913,7 +941,7 @@ impl JsonSchema for RawSweep {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "A mapping from dotted keys of the scenario to non-empty lists of values.",
+            "description": "`sweep:` a mapping from a dotted key (list items by index, e.g.\n`clients.profiles[0].share`) to a non-empty list of values; `fedsim sweep`\nruns the cross product, e.g.\n\n```yaml\nsweep: { strategy.kind: [fedavg, fedbuff], seed: [1, 2, 3] }\n```\n\nEach key must be a key of this schema (any but `sweep` itself). Each value\nis checked when the file is loaded, by setting it alone on the scenario: a\nvalue that makes the scenario invalid is reported at its place in the\nsweep, with the reason.",
             "type": "object",
             "additionalProperties": { "type": "array", "minItems": 1 }
         })

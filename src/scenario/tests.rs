@@ -765,3 +765,62 @@ mod no_panic {
         }
     }
 }
+
+// ------------------------------------------------------ schema
+
+/// Every key that keys.rs gives a message of its own is a key of the schema.
+#[test]
+fn expected_overrides_name_schema_keys() {
+    let known: BTreeSet<String> = keys::all().into_iter().map(|(k, _)| k).collect();
+    for (key, _) in keys::EXPECTED_OVERRIDES {
+        assert!(known.contains(*key), "{key} is not a key of the schema");
+    }
+}
+
+/// The range keywords of each checked float's schema agree with the check
+/// it runs when deserialised.
+#[test]
+fn float_schemas_match_their_checks() {
+    use values::*;
+    let schema = json_schema();
+    let accepts = |name: &str, x: f64| {
+        let def = &schema["$defs"][name];
+        let alts: Vec<&serde_json::Value> = match def.get("anyOf") {
+            Some(serde_json::Value::Array(a)) => a.iter().collect(),
+            _ => vec![def],
+        };
+        alts.iter().any(|s| {
+            if let Some(c) = s.get("const") {
+                return x.is_infinite() && x > 0.0 && c == ".inf";
+            }
+            let bound = |k: &str| s.get(k).and_then(serde_json::Value::as_f64);
+            x.is_finite()
+                && bound("minimum").is_none_or(|b| x >= b)
+                && bound("maximum").is_none_or(|b| x <= b)
+                && bound("exclusiveMinimum").is_none_or(|b| x > b)
+                && bound("exclusiveMaximum").is_none_or(|b| x < b)
+        })
+    };
+    type Check = (&'static str, fn(f64) -> bool);
+    let checks: &[Check] = &[
+        ("Probability", |x| Probability::new(x).is_ok()),
+        ("OpenFraction", |x| OpenFraction::new(x).is_ok()),
+        ("UnitFraction", |x| UnitFraction::new(x).is_ok()),
+        ("PositiveF64", |x| PositiveF64::new(x).is_ok()),
+        ("NonNegativeF64", |x| NonNegativeF64::new(x).is_ok()),
+        ("Rate", |x| Rate::new(x).is_ok()),
+        ("NonNegativeMs", |x| NonNegativeMs::new(x).is_ok()),
+        ("PositiveMs", |x| PositiveMs::new(x).is_ok()),
+        ("AtLeastOne", |x| AtLeastOne::new(x).is_ok()),
+        ("DecayFraction", |x| DecayFraction::new(x).is_ok()),
+        ("TrimFraction", |x| TrimFraction::new(x).is_ok()),
+    ];
+    let points =
+        [-1.0, -1e-9, 0.0, 1e-9, 0.25, 0.5 - 1e-9, 0.5, 0.75, 1.0 - 1e-9, 1.0, 1.5, 1e9, f64::INFINITY, f64::NAN];
+    for (name, check) in checks {
+        assert!(schema["$defs"].get(*name).is_some(), "{name} is not in the schema");
+        for x in points {
+            assert_eq!(accepts(name, x), check(x), "{name} at {x}");
+        }
+    }
+}

@@ -88,11 +88,8 @@ pub(crate) fn leaf_schema(expected: &str, body: serde_json::Value) -> schemars::
 /// The JSON Schema of a keyword enum: a string, one of the names, each with
 /// its variant's doc comment.
 pub(crate) fn keyword_schema(doc: &str, names: &[&str], docs: &[String]) -> schemars::Schema {
-    let one_of: Vec<serde_json::Value> = names
-        .iter()
-        .zip(docs)
-        .map(|(name, doc)| serde_json::json!({ "const": name, "description": doc }))
-        .collect();
+    let one_of: Vec<serde_json::Value> =
+        names.iter().zip(docs).map(|(name, doc)| serde_json::json!({ "const": name, "description": doc })).collect();
     let mut map = serde_json::Map::new();
     map.insert("description".into(), doc.into());
     map.insert("type".into(), "string".into());
