@@ -905,7 +905,10 @@ pub struct RawStop {
     /// is absent).
     #[serde(default)]
     pub rounds: Option<PositiveU64>,
-    /// Virtual seconds, finite and > 0. Default none.
+    /// Virtual seconds, finite and > 0. Default none. Without
+    /// `clients.profiles` (ideal devices, on which nothing takes time) it
+    /// needs `rounds` too; a run whose clock still cannot move stops with
+    /// an error after a million messages at one instant.
     #[serde(default)]
     pub virtual_time_s: Option<PositiveF64>,
     /// Test accuracy in [0, 1] that ends the run when reached (also the

@@ -89,6 +89,16 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         let found = if stop.target_accuracy.is_some() { "only target_accuracy" } else { "neither" };
         return Err(inconsistent(key(&["stop"]), "stop.rounds or stop.virtual_time_s (a run needs a bound)", found));
     }
+    // Ideal devices take no time: a run bounded by virtual time alone would
+    // spin at t = 0 for ever.
+    if clients.profiles.is_empty() && stop.rounds.is_none() {
+        return Err(inconsistent(
+            key(&["stop", "virtual_time_s"]),
+            "stop.rounds as well when clients.profiles is absent (ideal devices take no time, so virtual time never \
+             reaches stop.virtual_time_s)",
+            "only stop.virtual_time_s",
+        ));
+    }
     let stop = StopSpec {
         rounds: stop.rounds.map(|r| r.0),
         virtual_time_s: stop.virtual_time_s.map(|v| v.0),
