@@ -284,8 +284,13 @@ fn variant_defaults() {
     .unwrap();
     assert_eq!(s.strategy.concurrency, 4);
     assert_eq!(s.strategy.staleness, Staleness::Polynomial { a: 0.5 });
-    let s = load(&format!("{MINIMAL}stop: {{ virtual_time_s: 10 }}\n")).unwrap();
+    let timed = "name: t\ndata: { dataset: digits }\nclients:\n  count: 2\n  profiles:\n    - { name: p, share: 1, \
+                 compute: { samples_per_s: 10 }, network: { latency: { dist: constant, ms: 5 }, up_mbps: 1, down_mbps: 1 } }\n";
+    let s = load(&format!("{timed}stop: {{ virtual_time_s: 10 }}\n")).unwrap();
     assert_eq!(s.stop.rounds, None);
+    // Without profiles nothing takes time: virtual time alone cannot end a run.
+    let e = load(&format!("{MINIMAL}stop: {{ virtual_time_s: 10 }}\n")).unwrap_err().to_string();
+    assert!(e.contains("stop.virtual_time_s: expected stop.rounds as well"), "{e}");
     let s = load(
         "name: s\ndata: { dataset: synthetic, synthetic: {}, partition: { kind: shards } }\nclients: { count: 2, availability: { kind: diurnal } }\n",
     )
