@@ -6,6 +6,7 @@
 //!   model it started on, weighted by `s(staleness)`; after `buffer_size`
 //!   deltas the server applies `server_learning_rate` times their mean.
 
+use super::fedavg::WeightedSum;
 use super::staleness::staleness_weight;
 use super::{Schedule, Strategy, Update};
 use crate::scenario::Staleness;
@@ -55,13 +56,12 @@ pub struct FedBuff {
     buffer_size: usize,
     server_learning_rate: f64,
     staleness: Staleness,
-    sum: Vec<f64>,
-    count: usize,
+    deltas: WeightedSum,
 }
 
 impl FedBuff {
     pub fn new(schedule: Schedule, buffer_size: usize, server_learning_rate: f64, staleness: Staleness) -> Self {
-        FedBuff { schedule, buffer_size, server_learning_rate, staleness, sum: Vec::new(), count: 0 }
+        FedBuff { schedule, buffer_size, server_learning_rate, staleness, deltas: WeightedSum::default() }
     }
 }
 
@@ -75,29 +75,25 @@ impl Strategy for FedBuff {
     }
 
     fn fold(&mut self, update: Update) {
-        if self.sum.len() != update.params.len() {
-            self.sum = vec![0.0; update.params.len()];
-        }
         let w = staleness_weight(self.staleness, update.staleness);
-        for ((s, p), b) in self.sum.iter_mut().zip(&update.params).zip(update.base.iter()) {
-            *s += w * (p - b);
-        }
-        self.count += 1;
+        self.deltas.add(w, update.params.iter().zip(update.base.iter()).map(|(p, b)| p - b));
     }
 
     fn ready(&self) -> bool {
-        self.count >= self.buffer_size
+        self.deltas.count() >= self.buffer_size
     }
 
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
-        if self.count == 0 {
+        let n = self.deltas.count();
+        if n == 0 {
             return 0;
         }
-        let scale = self.server_learning_rate / self.count as f64;
-        for (g, s) in global.iter_mut().zip(&mut self.sum) {
-            *g += scale * *s;
-            *s = 0.0;
+        // The mean over the buffer (not over the weights): a stale delta
+        // counts less, it does not make the others count more.
+        let scale = self.server_learning_rate / n as f64;
+        for (g, s) in global.iter_mut().zip(self.deltas.sum()) {
+            *g += scale * s;
         }
-        std::mem::take(&mut self.count)
+        self.deltas.clear()
     }
 }

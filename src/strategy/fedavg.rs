@@ -2,18 +2,59 @@
 
 use super::{Schedule, Strategy, Update};
 
-/// Folds updates into a running weighted sum, so memory stays one model
-/// whatever the number of clients per round.
-pub struct FedAvg {
-    schedule: Schedule,
+/// A running sum of weighted vectors: memory stays one model whatever the
+/// number of updates folded in (FedAvg sums models, FedBuff deltas).
+#[derive(Debug, Default, Clone)]
+pub struct WeightedSum {
     sum: Vec<f64>,
     weight: f64,
     count: usize,
 }
 
+impl WeightedSum {
+    /// Adds `w * x`.
+    pub fn add(&mut self, w: f64, x: impl ExactSizeIterator<Item = f64>) {
+        if self.sum.len() != x.len() {
+            self.sum = vec![0.0; x.len()];
+        }
+        for (s, v) in self.sum.iter_mut().zip(x) {
+            *s += w * v;
+        }
+        self.weight += w;
+        self.count += 1;
+    }
+
+    pub fn sum(&self) -> &[f64] {
+        &self.sum
+    }
+
+    /// The sum of the weights.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    /// Vectors added since the last [`WeightedSum::clear`].
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Starts over; returns how many vectors had been added.
+    pub fn clear(&mut self) -> usize {
+        self.sum.iter_mut().for_each(|s| *s = 0.0);
+        self.weight = 0.0;
+        std::mem::take(&mut self.count)
+    }
+}
+
+/// The sample-weighted mean of the client models.
+pub struct FedAvg {
+    schedule: Schedule,
+    sum: WeightedSum,
+}
+
 impl FedAvg {
     pub fn new(schedule: Schedule) -> Self {
-        FedAvg { schedule, sum: Vec::new(), weight: 0.0, count: 0 }
+        FedAvg { schedule, sum: WeightedSum::default() }
     }
 }
 
@@ -27,26 +68,17 @@ impl Strategy for FedAvg {
     }
 
     fn fold(&mut self, update: Update) {
-        if self.sum.len() != update.params.len() {
-            self.sum = vec![0.0; update.params.len()];
-        }
-        let w = update.samples as f64;
-        for (s, p) in self.sum.iter_mut().zip(&update.params) {
-            *s += w * p;
-        }
-        self.weight += w;
-        self.count += 1;
+        self.sum.add(update.samples as f64, update.params.iter().copied());
     }
 
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
-        if self.weight > 0.0 {
-            for (g, s) in global.iter_mut().zip(&self.sum) {
-                *g = s / self.weight;
+        let weight = self.sum.weight();
+        if weight > 0.0 {
+            for (g, s) in global.iter_mut().zip(self.sum.sum()) {
+                *g = s / weight;
             }
         }
-        self.sum.iter_mut().for_each(|s| *s = 0.0);
-        self.weight = 0.0;
-        std::mem::take(&mut self.count)
+        self.sum.clear()
     }
 }
 

@@ -13,7 +13,7 @@ mod server_opt;
 mod staleness;
 
 pub use asynchronous::{FedAsync, FedBuff};
-pub use fedavg::{weighted_mean, FedAvg};
+pub use fedavg::{weighted_mean, FedAvg, WeightedSum};
 pub use robust::{krum_select, median, trimmed_mean, Robust, Rule};
 pub use server_opt::{ServerOptimizer, ServerRule};
 pub use staleness::staleness_weight;
