@@ -63,7 +63,7 @@ impl Outcome {
             bytes_down: r.summary.bytes_down,
             mean_staleness,
             dir: r.dir.clone(),
-            curve: r.outcome.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
+            curve: r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
         }
     }
 }

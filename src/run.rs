@@ -5,20 +5,24 @@
 //! the data, the trace) fails here before any output exists; the folder is
 //! written through [`OutputDir`] so a failed run leaves nothing behind.
 
+use crate::actors::server::Selection;
 use crate::actors::{
-    ClientActor, Federation, FederationError, Progress, ServerActor, ServerConfig, ServerOutcome, Shared,
+    ClientShard, ClientState, Federation, FederationError, Progress, ServerActor, ServerConfig, ServerOutcome, TrainJob,
 };
-use crate::data::{self, DataError, FederatedData};
+use crate::data::{self, ClientData, DataError, FederatedData};
+use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
-use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, Device};
+use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, Device, Network, ServerLink};
 use crate::report::{self, OutputDir, OutputError, Summary};
 use crate::scenario::Scenario;
-use crate::sim::{AsFastAsPossible, Clock, ComputePool, JsonLines, RealTime, SeedTree};
+use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -68,6 +72,8 @@ pub struct RunResult {
     pub dir: PathBuf,
     pub summary: Summary,
     pub outcome: ServerOutcome,
+    /// The rows of `metrics.csv`.
+    pub rows: Vec<MetricsRow>,
     pub class_names: Vec<String>,
 }
 
@@ -110,17 +116,20 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
         move |source| OutputError::Write { path, source }
     };
     let file = File::create(&events_path).map_err(write_err(&events_path))?;
-    let mut sink = JsonLines::new(file);
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(JsonLines::new(file)), Box::new(recorder.clone())];
     let mut clock: Box<dyn Clock> = match opts.realtime {
         Some(speed) => Box::new(RealTime::new(speed)),
         None => Box::new(AsFastAsPossible),
     };
     let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
-    let (outcome, stats) = federation.run(&mut sink, clock.as_mut(), progress)?;
-    sink.finish().map_err(write_err(&events_path))?;
+    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress)?;
+    drop(sinks);
+    let (rows, staleness_histogram) =
+        Rc::try_unwrap(recorder).map_or_else(|r| r.borrow().clone(), RefCell::into_inner).into_rows();
 
     let target = opts.target.or(scenario.stop.target_accuracy);
-    let (bytes_up, bytes_down) = outcome.rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
+    let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
     let fin = &outcome.final_evaluation;
     let summary = Summary {
         scenario: scenario.name.clone(),
@@ -132,7 +141,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
         final_loss: fin.loss,
         final_macro_f1: fin.macro_f1,
         target_accuracy: target,
-        time_to_target_s: target.and_then(|t| report::time_to_target(&outcome.rows, t)),
+        time_to_target_s: target.and_then(|t| report::time_to_target(&rows, t)),
         bytes_up,
         bytes_down,
         wall_time_s: wall.elapsed().as_secs_f64(),
@@ -143,44 +152,48 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
         threads: opts.threads,
         messages: stats.messages,
         events: stats.events,
-        staleness_histogram: outcome.staleness_histogram.clone(),
+        staleness_histogram,
         classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
     };
     let metrics_path = out.file("metrics.csv");
     let mut w = BufWriter::new(File::create(&metrics_path).map_err(write_err(&metrics_path))?);
-    report::write_metrics(&mut w, &outcome.rows).and_then(|_| w.flush()).map_err(write_err(&metrics_path))?;
+    report::write_metrics(&mut w, &rows).and_then(|_| w.flush()).map_err(write_err(&metrics_path))?;
     let summary_path = out.file("summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("a summary always serialises");
     std::fs::write(&summary_path, json + "\n").map_err(write_err(&summary_path))?;
     let dir = out.publish()?;
-    Ok(RunResult { dir, summary, outcome, class_names: classes })
+    Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }
 
-/// The actors of a run: one server, one client per registered device.
+/// Clients per shard actor at most: enough shards to spread the work,
+/// few enough that a batch per shard stays large.
+const SHARDS: usize = 16;
+
+/// The actors of a run: one server, the clients in a few shards.
 fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
     let seeds = SeedTree::new(scenario.seed);
     let Prepared { data, arch, availability } = prepared;
     let FederatedData { train, test, partition, class_names } = data;
+    let clients = ClientData::from_partition(train, partition);
     let n = scenario.clients.count;
     let params = arch.param_count();
     let bytes = 4 * params as u64;
-    let pool = Arc::new(ComputePool::new(threads));
-    let shared = Arc::new(Shared { arch: arch.clone(), train: Arc::new(train), pool: pool.clone() });
+    let pool =
+        Arc::new(ComputePool::new(threads, TrainJob::runner(arch.clone(), clients.clone()), |j: &TrainJob| j.work));
     let profiles = &scenario.clients.profiles;
-    let devices: Vec<Arc<Device>> = if profiles.is_empty() {
-        vec![Arc::new(Device::ideal())]
-    } else {
-        profiles.iter().map(|p| Arc::new(Device::from_profile(p))).collect()
-    };
+    let devices: Vec<Device> =
+        if profiles.is_empty() { vec![Device::ideal()] } else { profiles.iter().map(Device::from_profile).collect() };
     let shares: Vec<f64> = profiles.iter().map(|p| p.share).collect();
-    let placement = place_profiles(&shares, n, seeds.child("clients.placement"));
-    let client_seeds = seeds.child("clients");
-    let clients = partition
-        .into_iter()
-        .enumerate()
-        .map(|(c, rows)| {
-            let device = devices[placement[c] as usize].clone();
-            ClientActor::new(c as u32, device, rows.into(), scenario.clients.dropout, shared.clone(), client_seeds)
+    let placement: Arc<[u16]> = place_profiles(&shares, n, seeds.child("clients.placement")).into();
+    let network = Network::new(devices, placement, ServerLink::unlimited(), scenario.clients.dropout, seeds);
+    let shard_size = n.div_ceil(SHARDS).max(1);
+    let shards = (0..n)
+        .step_by(shard_size)
+        .map(|first| {
+            let states = (first..(first + shard_size).min(n))
+                .map(|c| ClientState { samples: clients.samples(c as u32) as u32 })
+                .collect();
+            ClientShard::new(first as u32, states, params, network.clone(), pool.clone(), seeds)
         })
         .collect();
     let strategy = strategy::build(&scenario.strategy);
@@ -193,17 +206,12 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         stop: scenario.stop.clone(),
         evaluation: scenario.evaluation,
     };
-    let server = ServerActor::new(
-        config,
-        strategy,
-        arch,
-        Arc::new(test),
-        initial,
-        availability,
-        seeds.child("server.selection").stream(),
-    );
+    let selection = Selection::new(n, availability, seeds);
+    let server = ServerActor::new(config, strategy, arch, Arc::new(test), initial, selection);
     // Only a run that relies on virtual time to end can stall: one million
     // deliveries at a single instant is far beyond any real round.
     let stall_limit = scenario.stop.rounds.is_none().then_some(1_000_000);
-    (Federation { server, clients, pool, stall_limit }, class_names, params)
+    let federation =
+        Federation { server, shards, shard_size: shard_size as u32, network, data: clients, pool, stall_limit };
+    (federation, class_names, params)
 }

@@ -69,7 +69,7 @@ fn fedbuff_versions_advance_when_the_fifth_delta_of_each_batch_arrives() {
         .map(|e| e["staleness"].as_u64().unwrap())
         .collect();
     assert_eq!(slow_first, vec![2; 5]);
-    let rows = &ran.result.outcome.rows;
+    let rows = &ran.result.rows;
     assert!(rows[1..].iter().all(|r| r.mean_staleness.is_some()));
     assert!(ran.result.summary.staleness_histogram.contains_key(&2));
 }
@@ -94,7 +94,7 @@ fn max_staleness_drops_and_counts_stale_updates() {
     let stale = ran.events_of("stale");
     assert!(!stale.is_empty());
     assert!(stale.iter().all(|e| e["staleness"].as_u64().unwrap() > 1));
-    let counted: u64 = ran.result.outcome.rows.iter().map(|r| r.updates_stale).sum();
+    let counted: u64 = ran.result.rows.iter().map(|r| r.updates_stale).sum();
     assert_eq!(counted as usize, stale.len());
 }
 

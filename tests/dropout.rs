@@ -30,6 +30,6 @@ stop: { rounds: 25 }
     // A dropped client never reports in that task, and vanishes within its task.
     let reports = ran.events_of("report").len() as f64;
     assert_eq!(reports + drops, tasks);
-    let rows = &ran.result.outcome.rows;
+    let rows = &ran.result.rows;
     assert_eq!(rows.iter().map(|r| r.clients_dropped).sum::<u64>() as f64, drops);
 }

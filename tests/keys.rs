@@ -74,7 +74,7 @@ fn evaluation_every_s_and_target_accuracy_stop() {
         "strategy: { kind: fedavg, clients_per_round: 6 }\nstop: { rounds: 500, target_accuracy: 0.9 }\nevaluation: { every_s: 5 }\ntraining: { learning_rate: 0.5 }",
     );
     let ran = run_yaml(&yaml, 1);
-    let rows = &ran.result.outcome.rows;
+    let rows = &ran.result.rows;
     // Each round takes 20 rows / 24 samples/s ~ 0.83 s; evaluations fall on multiples of 5 s.
     for r in &rows[1..] {
         let t = r.virtual_time.as_secs_f64();
@@ -117,7 +117,7 @@ fn training_keys_change_the_outcome() {
         let yaml = format!(
             "name: t\nseed: 1\ndata: {{ dataset: digits }}\nclients: {{ count: 5 }}\nmodel: {{ kind: softmax_regression }}\ntraining: {training}\nstop: {{ rounds: 2 }}\n"
         );
-        run_yaml(&yaml, 1).result.outcome.rows.last().unwrap().loss
+        run_yaml(&yaml, 1).result.rows.last().unwrap().loss
     };
     let plain = run("{ shuffle: false }");
     assert_ne!(plain, run("{ shuffle: true }"), "training.shuffle ignored");
@@ -163,11 +163,11 @@ fn every_latency_distribution_shapes_task_durations() {
 fn evaluation_every_rounds_and_the_final_row() {
     let yaml = "name: every\ndata: { dataset: iris }\nclients: { count: 4 }\nmodel: { kind: softmax_regression }\nstop: { rounds: 7 }\nevaluation: { every_rounds: 3 }\n";
     let ran = run_yaml(yaml, 1);
-    let rounds: Vec<u64> = ran.result.outcome.rows.iter().map(|r| r.round).collect();
+    let rounds: Vec<u64> = ran.result.rows.iter().map(|r| r.round).collect();
     // 0, every third version, and the last version even off the cadence.
     assert_eq!(rounds, [0, 3, 6, 7]);
     assert_eq!(ran.events_of("evaluate").len(), 4);
     // Counts since the previous row add up over the run.
-    let dispatched: u64 = ran.result.outcome.rows.iter().map(|r| r.clients_selected).sum();
+    let dispatched: u64 = ran.result.rows.iter().map(|r| r.clients_selected).sum();
     assert_eq!(dispatched, 7 * 4);
 }

@@ -10,7 +10,7 @@ use common::run_file;
 #[test]
 fn parity_n10_matches_the_reference() {
     let ran = run_file("scenarios/bench/parity_N10.yaml", 2, &[]);
-    let rows = &ran.result.outcome.rows;
+    let rows = &ran.result.rows;
     assert_eq!(rows.len(), 51);
     let check = |round: usize, loss: f64, correct: f64| {
         let r = &rows[round];

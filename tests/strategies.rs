@@ -47,7 +47,7 @@ fn every_kind_runs_and_learns() {
 
 #[test]
 fn tuning_keys_change_the_outcome() {
-    let loss = |strategy: &str| run_yaml(&scenario(strategy), 1).result.outcome.rows.last().unwrap().loss;
+    let loss = |strategy: &str| run_yaml(&scenario(strategy), 1).result.rows.last().unwrap().loss;
     let fedavg = loss("{ kind: fedavg, clients_per_round: 8 }");
     assert_ne!(fedavg, loss("{ kind: fedprox, clients_per_round: 8, mu: 1.0 }"), "strategy.mu ignored");
     let m = |x: f64| loss(&format!("{{ kind: fedavgm, clients_per_round: 8, server_momentum: {x} }}"));

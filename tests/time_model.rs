@@ -86,7 +86,7 @@ fn a_deadline_shorter_than_the_slow_tier_keeps_only_the_fast_tier() {
         assert_eq!(agg["updates"], 2, "only the fast tier is aggregated");
     }
     assert_eq!(ran.events_of("late").len(), 2 * 5);
-    let rows = &ran.result.outcome.rows;
+    let rows = &ran.result.rows;
     assert!(rows[1..].iter().all(|r| r.clients_completed == 2 && r.clients_late == 2 && r.clients_selected == 4));
 }
 

@@ -1,17 +1,25 @@
-//! The federation: the server and client actors on an actix system, and the
-//! loop that delivers their messages in virtual-time order.
+//! The kernel: the server and the client shards on an actix system, and
+//! the loop that delivers their messages in virtual-time order.
 //!
-//! The loop pops the earliest pending message, runs any compute it needs on
-//! the pool, delivers it to its actor and waits for the handler's
-//! [`Outbox`], whose messages it queues. Exactly one message is in flight
-//! at a time, so the order of events depends on virtual time and
-//! scheduling order alone, never on threads.
+//! The loop pops the earliest pending item and acts on it: a message for
+//! the server, a batch of messages for client shards (every client message
+//! of that instant, grouped by shard), a transfer through the server's
+//! link, or a client vanishing. Handlers answer with an [`Outbox`]: its
+//! network messages go through `net`, which says when they arrive; its
+//! events go to every sink. One item is handled at a time, so the order of
+//! events depends on virtual time and scheduling order alone, never on
+//! threads; the compute pool's batch finishes before the clock moves on.
 
-use super::client::ClientActor;
-use super::messages::{Deliver, Envelope, Outbox, Progress, ToServer};
+use super::messages::{Envelope, Outbox, Post, Progress, ToClient, ToServer};
 use super::server::{Finish, ServerActor, ServerOutcome};
-use crate::sim::{Clock, ComputePool, EventQueue, EventSink, VirtualTime};
+use super::shard::{ClientShard, TrainJob};
+use super::Deliver;
+use crate::data::ClientData;
+use crate::net::{Leg, NetState, Network, Route};
+use crate::sim::{Clock, ComputePool, EventQueue, EventSink, TaskTag, VirtualTime};
 use actix::{Actor, Addr};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
@@ -30,7 +38,7 @@ pub enum FederationError {
 }
 
 /// Totals of the loop itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoopStats {
     /// Messages delivered to actors.
     pub messages: u64,
@@ -38,21 +46,118 @@ pub struct LoopStats {
     pub events: u64,
 }
 
+/// Everything pending in the kernel: a checkpoint saves it.
+#[derive(Serialize, Deserialize)]
+pub struct KernelState {
+    pub queue: EventQueue<Envelope>,
+    /// Messages sharing the server's link, by task and leg.
+    pub in_transit: BTreeMap<(TaskTag, Leg), Envelope>,
+    pub net: NetState,
+    /// The instant of the link tick that is live (older ones are stale).
+    pub tick_at: Option<VirtualTime>,
+    pub now: VirtualTime,
+    pub stats: LoopStats,
+}
+
 /// The actors of one run, ready to start.
 pub struct Federation {
     pub server: ServerActor,
-    pub clients: Vec<ClientActor>,
-    pub pool: Arc<ComputePool>,
+    pub shards: Vec<ClientShard>,
+    /// Clients per shard: client `c` lives in shard `c / shard_size`.
+    pub shard_size: u32,
+    pub network: Network,
+    pub data: ClientData,
+    pub pool: Arc<ComputePool<TrainJob>>,
     /// Deliveries at one instant beyond which the run is declared stalled;
     /// `None` when the run has a bound that does not need time to pass.
     pub stall_limit: Option<u64>,
+}
+
+/// The running loop's view of the world (the actors are behind addresses).
+struct Kernel<'a> {
+    state: KernelState,
+    network: Network,
+    data: ClientData,
+    pool: Arc<ComputePool<TrainJob>>,
+    sinks: &'a mut [Box<dyn EventSink>],
+}
+
+impl Kernel<'_> {
+    fn record(&mut self, events: &[crate::sim::Event]) -> io::Result<()> {
+        for sink in self.sinks.iter_mut() {
+            for e in events {
+                sink.record(e)?;
+            }
+        }
+        self.state.stats.events += events.len() as u64;
+        Ok(())
+    }
+
+    /// A task is over before its time: none of its messages may arrive.
+    fn cancel(&mut self, tag: TaskTag) {
+        let now = self.state.now;
+        self.state.queue.cancel(tag);
+        self.network.cancel(now, tag);
+        for leg in [Leg::Down, Leg::Up] {
+            self.state.in_transit.remove(&(tag, leg));
+        }
+        self.pool.cancel(tag);
+        self.schedule_tick();
+    }
+
+    fn schedule_tick(&mut self) {
+        let next = self.network.next_completion();
+        if let Some(t) = next.filter(|_| next != self.state.tick_at) {
+            self.state.tick_at = next;
+            self.state.queue.push(t, None, Envelope::LinkTick);
+        }
+    }
+
+    fn route(&mut self, post: Post) {
+        let now = self.state.now;
+        let Post { tag, leg, bytes, envelope } = post;
+        if let Envelope::Client(c, ToClient::Task(order)) = &envelope {
+            let work = order.training.epochs as f64 * self.data.samples(*c) as f64;
+            if let Some(at) = self.network.drop_at(now, tag, [order.bytes_down, order.bytes_up], work) {
+                self.state.queue.push(at, Some(tag), Envelope::Drop(tag));
+            }
+        }
+        match self.network.send(now, tag, leg, bytes) {
+            Route::At(t) => self.state.queue.push(t, Some(tag), envelope),
+            Route::Queued => {
+                self.state.in_transit.insert((tag, leg), envelope);
+                self.schedule_tick();
+            }
+        }
+    }
+
+    /// Applies a handler's answer; true if the run is over.
+    fn apply(&mut self, outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
+        self.record(&outbox.events)?;
+        if let Some(p) = outbox.progress {
+            progress(p);
+        }
+        for tag in outbox.cancels {
+            self.cancel(tag);
+        }
+        if outbox.halt {
+            return Ok(true);
+        }
+        for post in outbox.posts {
+            self.route(post);
+        }
+        for (at, tag, envelope) in outbox.timers {
+            self.state.queue.push(at, tag, envelope);
+        }
+        Ok(false)
+    }
 }
 
 impl Federation {
     /// Runs to the end on a fresh actix system; blocks the calling thread.
     pub fn run(
         self,
-        sink: &mut dyn EventSink,
+        sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
@@ -62,75 +167,109 @@ impl Federation {
         let system = actix::System::with_tokio_rt(|| {
             tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts")
         });
-        let result = system.block_on(self.run_loop(sink, clock, progress));
-        result
+        system.block_on(self.run_loop(sinks, clock, progress))
     }
 
     async fn run_loop(
         self,
-        sink: &mut dyn EventSink,
+        sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
-        let n = self.clients.len();
+        let n = self.server_clients();
         let stall_limit = self.stall_limit;
+        let shard_size = self.shard_size;
         let server = self.server.start();
-        let clients: Vec<Addr<ClientActor>> = self.clients.into_iter().map(Actor::start).collect();
-        let pool = self.pool;
-        let mut queue: EventQueue<Envelope> = EventQueue::new(n);
-        let mut stats = LoopStats::default();
+        let shards: Vec<Addr<ClientShard>> = self.shards.into_iter().map(Actor::start).collect();
+        let mut queue = EventQueue::new(n);
         queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
-        let mut now = VirtualTime::ZERO;
+        let state = KernelState {
+            queue,
+            in_transit: BTreeMap::new(),
+            net: NetState::default(),
+            tick_at: None,
+            now: VirtualTime::ZERO,
+            stats: LoopStats::default(),
+        };
+        let mut k = Kernel { state, network: self.network, data: self.data, pool: self.pool, sinks };
         let mut at_now = 0u64;
-        while let Some((t, envelope)) = queue.pop() {
-            if t > now {
+        let mut batches: Vec<Vec<(u32, ToClient)>> = vec![Vec::new(); shards.len()];
+        while let Some((t, envelope)) = k.state.queue.pop() {
+            if t > k.state.now {
                 clock.advance_to(t);
-                now = t;
+                k.state.now = t;
                 at_now = 0;
             }
+            let now = t;
             at_now += 1;
             if stall_limit.is_some_and(|limit| at_now > limit) {
                 return Err(FederationError::Stalled { t: now, messages: at_now });
             }
-            let outbox: Outbox = match envelope {
-                Envelope::Log(event) => {
-                    sink.record(&event)?;
-                    stats.events += 1;
-                    continue;
-                }
-                Envelope::Server(msg) => {
-                    if let ToServer::Report(r) = &msg {
-                        if !r.job.is_ready() {
-                            pool.flush();
-                        }
+            let done = match envelope {
+                Envelope::Server(mut msg) => {
+                    if let ToServer::Report(r) = &mut msg {
+                        let tag = TaskTag { client: r.client, serial: r.serial };
+                        r.params = k.pool.take(tag);
+                        debug_assert!(r.params.is_some(), "a live report has its job");
                     }
-                    server.send(Deliver { now, msg }).await?
+                    k.state.stats.messages += 1;
+                    let outbox = server.send(Deliver { now, msg }).await?;
+                    k.apply(outbox, progress)?
                 }
-                Envelope::Client(c, msg) => clients[c as usize].send(Deliver { now, msg }).await?,
+                Envelope::Client(c, msg) => {
+                    // Every client message of this instant, one batch per shard.
+                    batches[(c / shard_size) as usize].push((c, msg));
+                    while let Some(Envelope::Client(c, msg)) =
+                        k.state.queue.pop_if(now, |e| matches!(e, Envelope::Client(..)))
+                    {
+                        batches[(c / shard_size) as usize].push((c, msg));
+                    }
+                    let mut halt = false;
+                    for (i, batch) in batches.iter_mut().enumerate() {
+                        if batch.is_empty() {
+                            continue;
+                        }
+                        let msgs = std::mem::take(batch);
+                        at_now += msgs.len() as u64 - 1;
+                        k.state.stats.messages += msgs.len() as u64;
+                        let outbox = shards[i].send(Deliver { now, msg: msgs }).await?;
+                        halt |= k.apply(outbox, progress)?;
+                    }
+                    halt
+                }
+                Envelope::LinkTick => {
+                    if k.state.tick_at == Some(now) {
+                        k.state.tick_at = None;
+                        for (tag, leg, at) in k.network.finish_until(now) {
+                            if let Some(env) = k.state.in_transit.remove(&(tag, leg)) {
+                                k.state.queue.push(at, Some(tag), env);
+                            }
+                        }
+                        k.schedule_tick();
+                    }
+                    false
+                }
+                Envelope::Drop(tag) => {
+                    k.cancel(tag);
+                    let msg = ToServer::Dropped { client: tag.client, serial: tag.serial };
+                    k.state.stats.messages += 1;
+                    let outbox = server.send(Deliver { now, msg }).await?;
+                    k.apply(outbox, progress)?
+                }
             };
-            stats.messages += 1;
-            for event in &outbox.events {
-                sink.record(event)?;
-            }
-            stats.events += outbox.events.len() as u64;
-            if let Some(p) = outbox.progress {
-                progress(p);
-            }
-            for tag in outbox.cancels {
-                queue.cancel(tag);
-            }
-            if outbox.halt {
+            if done {
                 break;
             }
-            for (at, tag, envelope) in outbox.sends {
-                queue.push(at, tag, envelope);
-            }
         }
-        let (outcome, events) = server.send(Finish { now }).await?;
-        for event in &events {
-            sink.record(event)?;
+        let (outcome, events) = server.send(Finish { now: k.state.now }).await?;
+        k.record(&events)?;
+        for sink in k.sinks.iter_mut() {
+            sink.flush()?;
         }
-        stats.events += events.len() as u64;
-        Ok((outcome, stats))
+        Ok((outcome, k.state.stats))
+    }
+
+    fn server_clients(&self) -> usize {
+        self.data.n_clients()
     }
 }

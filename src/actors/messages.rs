@@ -1,42 +1,50 @@
 //! What actors say to each other, and what a handler hands back to the
-//! runtime.
+//! kernel.
 //!
-//! Handlers never send directly: they return an [`Outbox`] of messages
-//! stamped with the virtual instant they arrive, and the runtime queues
-//! them. That keeps every actor a pure step function of (state, message,
-//! now), which is what makes a run reproducible and its pending state
-//! something a checkpoint can hold.
+//! Handlers never send directly: they return an [`Outbox`] of network
+//! messages ([`Post`], which travel `net`), timers they set for themselves,
+//! events and cancellations, and the kernel schedules them. That keeps every
+//! actor a step function of (state, message, now), and everything pending a
+//! plain value a checkpoint can hold.
 
 use crate::model::LocalTraining;
-use crate::sim::{Event, JobHandle, TaskTag, VirtualTime};
+use crate::net::Leg;
+use crate::sim::{Event, TaskTag, VirtualTime};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// A model as it travels: its version and its parameters.
+pub type Model = Arc<Vec<f64>>;
+
 /// The server hands a client one task (a sync round's job or one async
-/// dispatch). It arrives at the client at the dispatch instant; the client
-/// models its own download from there.
-#[derive(Debug, Clone)]
+/// dispatch); it reaches the client when its download is through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskOrder {
     pub serial: u32,
     /// The server version the task starts from.
     pub version: u64,
-    pub model: Arc<Vec<f64>>,
+    pub model: Model,
+    /// Bytes of the model on the wire (the download).
     pub bytes_down: u64,
+    /// Bytes of the update the client will send back.
     pub bytes_up: u64,
     pub training: LocalTraining,
 }
 
 /// A finished update, arriving at the server.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Report {
     pub client: u32,
     pub serial: u32,
     pub base_version: u64,
-    pub samples: usize,
-    pub base: Arc<Vec<f64>>,
-    /// The local training job; the runtime makes sure it has run before the
-    /// report is delivered.
-    pub job: JobHandle,
+    pub samples: u32,
+    /// The model the client started from.
+    pub base: Model,
     pub bytes: u64,
+    /// The client's parameters after local training: filled in by the
+    /// kernel from the compute pool just before delivery.
+    #[serde(skip)]
+    pub params: Option<Vec<f64>>,
 }
 
 impl std::fmt::Debug for Report {
@@ -49,7 +57,7 @@ impl std::fmt::Debug for Report {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToServer {
     /// The run begins (time 0).
     Start,
@@ -71,18 +79,32 @@ pub enum ToServer {
     Wake,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToClient {
+    /// The model has arrived.
     Task(TaskOrder),
+    /// The client's own timer: local training is over.
+    Trained(TaskOrder),
 }
 
-/// Anything that waits in the runtime's queue.
-#[derive(Debug, Clone)]
+/// Anything that waits in the kernel's queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Envelope {
     Server(ToServer),
     Client(u32, ToClient),
-    /// An event that is only written to the log when its instant comes.
-    Log(Event),
+    /// The server link's next transfer is through.
+    LinkTick,
+    /// A task's client vanishes.
+    Drop(TaskTag),
+}
+
+/// A message that travels the network: every one belongs to a task.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub tag: TaskTag,
+    pub leg: Leg,
+    pub bytes: u64,
+    pub envelope: Envelope,
 }
 
 /// Progress, for a progress bar.
@@ -93,11 +115,13 @@ pub struct Progress {
     pub accuracy: f64,
 }
 
-/// What a handler asks of the runtime.
+/// What a handler asks of the kernel.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    /// Messages with their arrival instant and, for a task's messages, its tag.
-    pub sends: Vec<(VirtualTime, Option<TaskTag>, Envelope)>,
+    /// Messages over the network, sent now.
+    pub posts: Vec<Post>,
+    /// Timers: messages to self at an instant, with their task if any.
+    pub timers: Vec<(VirtualTime, Option<TaskTag>, Envelope)>,
     /// Events that happen now.
     pub events: Vec<Event>,
     /// Tasks whose pending messages must never arrive.
@@ -108,17 +132,26 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn send(&mut self, at: VirtualTime, tag: Option<TaskTag>, envelope: Envelope) {
-        self.sends.push((at, tag, envelope));
+    pub fn post(&mut self, tag: TaskTag, leg: Leg, bytes: u64, envelope: Envelope) {
+        self.posts.push(Post { tag, leg, bytes, envelope });
+    }
+
+    pub fn timer(&mut self, at: VirtualTime, tag: Option<TaskTag>, envelope: Envelope) {
+        self.timers.push((at, tag, envelope));
     }
 
     pub fn log(&mut self, event: Event) {
         self.events.push(event);
     }
 
-    /// An event written when `event.t` comes (dropped if its task is cancelled).
-    pub fn log_later(&mut self, tag: Option<TaskTag>, event: Event) {
-        self.sends.push((event.t, tag, Envelope::Log(event)));
+    /// Appends another outbox (a shard's batch).
+    pub fn extend(&mut self, other: Outbox) {
+        self.posts.extend(other.posts);
+        self.timers.extend(other.timers);
+        self.events.extend(other.events);
+        self.cancels.extend(other.cancels);
+        self.progress = other.progress.or(self.progress);
+        self.halt |= other.halt;
     }
 }
 

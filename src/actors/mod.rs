@@ -1,17 +1,16 @@
-//! The actors: the server, the clients, the messages between them, and the
-//! federation that runs them on a virtual clock.
+//! The actors: the server, the client shards, the messages between them,
+//! and the kernel that runs them on a virtual clock.
 //!
 //! Actors own the protocol (who says what, when); the math they call lives
-//! in `model` and `strategy`, the timing in `net`, the clock and queue in
+//! in `model` and `strategy`, the links in `net`, the clock and queue in
 //! `sim`.
 
-pub mod client;
 pub mod federation;
-pub mod idle;
 pub mod messages;
 pub mod server;
+pub mod shard;
 
-pub use client::{ClientActor, Shared};
-pub use federation::{Federation, FederationError, LoopStats};
-pub use messages::{Envelope, Outbox, Progress, ToClient, ToServer};
+pub use federation::{Federation, FederationError, KernelState, LoopStats};
+pub use messages::{Deliver, Envelope, Outbox, Progress, ToClient, ToServer};
 pub use server::{ServerActor, ServerConfig, ServerOutcome, StopReason};
+pub use shard::{ClientShard, ClientState, TrainJob};

@@ -45,6 +45,8 @@
 //! the stored values and each normalised value is computed in `f64` and
 //! rounded to `f32` once.
 
+mod clients;
+pub use clients::ClientData;
 mod normalize;
 mod partition;
 mod synthetic;

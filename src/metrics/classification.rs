@@ -10,10 +10,10 @@
 //!   counts as F1 0 (sklearn's default `labels=None` would leave it out);
 //! - an empty set scores accuracy 0 and macro-F1 0.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Scores of one class.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
     pub precision: f64,
     pub recall: f64,
@@ -23,7 +23,7 @@ pub struct ClassScores {
 }
 
 /// A model's scores on a test set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean cross-entropy (natural log) over the rows.
     pub loss: f64,

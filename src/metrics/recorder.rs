@@ -1,11 +1,16 @@
 //! The run's running tallies and the rows of `metrics.csv` (spec section 4).
+//!
+//! The recorder is a subscriber to the run's event stream, like the event
+//! log: it counts what the events say (dispatches, reports, drops, late and
+//! stale tasks, bytes) and cuts a row at every `evaluate`. So the metrics
+//! can never disagree with `events.jsonl`.
 
-use super::classification::Evaluation;
-use crate::sim::VirtualTime;
+use crate::sim::{Detail, Event, EventKind, EventSink, VirtualTime};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One row of `metrics.csv`: an evaluation of the server's model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsRow {
     /// Server model version.
     pub round: u64,
@@ -50,7 +55,7 @@ pub const METRICS_COLUMNS: [&str; 14] = [
     "updates_stale",
 ];
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Since {
     selected: u64,
     completed: u64,
@@ -62,7 +67,7 @@ struct Since {
 }
 
 /// Tallies what the server sees and cuts rows at evaluations.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Recorder {
     rows: Vec<MetricsRow>,
     since: Since,
@@ -70,46 +75,64 @@ pub struct Recorder {
     bytes_down: u64,
     /// Staleness of every folded update: value -> count.
     staleness: BTreeMap<u64, u64>,
+    /// A report's staleness, until the next event says whether it was folded.
+    pending: Option<u64>,
+}
+
+impl EventSink for Recorder {
+    /// A `report` is held until the next event: a `stale` event (which
+    /// follows its report at once) discards it, anything else folds it.
+    fn record(&mut self, e: &Event) -> std::io::Result<()> {
+        let staleness = match e.detail {
+            Detail::Staleness(s) => s,
+            _ => 0,
+        };
+        if let Some(s) = self.pending.take() {
+            if e.kind == EventKind::Stale {
+                self.since.stale += 1;
+                return Ok(());
+            }
+            self.fold(s);
+        }
+        match e.kind {
+            EventKind::Dispatch => {
+                self.since.selected += 1;
+                self.bytes_down += e.bytes;
+            }
+            EventKind::Report => {
+                self.bytes_up += e.bytes;
+                self.pending = Some(staleness);
+            }
+            EventKind::Drop => self.since.dropped += 1,
+            EventKind::Late => self.since.late += 1,
+            EventKind::Evaluate => {
+                if let Detail::Scores { accuracy, loss, macro_f1 } = e.detail {
+                    self.row(e.round, e.t, accuracy, loss, macro_f1);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 impl Recorder {
-    pub fn dispatched(&mut self, bytes: u64) {
-        self.since.selected += 1;
-        self.bytes_down += bytes;
-    }
-
-    pub fn arrived(&mut self, bytes: u64) {
-        self.bytes_up += bytes;
-    }
-
-    pub fn folded(&mut self, staleness: u64) {
+    fn fold(&mut self, staleness: u64) {
         self.since.completed += 1;
         self.since.staleness_sum += staleness;
         self.since.staleness_max = self.since.staleness_max.max(staleness);
         *self.staleness.entry(staleness).or_default() += 1;
     }
 
-    pub fn dropped(&mut self) {
-        self.since.dropped += 1;
-    }
-
-    pub fn late(&mut self) {
-        self.since.late += 1;
-    }
-
-    pub fn stale(&mut self) {
-        self.since.stale += 1;
-    }
-
     /// Cuts a row for an evaluation of `round` at `t`.
-    pub fn row(&mut self, round: u64, t: VirtualTime, eval: &Evaluation) -> &MetricsRow {
+    fn row(&mut self, round: u64, t: VirtualTime, accuracy: f64, loss: f64, macro_f1: f64) {
         let s = std::mem::take(&mut self.since);
         self.rows.push(MetricsRow {
             round,
             virtual_time: t,
-            accuracy: eval.accuracy,
-            loss: eval.loss,
-            macro_f1: eval.macro_f1,
+            accuracy,
+            loss,
+            macro_f1,
             clients_selected: s.selected,
             clients_completed: s.completed,
             clients_dropped: s.dropped,
@@ -120,7 +143,6 @@ impl Recorder {
             mean_staleness: (s.completed > 0).then(|| s.staleness_sum as f64 / s.completed as f64),
             max_staleness: (s.completed > 0).then_some(s.staleness_max),
         });
-        self.rows.last().expect("just pushed")
     }
 
     pub fn rows(&self) -> &[MetricsRow] {
@@ -136,7 +158,10 @@ impl Recorder {
         &self.staleness
     }
 
-    pub fn into_rows(self) -> (Vec<MetricsRow>, BTreeMap<u64, u64>) {
+    pub fn into_rows(mut self) -> (Vec<MetricsRow>, BTreeMap<u64, u64>) {
+        if let Some(s) = self.pending.take() {
+            self.fold(s);
+        }
         (self.rows, self.staleness)
     }
 }

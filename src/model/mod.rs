@@ -50,7 +50,7 @@ use crate::scenario::checked::{ModelSpec, TrainingSpec};
 use crate::sim::{Rng, SeedTree};
 
 /// What a client does locally with the model it receives.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LocalTraining {
     pub epochs: u32,
     pub batch_size: usize,

@@ -1,31 +1,36 @@
-//! Devices and the time model of one task (spec section 2):
+//! Devices: one client's compute speed and link (spec section 1).
 //!
-//! ```text
-//! download = latency_down + bytes_down * 8 / (down_mbps * 1e6)
-//! compute  = local_epochs * local_samples / samples_per_s  (+ jitter)
-//! upload   = latency_up + bytes_up * 8 / (up_mbps * 1e6)
-//! ```
+//! A device answers how long things take on it; the draws that make a
+//! task's latencies and jitter come from [`super::Network`], one stream per
+//! (purpose, client, task serial).
 
 use super::delay::DelaySampler;
 use crate::scenario::{Delay, Profile};
-use crate::sim::{Rng, SeedTree};
+use crate::sim::SeedTree;
 use rand::seq::SliceRandom;
-use rand::RngExt;
 
 /// One client's hardware and link.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
+    /// One-way latency of every message, drawn per message.
     pub latency: DelaySampler,
     /// bit/s; infinite: transfers take no time.
     pub up_bps: f64,
     pub down_bps: f64,
-    /// infinite: compute takes no time.
+    /// Samples per second of local training; infinite: compute takes no time.
     pub samples_per_s: f64,
+    /// Extra compute time, drawn once per task.
     pub jitter: Option<DelaySampler>,
 }
 
 impl Device {
     /// A device on which nothing takes time (scenarios without profiles).
+    ///
+    /// ```
+    /// use fedsim::net::Device;
+    /// let d = Device::ideal();
+    /// assert_eq!(d.compute_s(1000.0, 0.0), 0.0);
+    /// ```
     pub fn ideal() -> Self {
         Device {
             latency: DelaySampler::new(Delay::Constant { ms: 0.0 }),
@@ -46,58 +51,9 @@ impl Device {
         }
     }
 
-    /// Draws one task: latencies from `net` (download first), jitter from
-    /// `compute`, the dropout decision and instant from `dropout`.
-    ///
-    /// ```
-    /// use fedsim::net::{Device, TaskRngs};
-    /// use fedsim::sim::SeedTree;
-    /// let t = SeedTree::new(1);
-    /// let (mut a, mut b, mut c) = (t.child("n").stream(), t.child("c").stream(), t.child("d").stream());
-    /// let plan = Device::ideal().plan_task(2600, 2600, 100.0, 0.0, TaskRngs { net: &mut a, compute: &mut b, dropout: &mut c });
-    /// assert_eq!(plan.total_s(), 0.0);
-    /// assert_eq!(plan.drop_at_s, None);
-    /// ```
-    pub fn plan_task(
-        &self,
-        bytes_down: u64,
-        bytes_up: u64,
-        work_samples: f64,
-        dropout: f64,
-        rngs: TaskRngs<'_>,
-    ) -> TaskPlan {
-        let download_s = self.latency.sample_s(rngs.net) + bytes_down as f64 * 8.0 / self.down_bps;
-        let jitter_s = self.jitter.map_or(0.0, |j| j.sample_s(rngs.compute));
-        let compute_s = work_samples / self.samples_per_s + jitter_s;
-        let upload_s = self.latency.sample_s(rngs.net) + bytes_up as f64 * 8.0 / self.up_bps;
-        let mut plan = TaskPlan { download_s, compute_s, upload_s, drop_at_s: None };
-        if dropout > 0.0 && rngs.dropout.random::<f64>() < dropout {
-            plan.drop_at_s = Some(rngs.dropout.random::<f64>() * plan.total_s());
-        }
-        plan
-    }
-}
-
-/// The client's own streams a task draws from.
-pub struct TaskRngs<'a> {
-    pub net: &'a mut Rng,
-    pub compute: &'a mut Rng,
-    pub dropout: &'a mut Rng,
-}
-
-/// The phases of one task, as offsets in seconds from its start.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TaskPlan {
-    pub download_s: f64,
-    pub compute_s: f64,
-    pub upload_s: f64,
-    /// `Some(s)`: the client vanishes `s` seconds after the start.
-    pub drop_at_s: Option<f64>,
-}
-
-impl TaskPlan {
-    pub fn total_s(&self) -> f64 {
-        self.download_s + self.compute_s + self.upload_s
+    /// Local training time in seconds: `work_samples / samples_per_s + jitter`.
+    pub fn compute_s(&self, work_samples: f64, jitter_s: f64) -> f64 {
+        work_samples / self.samples_per_s + jitter_s
     }
 }
 
@@ -146,22 +102,5 @@ mod tests {
             place_profiles(&[0.5, 0.5], 20, SeedTree::new(1)),
             place_profiles(&[0.5, 0.5], 20, SeedTree::new(2))
         );
-    }
-
-    #[test]
-    fn dropout_rate_matches_probability() {
-        let t = SeedTree::new(11);
-        let (mut a, mut b, mut c) = (t.child("n").stream(), t.child("c").stream(), t.child("d").stream());
-        let d = Device::ideal();
-        let n = 20_000;
-        let drops = (0..n)
-            .filter(|_| {
-                d.plan_task(1, 1, 1.0, 0.3, TaskRngs { net: &mut a, compute: &mut b, dropout: &mut c })
-                    .drop_at_s
-                    .is_some()
-            })
-            .count();
-        let sd = (n as f64 * 0.3 * 0.7).sqrt();
-        assert!((drops as f64 - 0.3 * n as f64).abs() < 3.0 * sd);
     }
 }

@@ -1,15 +1,312 @@
-//! The network and device model: how long a client's task takes, whether it
-//! drops out, and when a client is available.
+//! The network: links that messages travel, devices, dropout and
+//! availability.
 //!
-//! It turns the scenario's profiles into per-client [`Device`]s, draws a
-//! task's download, compute and upload times (spec section 2) from the
-//! client's own streams, and answers availability questions. It does not
-//! schedule anything: the actors put its answers on the virtual clock.
+//! Every message between the server and a client is sent through
+//! [`Network::send`]. Its arrival is the sender's and receiver's latency
+//! (drawn per message) plus its transfer time: at the client's own rate, or,
+//! when the scenario gives the server a limited link, at its max-min fair
+//! share of that link ([`SharedLink`]), recomputed whenever a transfer on it
+//! starts or ends. The network does not schedule anything: the kernel puts
+//! its answers on the virtual clock.
+//!
+//! Every draw comes from a stream of (seed, purpose, client, task serial):
+//! purposes `net` (the client's latencies: the download's, then the
+//! upload's), `net.server` (the server link's), `compute` (jitter) and
+//! `dropout`. Nothing here has state that depends on history except the
+//! transfers in flight, which [`NetState`] saves.
 
 pub mod availability;
 pub mod delay;
 pub mod device;
+pub mod link;
 
 pub use availability::{AvailabilityError, AvailabilityModel};
 pub use delay::DelaySampler;
-pub use device::{place_profiles, Device, TaskPlan, TaskRngs};
+pub use device::{place_profiles, Device};
+pub use link::{SharedLink, TransferId};
+
+use crate::sim::{SeedTree, TaskTag, VirtualTime};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Which way a task's message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Leg {
+    /// Server to client: the model (the server's uplink, the client's downlink).
+    Down,
+    /// Client to server: the update (the client's uplink, the server's downlink).
+    Up,
+}
+
+/// The server's own link, as the scenario gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerLink {
+    /// bit/s; infinite: unlimited.
+    pub up_bps: f64,
+    pub down_bps: f64,
+    pub latency: DelaySampler,
+}
+
+impl ServerLink {
+    /// No limit and no latency: the spec's closed form holds unchanged.
+    pub fn unlimited() -> Self {
+        ServerLink {
+            up_bps: f64::INFINITY,
+            down_bps: f64::INFINITY,
+            latency: DelaySampler::new(crate::scenario::Delay::Constant { ms: 0.0 }),
+        }
+    }
+}
+
+/// The random parts of one task, drawn from its own streams.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskDraws {
+    /// The client's one-way latency of the download and of the upload, s.
+    pub latency_s: [f64; 2],
+    /// The server link's latency of each, s.
+    pub server_latency_s: [f64; 2],
+    /// Extra compute time, s.
+    pub jitter_s: f64,
+    /// `Some(u)`: the client vanishes at `start + u * nominal task`.
+    pub drop_u: Option<f64>,
+}
+
+/// Where a sent message is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// It arrives at this instant.
+    At(VirtualTime),
+    /// It is sharing the server's link; [`Network::finish_until`] says when
+    /// it is through.
+    Queued,
+}
+
+/// What of the network changes as a run goes: the transfers on the
+/// server's link. A checkpoint saves it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NetState {
+    up: Option<SharedLink>,
+    down: Option<SharedLink>,
+    /// Per queued transfer: the latency its message pays once through, s.
+    latency_s: BTreeMap<TransferId, f64>,
+}
+
+/// The federation's links and devices.
+#[derive(Debug, Clone)]
+pub struct Network {
+    devices: Vec<Device>,
+    /// Per client: its index in `devices`.
+    placement: Arc<[u16]>,
+    server: ServerLink,
+    state: NetState,
+    dropout: f64,
+    net: SeedTree,
+    net_server: SeedTree,
+    compute: SeedTree,
+    dropping: SeedTree,
+}
+
+fn transfer_id(tag: TaskTag) -> TransferId {
+    ((tag.client as u64) << 32) | tag.serial as u64
+}
+
+fn tag_of(id: TransferId) -> TaskTag {
+    TaskTag { client: (id >> 32) as u32, serial: id as u32 }
+}
+
+impl Network {
+    /// `seeds` is the run's root; `dropout` the per-task probability.
+    pub fn new(devices: Vec<Device>, placement: Arc<[u16]>, server: ServerLink, dropout: f64, seeds: SeedTree) -> Self {
+        let limited = |bps: f64| bps.is_finite().then(|| SharedLink::new(bps));
+        let state = NetState { up: limited(server.up_bps), down: limited(server.down_bps), latency_s: BTreeMap::new() };
+        Network {
+            devices,
+            placement,
+            server,
+            state,
+            dropout,
+            net: seeds.child("net"),
+            net_server: seeds.child("net.server"),
+            compute: seeds.child("compute"),
+            dropping: seeds.child("dropout"),
+        }
+    }
+
+    pub fn device(&self, client: u32) -> &Device {
+        &self.devices[self.placement[client as usize] as usize]
+    }
+
+    /// The draws of task `serial` of `client`; the same on every call.
+    pub fn draws(&self, client: u32, serial: u32) -> TaskDraws {
+        let d = self.device(client);
+        let mut net = self.net.task(client, serial as u64);
+        let latency_s = [d.latency.sample_s(&mut net), d.latency.sample_s(&mut net)];
+        let mut sn = self.net_server.task(client, serial as u64);
+        let server_latency_s = [self.server.latency.sample_s(&mut sn), self.server.latency.sample_s(&mut sn)];
+        let jitter_s = d.jitter.map_or(0.0, |j| j.sample_s(&mut self.compute.task(client, serial as u64)));
+        let drop_u = (self.dropout > 0.0)
+            .then(|| {
+                let mut r = self.dropping.task(client, serial as u64);
+                (r.random::<f64>() < self.dropout).then(|| r.random::<f64>())
+            })
+            .flatten();
+        TaskDraws { latency_s, server_latency_s, jitter_s, drop_u }
+    }
+
+    /// A leg's rates: the client's own, and the server link's.
+    fn rates(&self, client: u32, leg: Leg) -> (f64, f64) {
+        let d = self.device(client);
+        match leg {
+            Leg::Down => (d.down_bps, self.server.up_bps),
+            Leg::Up => (d.up_bps, self.server.down_bps),
+        }
+    }
+
+    /// A leg's latency (client's plus server's), s.
+    fn latency_s(draws: &TaskDraws, leg: Leg) -> f64 {
+        let i = leg as usize;
+        draws.latency_s[i] + draws.server_latency_s[i]
+    }
+
+    /// A leg's duration on an idle server link, s: latency plus
+    /// `bytes * 8` at the slower of the two rates.
+    pub fn leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, draws: &TaskDraws) -> f64 {
+        let (client_bps, server_bps) = self.rates(tag.client, leg);
+        Self::latency_s(draws, leg) + bytes as f64 * 8.0 / client_bps.min(server_bps)
+    }
+
+    /// When a task's client vanishes, if it does: `start + U * task`, with
+    /// the task's length as the closed form gives it on an idle server link
+    /// (the draws are the task's own, so this instant is fixed at dispatch
+    /// whatever the contention later).
+    pub fn drop_at(&self, start: VirtualTime, tag: TaskTag, bytes: [u64; 2], work_samples: f64) -> Option<VirtualTime> {
+        let draws = self.draws(tag.client, tag.serial);
+        let u = draws.drop_u?;
+        let task = self.leg_s(tag, Leg::Down, bytes[0], &draws)
+            + self.device(tag.client).compute_s(work_samples, draws.jitter_s)
+            + self.leg_s(tag, Leg::Up, bytes[1], &draws);
+        Some(start.after(VirtualTime::from_secs_f64(u * task).as_nanos()))
+    }
+
+    fn link(&mut self, leg: Leg) -> Option<&mut SharedLink> {
+        match leg {
+            Leg::Down => self.state.up.as_mut(),
+            Leg::Up => self.state.down.as_mut(),
+        }
+    }
+
+    /// Sends a task's message of `bytes` over `leg` at `now`.
+    pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64) -> Route {
+        let draws = self.draws(tag.client, tag.serial);
+        let (client_bps, _) = self.rates(tag.client, leg);
+        if self.link(leg).is_none() {
+            let s = self.leg_s(tag, leg, bytes, &draws);
+            return Route::At(now.after(VirtualTime::from_secs_f64(s).as_nanos()));
+        }
+        let id = transfer_id(tag);
+        self.state.latency_s.insert(id, Self::latency_s(&draws, leg));
+        let link = self.link(leg).expect("checked above");
+        link.start(now, id, bytes as f64 * 8.0, client_bps);
+        Route::Queued
+    }
+
+    /// Forgets a cancelled task's transfers.
+    pub fn cancel(&mut self, now: VirtualTime, tag: TaskTag) {
+        let id = transfer_id(tag);
+        if self.state.latency_s.remove(&id).is_some() {
+            for leg in [Leg::Down, Leg::Up] {
+                if let Some(l) = self.link(leg) {
+                    l.cancel(now, id);
+                }
+            }
+        }
+    }
+
+    /// The next instant a transfer on the server's link is through.
+    pub fn next_completion(&self) -> Option<VirtualTime> {
+        [&self.state.up, &self.state.down].into_iter().flatten().filter_map(|l| l.next_completion()).min()
+    }
+
+    /// Transfers through by `now`, with the instant their message arrives
+    /// (after its latency), uplink first.
+    pub fn finish_until(&mut self, now: VirtualTime) -> Vec<(TaskTag, Leg, VirtualTime)> {
+        let mut out = Vec::new();
+        for leg in [Leg::Down, Leg::Up] {
+            let done = self.link(leg).map(|l| l.finish_until(now)).unwrap_or_default();
+            for id in done {
+                let lat = self.state.latency_s.remove(&id).unwrap_or(0.0);
+                out.push((tag_of(id), leg, now.after(VirtualTime::from_secs_f64(lat).as_nanos())));
+            }
+        }
+        out
+    }
+
+    pub fn state(&self) -> &NetState {
+        &self.state
+    }
+
+    pub fn restore(&mut self, state: NetState) {
+        self.state = state;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Delay;
+
+    fn phone() -> Device {
+        Device {
+            latency: DelaySampler::new(Delay::Constant { ms: 50.0 }),
+            up_bps: 1e6,
+            down_bps: 2e6,
+            samples_per_s: 100.0,
+            jitter: None,
+        }
+    }
+
+    #[test]
+    fn an_idle_link_gives_the_closed_form() {
+        let mut n = Network::new(vec![phone()], vec![0; 2].into(), ServerLink::unlimited(), 0.0, SeedTree::new(1));
+        let tag = TaskTag { client: 1, serial: 1 };
+        // 0.05 s + 1000 B * 8 / 2 Mb/s = 0.054 s.
+        assert_eq!(n.send(VirtualTime::ZERO, tag, Leg::Down, 1000), Route::At(VirtualTime::from_nanos(54_000_000)));
+        assert_eq!(n.next_completion(), None);
+    }
+
+    #[test]
+    fn a_limited_server_link_queues_and_adds_latency() {
+        let server = ServerLink { up_bps: 1e6, ..ServerLink::unlimited() };
+        let mut n = Network::new(vec![phone()], vec![0; 2].into(), server, 0.0, SeedTree::new(1));
+        for c in 0..2 {
+            assert_eq!(n.send(VirtualTime::ZERO, TaskTag { client: c, serial: 1 }, Leg::Down, 1000), Route::Queued);
+        }
+        // Two transfers of 8000 bits share 1 Mb/s: both through at 16 ms,
+        // arriving 50 ms later.
+        let t = n.next_completion().unwrap();
+        assert_eq!(t, VirtualTime::from_nanos(16_000_000));
+        let done = n.finish_until(t);
+        assert_eq!(done.len(), 2);
+        assert!(done.iter().all(|&(_, leg, at)| leg == Leg::Down && at == VirtualTime::from_nanos(66_000_000)));
+    }
+
+    #[test]
+    fn draws_depend_on_client_and_serial_only() {
+        let d = Device { jitter: Some(DelaySampler::new(Delay::Exponential { mean_ms: 10.0 })), ..phone() };
+        let n = Network::new(vec![d], vec![0; 3].into(), ServerLink::unlimited(), 0.5, SeedTree::new(9));
+        assert_eq!(n.draws(2, 5), n.draws(2, 5));
+        assert_ne!(n.draws(2, 5).jitter_s, n.draws(2, 6).jitter_s);
+        assert_ne!(n.draws(1, 5).jitter_s, n.draws(2, 5).jitter_s);
+    }
+
+    #[test]
+    fn dropout_rate_matches_probability() {
+        let n = Network::new(vec![phone()], vec![0; 1].into(), ServerLink::unlimited(), 0.3, SeedTree::new(11));
+        let total = 20_000u32;
+        let drops = (1..=total).filter(|&s| n.draws(0, s).drop_u.is_some()).count();
+        let sd = (total as f64 * 0.3 * 0.7).sqrt();
+        assert!((drops as f64 - 0.3 * total as f64).abs() < 3.0 * sd, "{drops}");
+    }
+}

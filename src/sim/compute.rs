@@ -1,155 +1,169 @@
 //! The compute pool: where local training really runs, on every core.
 //!
-//! Actors submit jobs (pure functions of their inputs) and carry the
-//! returned handle in their messages; the runtime flushes the pool, running
-//! all pending jobs in parallel, before it delivers a message whose result
-//! is not ready. Since a job's result never depends on which thread ran it
-//! or when, any thread count gives the same numbers; and since the runtime
-//! waits for the flush before touching the clock, virtual time cannot move
-//! while the math is running.
+//! A job is plain data (what to train, from which model, with which seed),
+//! keyed by its task; the pool runs it with the one function it was built
+//! with. Jobs wait until the runtime needs a result (a report is about to
+//! be delivered), and then every waiting job runs at once, in parallel, so
+//! the tasks in flight train as a batch. Since a job's result never depends
+//! on which thread ran it or when, any thread count gives the same numbers;
+//! and since the runtime waits for the batch before touching the clock,
+//! virtual time cannot move while the math runs. A job whose task is
+//! cancelled is dropped unrun; a checkpoint saves the waiting jobs as data.
 
+use super::queue::TaskTag;
 use crossbeam::channel::{unbounded, Sender};
 use crossbeam::sync::WaitGroup;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-type Work = Box<dyn FnOnce() -> Vec<f64> + Send>;
+/// Runs one job.
+pub type Runner<J> = Arc<dyn Fn(&J) -> Vec<f64> + Send + Sync>;
 
-/// Where a job's result lands.
-#[derive(Default)]
-pub struct Slot {
-    result: OnceLock<Vec<f64>>,
-    cancelled: AtomicBool,
-}
+/// Below this many estimated operations a batch runs on the calling thread:
+/// handing tiny jobs to workers costs more than their math.
+const INLINE_WORK: u64 = 200_000;
 
-/// A claim on a submitted job's result.
-pub type JobHandle = Arc<Slot>;
-
-impl Slot {
-    pub fn is_ready(&self) -> bool {
-        self.result.get().is_some()
-    }
-
-    /// The result, once the pool has run the job.
-    pub fn get(&self) -> Option<&Vec<f64>> {
-        self.result.get()
-    }
-
-    /// The job is no longer wanted: a flush skips it.
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed);
-    }
-}
-
-struct Job {
-    slot: JobHandle,
-    work: Work,
-}
-
-impl Job {
-    fn run(self) {
-        if !self.slot.cancelled.load(Ordering::Relaxed) {
-            let _ = self.slot.result.set((self.work)());
-        }
-    }
-}
-
-/// A worker thread and the channel that hands it batches.
-type Worker = (Sender<(Arc<Batch>, WaitGroup)>, JoinHandle<()>);
-
-struct Batch {
-    jobs: Vec<Mutex<Option<Job>>>,
+struct Batch<J> {
+    jobs: Vec<J>,
+    results: Vec<OnceLock<Vec<f64>>>,
     next: AtomicUsize,
+    run: Runner<J>,
 }
 
-impl Batch {
+impl<J> Batch<J> {
     fn drain(&self) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(cell) = self.jobs.get(i) else { return };
-            let job = cell.lock().map(|mut j| j.take()).unwrap_or(None);
-            if let Some(job) = job {
-                job.run();
-            }
+            let Some(job) = self.jobs.get(i) else { return };
+            let _ = self.results[i].set((self.run)(job));
         }
     }
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A worker thread and the channel that hands it work.
+type Worker = (Sender<(Task, WaitGroup)>, JoinHandle<()>);
+
+struct State<J> {
+    waiting: BTreeMap<TaskTag, J>,
+    /// Results not yet taken, with their job (a checkpoint saves the job).
+    done: BTreeMap<TaskTag, (J, Vec<f64>)>,
 }
 
 /// A fixed set of worker threads plus the calling thread.
 ///
 /// ```
-/// use fedsim::sim::ComputePool;
-/// let pool = ComputePool::new(2);
-/// let h = pool.submit(|| vec![1.0, 2.0]);
-/// assert!(!h.is_ready());
-/// pool.flush();
-/// assert_eq!(h.get(), Some(&vec![1.0, 2.0]));
+/// use fedsim::sim::{ComputePool, TaskTag};
+/// use std::sync::Arc;
+/// let pool = ComputePool::new(2, Arc::new(|x: &f64| vec![*x * 2.0]), |_| 1);
+/// let tag = TaskTag { client: 0, serial: 1 };
+/// pool.submit(tag, 21.0);
+/// assert_eq!(pool.take(tag), Some(vec![42.0]));
 /// ```
-pub struct ComputePool {
-    pending: Mutex<Vec<Job>>,
+pub struct ComputePool<J> {
+    state: Mutex<State<J>>,
+    run: Runner<J>,
+    /// Estimated operations of a job.
+    cost: fn(&J) -> u64,
     workers: Vec<Worker>,
 }
 
-impl ComputePool {
+impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
     /// `threads` >= 1 counts the calling thread.
-    pub fn new(threads: usize) -> Self {
+    pub fn new(threads: usize, run: Runner<J>, cost: fn(&J) -> u64) -> Self {
         let workers = (1..threads.max(1))
             .map(|_| {
-                let (tx, rx) = unbounded::<(Arc<Batch>, WaitGroup)>();
+                let (tx, rx) = unbounded::<(Task, WaitGroup)>();
                 let handle = std::thread::spawn(move || {
-                    for (batch, wg) in rx {
-                        batch.drain();
+                    for (task, wg) in rx {
+                        task();
                         drop(wg);
                     }
                 });
                 (tx, handle)
             })
             .collect();
-        ComputePool { pending: Mutex::new(Vec::new()), workers }
+        let state = State { waiting: BTreeMap::new(), done: BTreeMap::new() };
+        ComputePool { state: Mutex::new(state), run, cost, workers }
     }
 
     pub fn threads(&self) -> usize {
         self.workers.len() + 1
     }
 
-    /// Queues a job; it runs at the next [`ComputePool::flush`].
-    pub fn submit(&self, work: impl FnOnce() -> Vec<f64> + Send + 'static) -> JobHandle {
-        let slot = JobHandle::default();
-        let job = Job { slot: slot.clone(), work: Box::new(work) };
-        self.pending.lock().expect("compute pool poisoned").push(job);
-        slot
+    fn state(&self) -> std::sync::MutexGuard<'_, State<J>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Jobs waiting for a flush.
-    pub fn pending(&self) -> usize {
-        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    /// Queues the job of task `tag`; it runs when a result is next needed.
+    pub fn submit(&self, tag: TaskTag, job: J) {
+        self.state().waiting.insert(tag, job);
     }
 
-    /// Runs every pending job, in parallel, and returns when all are done.
+    /// The task was cancelled: its job never runs.
+    pub fn cancel(&self, tag: TaskTag) {
+        let mut s = self.state();
+        s.waiting.remove(&tag);
+        s.done.remove(&tag);
+    }
+
+    /// The result of `tag`'s job, running every waiting job first if it is
+    /// not ready; `None` if no such job was submitted.
+    pub fn take(&self, tag: TaskTag) -> Option<Vec<f64>> {
+        if let Some((_, r)) = self.state().done.remove(&tag) {
+            return Some(r);
+        }
+        self.flush();
+        self.state().done.remove(&tag).map(|(_, r)| r)
+    }
+
+    /// Every job whose result has not been taken, in task order (for a
+    /// checkpoint). A result already computed is saved as its job: it is
+    /// recomputed on resume, with the same numbers.
+    pub fn pending(&self) -> Vec<(TaskTag, J)> {
+        let s = self.state();
+        let mut all: Vec<(TaskTag, J)> = s.waiting.iter().map(|(t, j)| (*t, j.clone())).collect();
+        all.extend(s.done.iter().map(|(t, (j, _))| (*t, j.clone())));
+        all.sort_by_key(|(t, _)| *t);
+        all
+    }
+
+    /// Runs every waiting job, in parallel when it pays, and returns when
+    /// all are done.
     pub fn flush(&self) {
-        let jobs = std::mem::take(&mut *self.pending.lock().expect("compute pool poisoned"));
-        let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.slot.cancelled.load(Ordering::Relaxed)).collect();
-        if jobs.len() <= 1 || self.workers.is_empty() {
-            jobs.into_iter().for_each(Job::run);
+        let waiting = std::mem::take(&mut self.state().waiting);
+        if waiting.is_empty() {
             return;
         }
-        let helpers = self.workers.len().min(jobs.len() - 1);
+        let (tags, jobs): (Vec<TaskTag>, Vec<J>) = waiting.into_iter().unzip();
+        let work: u64 = jobs.iter().map(|j| (self.cost)(j)).sum();
         let batch = Arc::new(Batch {
-            jobs: jobs.into_iter().map(|j| Mutex::new(Some(j))).collect(),
+            results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
+            jobs,
             next: AtomicUsize::new(0),
+            run: self.run.clone(),
         });
+        let helpers = if work < INLINE_WORK { 0 } else { self.workers.len().min(batch.jobs.len() - 1) };
         let wg = WaitGroup::new();
         for (tx, _) in &self.workers[..helpers] {
+            let b = batch.clone();
             // A worker that died would only make this thread do its share.
-            let _ = tx.send((batch.clone(), wg.clone()));
+            let _ = tx.send((Box::new(move || b.drain()), wg.clone()));
         }
         batch.drain();
         wg.wait();
+        let batch = Arc::try_unwrap(batch).unwrap_or_else(|_| unreachable!("every worker has finished"));
+        let mut s = self.state();
+        for ((tag, job), r) in tags.into_iter().zip(batch.jobs).zip(batch.results) {
+            s.done.insert(tag, (job, r.into_inner().expect("every job of the batch ran")));
+        }
     }
 }
 
-impl Drop for ComputePool {
+impl<J> Drop for ComputePool<J> {
     fn drop(&mut self) {
         for (tx, handle) in self.workers.drain(..) {
             drop(tx);
@@ -163,18 +177,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flush_runs_all_and_skips_cancelled() {
-        let pool = ComputePool::new(3);
-        let hs: Vec<_> = (0..20).map(|i| pool.submit(move || vec![i as f64])).collect();
-        hs[3].cancel();
-        pool.flush();
-        for (i, h) in hs.iter().enumerate() {
-            if i == 3 {
-                assert!(!h.is_ready());
-            } else {
-                assert_eq!(h.get(), Some(&vec![i as f64]));
+    fn a_flush_runs_all_waiting_jobs_and_skips_cancelled_ones() {
+        for threads in [1, 3] {
+            let pool = ComputePool::new(threads, Arc::new(|x: &u32| vec![*x as f64]), |_| 1_000_000);
+            let tag = |s| TaskTag { client: 0, serial: s };
+            for s in 0..20 {
+                pool.submit(tag(s), s);
+            }
+            pool.cancel(tag(3));
+            assert_eq!(pool.take(tag(5)), Some(vec![5.0]));
+            assert_eq!(pool.pending().len(), 18);
+            assert_eq!(pool.take(tag(3)), None);
+            for s in (0..20).filter(|&s| s != 3 && s != 5) {
+                assert_eq!(pool.take(tag(s)), Some(vec![s as f64]));
             }
         }
-        assert_eq!(pool.pending(), 0);
     }
 }

@@ -56,8 +56,8 @@ pub enum Detail {
     Staleness(u64),
     /// `aggregate`: how many updates went into the new version.
     Updates(u32),
-    /// `evaluate`: test accuracy and loss.
-    Scores { accuracy: f64, loss: f64 },
+    /// `evaluate`: test accuracy, loss and macro F1.
+    Scores { accuracy: f64, loss: f64, macro_f1: f64 },
 }
 
 /// One line of `events.jsonl`.
@@ -137,8 +137,8 @@ impl Event {
                 line.extend_from_slice(num.format(n).as_bytes());
             }
             // Debug formatting of f64 is the shortest round-trip form: stable.
-            Detail::Scores { accuracy, loss } => {
-                let _ = write!(line, ",\"accuracy\":{accuracy:?},\"loss\":{loss:?}");
+            Detail::Scores { accuracy, loss, macro_f1 } => {
+                let _ = write!(line, ",\"accuracy\":{accuracy:?},\"loss\":{loss:?},\"macro_f1\":{macro_f1:?}");
             }
         }
         line.extend_from_slice(b"}\n");
@@ -159,28 +159,62 @@ fn push_secs(out: &mut Vec<u8>, t: VirtualTime) {
     out.extend_from_slice(&frac);
 }
 
-/// Where events go.
+/// A subscriber to the run's one stream of events: the event log, the
+/// metrics recorder, and later the trace and the audit log.
 pub trait EventSink {
     fn record(&mut self, event: &Event) -> io::Result<()>;
+
+    /// Writes out whatever is buffered (before a checkpoint and at the end).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A sink shared with its owner, who reads it back after the run (the
+/// recorder's rows).
+impl<S: EventSink> EventSink for std::rc::Rc<std::cell::RefCell<S>> {
+    fn record(&mut self, event: &Event) -> io::Result<()> {
+        self.borrow_mut().record(event)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.borrow_mut().flush()
+    }
 }
 
 /// Writes JSON lines, in chunks of about 64 KiB.
 pub struct JsonLines<W: Write> {
     out: W,
     buf: Vec<u8>,
+    /// Bytes handed to `out` so far (a checkpoint records it, so a resumed
+    /// run can cut the log back to that point).
+    written: u64,
 }
 
 impl<W: Write> JsonLines<W> {
     const CHUNK: usize = 64 * 1024;
 
     pub fn new(out: W) -> Self {
-        JsonLines { out, buf: Vec::with_capacity(Self::CHUNK + 256) }
+        JsonLines { out, buf: Vec::with_capacity(Self::CHUNK + 256), written: 0 }
+    }
+
+    /// Continues a log of which `written` bytes are already in `out`.
+    pub fn resume(out: W, written: u64) -> Self {
+        JsonLines { written, ..Self::new(out) }
+    }
+
+    /// Bytes written so far, buffered ones included.
+    pub fn len(&self) -> u64 {
+        self.written + self.buf.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Writes what is buffered and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
-        self.out.write_all(&self.buf)?;
-        self.out.flush()?;
+        EventSink::flush(&mut self)?;
         Ok(self.out)
     }
 }
@@ -189,9 +223,16 @@ impl<W: Write> EventSink for JsonLines<W> {
     fn record(&mut self, event: &Event) -> io::Result<()> {
         event.push_json(&mut self.buf);
         if self.buf.len() >= Self::CHUNK {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
+            self.flush()?;
         }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ pub mod seed;
 pub mod time;
 
 pub use clock::{AsFastAsPossible, Clock, RealTime};
-pub use compute::{ComputePool, JobHandle};
+pub use compute::{ComputePool, Runner};
 pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog};
 pub use queue::{EventQueue, TaskTag};
 pub use seed::{Rng, SeedTree};

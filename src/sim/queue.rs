@@ -6,17 +6,19 @@
 //! straggler): they are then discarded when they reach the head.
 
 use super::time::VirtualTime;
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// Identifies one task of one client: its messages die together when the
 /// task is cancelled. Serials of a client grow with each task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaskTag {
     pub client: u32,
     pub serial: u32,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Entry<T> {
     at: VirtualTime,
     seq: u64,
@@ -53,6 +55,8 @@ impl<T> Ord for Entry<T> {
 /// let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, x)| x)).collect();
 /// assert_eq!(order, ["a", "b", "c"]);
 /// ```
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
 pub struct EventQueue<T> {
     heap: BinaryHeap<Entry<T>>,
     seq: u64,
@@ -88,6 +92,30 @@ impl<T> EventQueue<T> {
                 continue;
             }
             return Some((e.at, e.item));
+        }
+        None
+    }
+
+    /// The instant of the earliest item, cancelled or not.
+    pub fn peek_time(&self) -> Option<VirtualTime> {
+        self.heap.peek().map(|e| e.at)
+    }
+
+    /// Pops the earliest live item if it is at `at` and `want` accepts it;
+    /// cancelled items met on the way are discarded.
+    pub fn pop_if(&mut self, at: VirtualTime, want: impl Fn(&T) -> bool) -> Option<T> {
+        while let Some(e) = self.heap.peek() {
+            if e.at != at {
+                return None;
+            }
+            if e.tag.is_some_and(|t| self.is_cancelled(t)) {
+                self.heap.pop();
+                continue;
+            }
+            if !want(&e.item) {
+                return None;
+            }
+            return self.heap.pop().map(|e| e.item);
         }
         None
     }

@@ -22,7 +22,7 @@ pub type Rng = Pcg64Mcg;
 /// let mut b = root.child("net").stream_for(7);
 /// assert_eq!(a.random::<u64>(), b.random::<u64>());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SeedTree {
     seed: u64,
 }
@@ -52,6 +52,21 @@ impl SeedTree {
     /// Shorthand for `self.index(i).stream()`.
     pub fn stream_for(&self, i: u64) -> Rng {
         self.index(i).stream()
+    }
+
+    /// The stream of one draw site: this purpose, one client, one task
+    /// serial. Draws never depend on how many tasks came before, so there
+    /// is no generator state to save.
+    ///
+    /// ```
+    /// use fedsim::sim::SeedTree;
+    /// use rand::RngExt;
+    /// let net = SeedTree::new(42).child("net");
+    /// assert_eq!(net.task(3, 7).random::<u64>(), net.task(3, 7).random::<u64>());
+    /// assert_ne!(net.task(3, 7).random::<u64>(), net.task(3, 8).random::<u64>());
+    /// ```
+    pub fn task(&self, client: u32, serial: u64) -> Rng {
+        self.index(client as u64).index(serial).stream()
     }
 
     /// The raw 64-bit seed of this node (for jobs that build their own stream).

@@ -14,7 +14,8 @@ use std::ops::{Add, Sub};
 /// assert_eq!(t.as_nanos(), 1_500_000_000);
 /// assert_eq!(t.to_string(), "1.500000000");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct VirtualTime(u64);
 
 impl VirtualTime {

@@ -1,5 +1,5 @@
-//! The server's view of which clients are idle, and a uniform choice among
-//! the idle ones that are available.
+//! Client selection: which clients are idle, a uniform choice among the
+//! idle ones that are available, and each client's task serial.
 //!
 //! Choosing must not cost O(clients) per dispatch: an async server refills
 //! a slot at every arrival, and a population may hold a million clients.
@@ -8,8 +8,9 @@
 //! only when few idle clients are online.
 
 use crate::net::AvailabilityModel;
-use crate::sim::{Rng, VirtualTime};
+use crate::sim::{Rng, SeedTree, VirtualTime};
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
 
 const NOT_IDLE: u32 = u32::MAX;
 
@@ -17,7 +18,7 @@ const NOT_IDLE: u32 = u32::MAX;
 const REJECTION_TRIES: usize = 32;
 
 /// The idle clients, in an order that depends only on the run's history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdleSet {
     list: Vec<u32>,
     /// Per client: its index in `list`, or `NOT_IDLE`.
@@ -92,6 +93,78 @@ impl IdleSet {
             break;
         }
         chosen
+    }
+}
+
+/// What selection remembers: the idle set, each client's latest task
+/// serial, and how many choices were made (each draws from its own stream,
+/// `selection` / choice number).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SelectionState {
+    pub idle: IdleSet,
+    /// Per client: the serial of its latest task (0: none yet).
+    pub serials: Vec<u32>,
+    pub choices: u64,
+}
+
+/// Chooses who works next.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub state: SelectionState,
+    availability: AvailabilityModel,
+    seeds: SeedTree,
+}
+
+impl Selection {
+    /// `seeds` is the run's root.
+    pub fn new(clients: usize, availability: AvailabilityModel, seeds: SeedTree) -> Self {
+        let state = SelectionState { idle: IdleSet::all(clients), serials: vec![0; clients], choices: 0 };
+        Selection { state, availability, seeds: seeds.child("server.selection") }
+    }
+
+    /// Up to `want` idle clients available at `now`, uniformly at random,
+    /// in ascending order, each with the serial of its new task; they are
+    /// busy from now on.
+    pub fn choose(&mut self, want: usize, now: VirtualTime) -> Vec<(u32, u32)> {
+        if want == 0 {
+            return Vec::new();
+        }
+        let mut rng = self.seeds.index(self.state.choices).stream();
+        self.state.choices += 1;
+        let mut chosen = self.state.idle.take(want, now, &self.availability, &mut rng);
+        chosen.sort_unstable();
+        chosen
+            .into_iter()
+            .map(|c| {
+                let s = &mut self.state.serials[c as usize];
+                *s += 1;
+                (c, *s)
+            })
+            .collect()
+    }
+
+    /// The task `serial` of `client` is over (reported, dropped, cancelled);
+    /// false if it was not its current task or the client was idle.
+    pub fn settle(&mut self, client: u32, serial: u32) -> bool {
+        if self.state.idle.contains(client) || self.state.serials[client as usize] != serial {
+            return false;
+        }
+        self.state.idle.insert(client);
+        true
+    }
+
+    /// The current task serial of `client`.
+    pub fn serial(&self, client: u32) -> u32 {
+        self.state.serials[client as usize]
+    }
+
+    /// The first instant after `now` at which an idle client is available.
+    pub fn next_available(&self, now: VirtualTime) -> Option<VirtualTime> {
+        if matches!(self.availability, AvailabilityModel::Always) {
+            // Everyone idle is available now; nobody idle means nobody later.
+            return None;
+        }
+        self.state.idle.iter().filter_map(|c| self.availability.next_available(c, now)).filter(|&t| t > now).min()
     }
 }
 

@@ -1,31 +1,36 @@
-//! The server actor: holds the global model, selects and dispatches clients,
-//! folds their updates through the strategy, evaluates, and decides when the
-//! run is over.
-//!
-//! Sync rounds and the async continuous pool share everything here but the
-//! dispatch rule, which the strategy's [`Schedule`] picks.
+//! The server actor, split by concern: the round protocol
+//! ([`protocol`]), client selection ([`selection`]), aggregation (the
+//! [`Strategy`]) and evaluation. Recording is not here: the server emits
+//! events, and the recorder and the event log subscribe to them.
 
-use super::idle::IdleSet;
-use super::messages::{Deliver, Envelope, Outbox, Progress, Report, TaskOrder, ToClient, ToServer};
+pub mod protocol;
+pub mod selection;
+
+pub use protocol::{Next, Protocol};
+pub use selection::{IdleSet, Selection, SelectionState};
+
+use super::messages::{Deliver, Envelope, Model, Outbox, Progress, Report, TaskOrder, ToClient, ToServer};
 use crate::data::Dataset;
-use crate::metrics::{Evaluation, MetricsRow, Recorder};
+use crate::metrics::Evaluation;
 use crate::model::{Architecture, LocalTraining};
-use crate::net::AvailabilityModel;
+use crate::net::Leg;
 use crate::scenario::{EvaluationSpec, StopSpec};
-use crate::sim::{Detail, Event, EventKind, Rng, TaskTag, VirtualTime};
-use crate::strategy::{Schedule, Strategy, Update};
+use crate::sim::{Detail, Event, EventKind, TaskTag, VirtualTime};
+use crate::strategy::{Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
-use std::collections::{BTreeMap, BTreeSet};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StopReason {
     Rounds,
     VirtualTime,
     TargetAccuracy,
     /// No client will ever be available again, or nothing is left to happen.
     Exhausted,
+    /// Ctrl-C or SIGTERM: the run folder holds a checkpoint to resume.
+    Interrupted,
 }
 
 impl StopReason {
@@ -35,6 +40,7 @@ impl StopReason {
             StopReason::VirtualTime => "virtual_time",
             StopReason::TargetAccuracy => "target_accuracy",
             StopReason::Exhausted => "exhausted",
+            StopReason::Interrupted => "interrupted",
         }
     }
 }
@@ -52,8 +58,6 @@ pub struct ServerConfig {
 /// What the server knows at the end.
 #[derive(Debug, Clone)]
 pub struct ServerOutcome {
-    pub rows: Vec<MetricsRow>,
-    pub staleness_histogram: BTreeMap<u64, u64>,
     pub final_evaluation: Evaluation,
     pub version: u64,
     pub virtual_time: VirtualTime,
@@ -61,8 +65,8 @@ pub struct ServerOutcome {
     pub params: Arc<Vec<f64>>,
 }
 
-/// Asks the server for its outcome once the runtime has stopped; it
-/// evaluates the final model if no row holds it yet.
+/// Asks the server for its outcome once the run has stopped; it evaluates
+/// the final model if no row holds it yet.
 pub struct Finish {
     pub now: VirtualTime,
 }
@@ -71,29 +75,31 @@ impl actix::Message for Finish {
     type Result = (ServerOutcome, Vec<Event>);
 }
 
-struct Round {
-    outstanding: BTreeSet<u32>,
-    reports: usize,
+/// What of the server changes as a run goes (a checkpoint saves it; the
+/// strategy's state is saved beside it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerState {
+    pub protocol: Protocol,
+    pub selection: SelectionState,
+    pub global: Model,
+    pub version: u64,
+    pub wake_at: Option<VirtualTime>,
+    pub last_evaluated: Option<u64>,
+    pub last_evaluation: Option<Evaluation>,
+    pub stop_reason: Option<StopReason>,
 }
 
 pub struct ServerActor {
     cfg: ServerConfig,
     strategy: Box<dyn Strategy>,
-    schedule: Schedule,
     training: LocalTraining,
-    global: Arc<Vec<f64>>,
-    version: u64,
     arch: Arc<Architecture>,
     test: Arc<Dataset>,
-    availability: AvailabilityModel,
-    select: Rng,
-    /// Per client: serial of its latest task.
-    serial: Vec<u32>,
-    idle: IdleSet,
-    round: Option<Round>,
-    in_flight: usize,
+    selection: Selection,
+    protocol: Protocol,
+    global: Model,
+    version: u64,
     wake_at: Option<VirtualTime>,
-    recorder: Recorder,
     last_evaluated: Option<u64>,
     last_evaluation: Option<Evaluation>,
     stop_reason: Option<StopReason>,
@@ -106,35 +112,59 @@ impl ServerActor {
         arch: Arc<Architecture>,
         test: Arc<Dataset>,
         initial: Vec<f64>,
-        availability: AvailabilityModel,
-        select: Rng,
+        selection: Selection,
     ) -> Self {
-        let n = cfg.clients;
         ServerActor {
-            schedule: strategy.schedule(),
+            protocol: Protocol::new(strategy.schedule()),
             training: strategy.local_training(cfg.training),
             cfg,
             strategy,
-            global: Arc::new(initial),
-            version: 0,
             arch,
             test,
-            availability,
-            select,
-            serial: vec![0; n],
-            idle: IdleSet::all(n),
-            round: None,
-            in_flight: 0,
+            selection,
+            global: Arc::new(initial),
+            version: 0,
             wake_at: None,
-            recorder: Recorder::default(),
             last_evaluated: None,
             last_evaluation: None,
             stop_reason: None,
         }
     }
 
-    fn server_event(&self, t: VirtualTime, kind: EventKind) -> Event {
-        Event::new(t, kind, None, self.version)
+    pub fn state(&self) -> ServerState {
+        ServerState {
+            protocol: self.protocol.clone(),
+            selection: self.selection.state.clone(),
+            global: self.global.clone(),
+            version: self.version,
+            wake_at: self.wake_at,
+            last_evaluated: self.last_evaluated,
+            last_evaluation: self.last_evaluation.clone(),
+            stop_reason: self.stop_reason,
+        }
+    }
+
+    pub fn restore(&mut self, s: ServerState) {
+        self.protocol = s.protocol;
+        self.selection.state = s.selection;
+        self.global = s.global;
+        self.version = s.version;
+        self.wake_at = s.wake_at;
+        self.last_evaluated = s.last_evaluated;
+        self.last_evaluation = s.last_evaluation;
+        self.stop_reason = s.stop_reason;
+    }
+
+    pub fn strategy(&self) -> &dyn Strategy {
+        self.strategy.as_ref()
+    }
+
+    pub fn strategy_mut(&mut self) -> &mut Box<dyn Strategy> {
+        &mut self.strategy
+    }
+
+    fn event(&self, t: VirtualTime, kind: EventKind, client: Option<u32>) -> Event {
+        Event::new(t, kind, client, self.version)
     }
 
     /// Handles one message at `now`.
@@ -148,7 +178,7 @@ impl ServerActor {
             ToServer::Report(r) => self.on_report(now, r, &mut out),
             ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, &mut out),
             ToServer::Deadline { version } => {
-                if version == self.version && self.round.is_some() {
+                if version == self.version && self.protocol.round_open() {
                     self.close_round(now, &mut out);
                 }
             }
@@ -157,7 +187,7 @@ impl ServerActor {
                     self.evaluate(now, &mut out);
                 }
                 if let (EvaluationSpec::EveryS(s), None) = (self.cfg.evaluation, self.stop_reason) {
-                    out.send(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
+                    out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
                 }
             }
             ToServer::StopAt => self.halt(StopReason::VirtualTime, &mut out),
@@ -177,10 +207,10 @@ impl ServerActor {
             return;
         }
         if let Some(s) = self.cfg.stop.virtual_time_s {
-            out.send(VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::StopAt));
+            out.timer(VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::StopAt));
         }
         if let EvaluationSpec::EveryS(s) = self.cfg.evaluation {
-            out.send(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
+            out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
         }
         if self.cfg.stop.rounds == Some(0) {
             return self.halt(StopReason::Rounds, out);
@@ -188,128 +218,94 @@ impl ServerActor {
         self.dispatch(now, out);
     }
 
-    /// Hands out work as the schedule says: a new round, or refilled slots.
+    /// Hands out work as the protocol says: a new round, or refilled slots.
     fn dispatch(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let want = match self.schedule {
-            Schedule::Rounds { clients_per_round, over_selection, .. } => {
-                if self.round.is_some() {
-                    return;
-                }
-                (clients_per_round as f64 * over_selection).ceil() as usize
-            }
-            Schedule::Continuous { concurrency, .. } => concurrency.saturating_sub(self.in_flight),
-        };
+        let want = self.protocol.wanted();
         if want == 0 {
             return;
         }
-        let mut chosen = self.idle.take(want, now, &self.availability, &mut self.select);
-        let take = chosen.len();
-        chosen.sort_unstable();
-        if let (Schedule::Rounds { deadline, .. }, false) = (self.schedule, chosen.is_empty()) {
-            self.round = Some(Round { outstanding: chosen.iter().copied().collect(), reports: 0 });
-            if let Some(d) = deadline {
-                out.send(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
-            }
+        let chosen = self.selection.choose(want, now);
+        let clients: Vec<u32> = chosen.iter().map(|&(c, _)| c).collect();
+        if let Some(d) = self.protocol.started(&clients) {
+            out.timer(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
         }
-        let none_chosen = chosen.is_empty();
-        for c in chosen {
-            self.send_task(now, c, out);
+        for &(c, serial) in &chosen {
+            self.send_task(now, c, serial, out);
         }
-        // A round waits only when nobody could be chosen; a pool refills
-        // its empty slots as soon as someone comes online.
-        let refill = matches!(self.schedule, Schedule::Continuous { .. });
-        if take < want && (refill || none_chosen) {
+        if chosen.len() < want && (self.protocol.refills() || chosen.is_empty()) {
             self.wake_when_available(now, out);
         }
     }
 
-    fn send_task(&mut self, now: VirtualTime, c: u32, out: &mut Outbox) {
-        let i = c as usize;
-        self.serial[i] += 1;
-        self.in_flight += 1;
+    fn send_task(&mut self, now: VirtualTime, c: u32, serial: u32, out: &mut Outbox) {
         let order = TaskOrder {
-            serial: self.serial[i],
+            serial,
             version: self.version,
             model: self.global.clone(),
             bytes_down: self.cfg.bytes_down,
             bytes_up: self.cfg.bytes_up,
             training: self.training,
         };
-        self.recorder.dispatched(self.cfg.bytes_down);
-        out.log(Event::new(now, EventKind::Dispatch, Some(c), self.version).bytes(self.cfg.bytes_down));
-        out.send(now, Some(TaskTag { client: c, serial: order.serial }), Envelope::Client(c, ToClient::Task(order)));
+        out.log(self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
+        let tag = TaskTag { client: c, serial };
+        out.post(tag, Leg::Down, self.cfg.bytes_down, Envelope::Client(c, ToClient::Task(order)));
     }
 
     /// Schedules a wake-up at the first instant an idle client is available.
     fn wake_when_available(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let next = self.idle.iter().filter_map(|c| self.availability.next_available(c, now)).filter(|&t| t > now).min();
-        match next {
+        match self.selection.next_available(now) {
             Some(t) if self.wake_at.is_none_or(|w| t < w) => {
                 self.wake_at = Some(t);
-                out.send(t, None, Envelope::Server(ToServer::Wake));
+                out.timer(t, None, Envelope::Server(ToServer::Wake));
             }
             Some(_) => {}
-            None if self.in_flight == 0 && self.wake_at.is_none() => self.halt(StopReason::Exhausted, out),
+            None if self.in_flight() == 0 && self.wake_at.is_none() => self.halt(StopReason::Exhausted, out),
             None => {}
         }
     }
 
-    /// Marks a client's task as over; false if it was not outstanding.
-    fn settle(&mut self, client: u32, serial: u32) -> bool {
-        let i = client as usize;
-        if self.idle.contains(client) || self.serial[i] != serial {
-            return false;
-        }
-        self.idle.insert(client);
-        self.in_flight -= 1;
-        if let Some(round) = &mut self.round {
-            round.outstanding.remove(&client);
-        }
-        true
+    fn in_flight(&self) -> usize {
+        self.cfg.clients - self.selection.state.idle.len()
     }
 
     fn on_report(&mut self, now: VirtualTime, r: Report, out: &mut Outbox) {
-        if !self.settle(r.client, r.serial) {
+        if !self.selection.settle(r.client, r.serial) {
             return;
         }
         let staleness = self.version - r.base_version;
-        self.recorder.arrived(r.bytes);
-        out.log(
-            Event::new(now, EventKind::Report, Some(r.client), self.version)
-                .bytes(r.bytes)
-                .detail(Detail::Staleness(staleness)),
-        );
-        let Some(params) = r.job.get().cloned() else {
-            unreachable!("the runtime runs a report's job before delivering it")
-        };
-        if let Schedule::Continuous { max_staleness: Some(max), .. } = self.schedule {
-            if staleness > max {
-                self.recorder.stale();
-                out.log(
-                    Event::new(now, EventKind::Stale, Some(r.client), self.version)
-                        .detail(Detail::Staleness(staleness)),
-                );
-                return self.dispatch(now, out);
-            }
+        out.log(self.event(now, EventKind::Report, Some(r.client)).bytes(r.bytes).detail(Detail::Staleness(staleness)));
+        let Some(params) = r.params else { unreachable!("the kernel fills in a report's parameters") };
+        if self.protocol.max_staleness().is_some_and(|max| staleness > max) {
+            out.log(self.event(now, EventKind::Stale, Some(r.client)).detail(Detail::Staleness(staleness)));
+            self.protocol.discarded(r.client);
+            return self.dispatch(now, out);
         }
         self.strategy.fold(Update {
             client: r.client,
-            samples: r.samples,
+            samples: r.samples as usize,
             params,
             base: r.base,
             base_version: r.base_version,
             staleness,
         });
-        self.recorder.folded(staleness);
-        match self.schedule {
-            Schedule::Rounds { clients_per_round, .. } => {
-                let round = self.round.as_mut().expect("a report settles only in an open round");
-                round.reports += 1;
-                if round.reports >= clients_per_round || round.outstanding.is_empty() {
-                    self.close_round(now, out);
-                }
-            }
-            Schedule::Continuous { .. } => {
+        let next = self.protocol.reported(r.client);
+        self.after(now, next, out);
+    }
+
+    fn on_dropped(&mut self, now: VirtualTime, client: u32, serial: u32, out: &mut Outbox) {
+        if !self.selection.settle(client, serial) {
+            return;
+        }
+        out.log(self.event(now, EventKind::Drop, Some(client)));
+        let next = self.protocol.dropped(client);
+        self.after(now, next, out);
+    }
+
+    fn after(&mut self, now: VirtualTime, next: Next, out: &mut Outbox) {
+        match next {
+            Next::Wait => {}
+            Next::CloseRound => self.close_round(now, out),
+            Next::Refill => {
                 if self.strategy.ready() {
                     self.advance(now, out);
                 }
@@ -320,30 +316,15 @@ impl ServerActor {
         }
     }
 
-    fn on_dropped(&mut self, now: VirtualTime, client: u32, serial: u32, out: &mut Outbox) {
-        if !self.settle(client, serial) {
-            return;
-        }
-        self.recorder.dropped();
-        out.log(Event::new(now, EventKind::Drop, Some(client), self.version));
-        match &self.round {
-            Some(round) if round.outstanding.is_empty() => self.close_round(now, out),
-            Some(_) => {}
-            None => self.dispatch(now, out),
-        }
-    }
-
     /// Closes a sync round: cancels the stragglers, aggregates what is in
     /// hand, and starts the next round at the same instant.
     fn close_round(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let Some(round) = self.round.take() else { return };
-        for c in round.outstanding {
-            let i = c as usize;
-            self.idle.insert(c);
-            self.in_flight -= 1;
-            self.recorder.late();
-            out.log(Event::new(now, EventKind::Late, Some(c), self.version));
-            out.cancels.push(TaskTag { client: c, serial: self.serial[i] });
+        let Some(stragglers) = self.protocol.close() else { return };
+        for c in stragglers {
+            let serial = self.selection.serial(c);
+            self.selection.settle(c, serial);
+            out.log(self.event(now, EventKind::Late, Some(c)));
+            out.cancels.push(TaskTag { client: c, serial });
         }
         self.advance(now, out);
         if self.stop_reason.is_none() {
@@ -356,7 +337,7 @@ impl ServerActor {
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
         let updates = self.strategy.aggregate(global);
         self.version += 1;
-        out.log(self.server_event(now, EventKind::Aggregate).detail(Detail::Updates(updates as u32)));
+        out.log(self.event(now, EventKind::Aggregate, None).detail(Detail::Updates(updates as u32)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
             if self.version % k == 0 {
                 self.evaluate(now, out);
@@ -369,11 +350,11 @@ impl ServerActor {
 
     fn evaluate(&mut self, now: VirtualTime, out: &mut Outbox) {
         let eval = self.arch.evaluate(&self.global, &self.test);
-        out.log(
-            self.server_event(now, EventKind::Evaluate)
-                .detail(Detail::Scores { accuracy: eval.accuracy, loss: eval.loss }),
-        );
-        self.recorder.row(self.version, now, &eval);
+        out.log(self.event(now, EventKind::Evaluate, None).detail(Detail::Scores {
+            accuracy: eval.accuracy,
+            loss: eval.loss,
+            macro_f1: eval.macro_f1,
+        }));
         out.progress = Some(Progress { version: self.version, t: now, accuracy: eval.accuracy });
         self.last_evaluated = Some(self.version);
         let reached = self.cfg.stop.target_accuracy.is_some_and(|target| eval.accuracy >= target);
@@ -394,10 +375,7 @@ impl ServerActor {
         if self.last_evaluated != Some(self.version) {
             self.evaluate(now, &mut out);
         }
-        let (rows, staleness_histogram) = std::mem::take(&mut self.recorder).into_rows();
         let outcome = ServerOutcome {
-            rows,
-            staleness_histogram,
             final_evaluation: self.last_evaluation.clone().expect("the initial model is always evaluated"),
             version: self.version,
             virtual_time: now,
