@@ -7,6 +7,10 @@
 //! field's type (see `values`), and defaults live in one place per struct
 //! (`impl Default` or the struct's `default_*` functions). Cross-field checks
 //! happen afterwards, in `validate`.
+//!
+//! Keyword enums that need nothing more than their name checked
+//! (`Normalize`, `StrategyKind`) are also the checked scenario's types
+//! (`checked` re-exports them), so each name is spelled here only.
 
 pub use super::values::Name;
 use super::values::{
@@ -112,7 +116,7 @@ pub struct RawData {
     /// Feature scaling, fit on the train pool only: `none | standard |
     /// minmax`. Default `standard`.
     #[serde(default = "RawData::default_normalize")]
-    pub normalize: NormalizeKind,
+    pub normalize: Normalize,
     /// How the train pool is split over clients. Default `{kind: iid}`.
     #[serde(default)]
     pub partition: RawPartition,
@@ -132,8 +136,8 @@ impl RawData {
     fn default_shuffle() -> bool {
         true
     }
-    fn default_normalize() -> NormalizeKind {
-        NormalizeKind::Standard
+    fn default_normalize() -> Normalize {
+        Normalize::Standard
     }
 }
 
@@ -155,7 +159,7 @@ keyword_enum! {
 
 keyword_enum! {
     /// `data.normalize`
-    pub enum NormalizeKind {
+    pub enum Normalize {
         /// Features as they are.
         None = "none",
         /// `(x - mean) / std`, population std of the train pool (constant
@@ -592,7 +596,7 @@ pub struct RawStrategy {
     /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad |
     /// fedmedian | trimmed_mean | krum | multikrum` (sync) `| fedasync |
     /// fedbuff` (async). Default `fedavg`.
-    pub kind: StrategyKindName,
+    pub kind: StrategyKind,
     /// Sync: reports aggregated per round, an integer in 1..=clients.count.
     /// Default: all clients.
     pub clients_per_round: Option<PositiveUsize>,
@@ -655,7 +659,7 @@ pub struct RawStrategy {
 impl Default for RawStrategy {
     fn default() -> Self {
         RawStrategy {
-            kind: StrategyKindName::FedAvg,
+            kind: StrategyKind::FedAvg,
             clients_per_round: None,
             deadline_s: None,
             over_selection: AtLeastOne(1.0),
@@ -680,25 +684,25 @@ impl Default for RawStrategy {
 impl RawStrategy {
     /// `staleness` when the key is absent: `1/sqrt(1 + t)` for fedbuff,
     /// constant otherwise.
-    pub fn default_staleness(kind: StrategyKindName) -> RawStaleness {
+    pub fn default_staleness(kind: StrategyKind) -> RawStaleness {
         match kind {
-            StrategyKindName::FedBuff => RawStaleness::Polynomial(PolynomialStaleness::default()),
+            StrategyKind::FedBuff => RawStaleness::Polynomial(PolynomialStaleness::default()),
             _ => RawStaleness::default(),
         }
     }
     /// `server_learning_rate` when the key is absent: the adaptive
     /// optimisers' eta 0.1, otherwise 1.0 (the plain averaged step).
-    pub fn default_server_learning_rate(kind: StrategyKindName) -> PositiveF64 {
+    pub fn default_server_learning_rate(kind: StrategyKind) -> PositiveF64 {
         match kind {
-            StrategyKindName::FedAdam | StrategyKindName::FedYogi | StrategyKindName::FedAdagrad => PositiveF64(0.1),
+            StrategyKind::FedAdam | StrategyKind::FedYogi | StrategyKind::FedAdagrad => PositiveF64(0.1),
             _ => PositiveF64(1.0),
         }
     }
     /// `beta1` when the key is absent: 0.0 (no momentum) for fedadagrad,
     /// 0.9 otherwise.
-    pub fn default_beta1(kind: StrategyKindName) -> DecayFraction {
+    pub fn default_beta1(kind: StrategyKind) -> DecayFraction {
         match kind {
-            StrategyKindName::FedAdagrad => DecayFraction(0.0),
+            StrategyKind::FedAdagrad => DecayFraction(0.0),
             _ => DecayFraction(0.9),
         }
     }
@@ -706,7 +710,7 @@ impl RawStrategy {
 
 keyword_enum! {
     /// `strategy.kind`
-    pub enum StrategyKindName {
+    pub enum StrategyKind {
         /// Federated averaging, weighted by local sample count.
         FedAvg = "fedavg",
         /// FedAvg with a proximal term `mu` in local training.
@@ -733,6 +737,14 @@ keyword_enum! {
         FedAsync = "fedasync",
         /// Async: aggregate every `buffer_size` arrivals.
         FedBuff = "fedbuff",
+    }
+}
+
+impl StrategyKind {
+    /// Async strategies fold updates in as they arrive; the others run
+    /// rounds.
+    pub fn is_async(self) -> bool {
+        matches!(self, StrategyKind::FedAsync | StrategyKind::FedBuff)
     }
 }
 

@@ -306,7 +306,7 @@ fn variant_defaults() {
 #[test]
 fn every_strategy_kind_is_valid() {
     assert_eq!(
-        raw::StrategyKindName::NAMES,
+        raw::StrategyKind::NAMES,
         [
             "fedavg",
             "fedprox",
@@ -322,7 +322,7 @@ fn every_strategy_kind_is_valid() {
             "fedbuff"
         ]
     );
-    for name in raw::StrategyKindName::NAMES {
+    for name in raw::StrategyKind::NAMES {
         let s = load_str(MINIMAL, &source(), &[set(&format!("strategy.kind={name}"))]).unwrap();
         assert_eq!(s.strategy.kind.name(), *name);
         assert_eq!(s.strategy.kind.is_async(), ["fedasync", "fedbuff"].contains(name), "{name}");
@@ -337,7 +337,7 @@ fn strategy(kind: &str, extra: &str) -> Result<StrategySpec, ScenarioError> {
 
 #[test]
 fn per_kind_defaults_resolve() {
-    for name in raw::StrategyKindName::NAMES {
+    for name in raw::StrategyKind::NAMES {
         let s = strategy(name, "").unwrap();
         let adaptive = ["fedadam", "fedyogi", "fedadagrad"].contains(name);
         assert_eq!(s.server_learning_rate, if adaptive { 0.1 } else { 1.0 }, "{name}");
