@@ -36,6 +36,8 @@ pub struct Scenario {
     pub training: TrainingSpec,
     pub strategy: StrategySpec,
     pub compression: CompressionSpec,
+    /// The server's link; unlimited when the file has no `server:`.
+    pub server: ServerSpec,
     pub stop: StopSpec,
     pub evaluation: EvaluationSpec,
     /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
@@ -272,6 +274,44 @@ pub struct StrategySpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompressionSpec {
     None,
+}
+
+/// The server's side of every transfer (`server:`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerSpec {
+    /// The server's link; [`ServerNetwork::default`] (unlimited) when
+    /// `server.network` is absent.
+    pub network: ServerNetwork,
+}
+
+/// The server's link. Concurrent transfers share its bandwidth max-min
+/// fairly, each also capped by its client's own link ([`Network`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerNetwork {
+    /// Upload bandwidth (server to clients) in 10^6 bit/s, finite and > 0;
+    /// `f64::INFINITY` = unlimited.
+    pub up_mbps: f64,
+    /// Download bandwidth (clients to server) in 10^6 bit/s, finite and > 0;
+    /// `f64::INFINITY` = unlimited.
+    pub down_mbps: f64,
+    /// One-way latency in ms, drawn for every message and added to the
+    /// client's own latency; `Delay::Constant { ms: 0.0 }` = none.
+    pub latency: Delay,
+}
+
+impl Default for ServerNetwork {
+    /// Unlimited: infinite bandwidth both ways and no latency.
+    fn default() -> Self {
+        ServerNetwork { up_mbps: f64::INFINITY, down_mbps: f64::INFINITY, latency: Delay::Constant { ms: 0.0 } }
+    }
+}
+
+impl ServerNetwork {
+    /// Whether the server's link adds nothing to a transfer: infinite
+    /// bandwidth both ways and a constant latency of 0 ms.
+    pub fn is_unlimited(&self) -> bool {
+        self.up_mbps == f64::INFINITY && self.down_mbps == f64::INFINITY && self.latency == Delay::Constant { ms: 0.0 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -56,6 +56,11 @@ pub struct RawScenario {
     /// supported yet.
     #[serde(default)]
     pub compression: RawCompression,
+    /// Optional: the server's own link, which every transfer also crosses.
+    /// Default none: the server's link is unlimited (no bandwidth limit, no
+    /// latency of its own).
+    #[serde(default)]
+    pub server: Option<RawServer>,
     /// When the run ends: the first bound reached. Default `{rounds: 100}`
     /// when the key is absent; when present it needs `rounds` or
     /// `virtual_time_s`.
@@ -355,11 +360,7 @@ pub struct RawNetwork {
 
 impl Default for RawNetwork {
     fn default() -> Self {
-        RawNetwork {
-            latency: RawDelay::Constant(ConstantDelay { ms: NonNegativeMs(0.0) }),
-            up_mbps: Rate(f64::INFINITY),
-            down_mbps: Rate(f64::INFINITY),
-        }
+        RawNetwork { latency: RawDelay::default(), up_mbps: Rate(f64::INFINITY), down_mbps: Rate(f64::INFINITY) }
     }
 }
 
@@ -381,6 +382,13 @@ tagged_enum! {
         /// Pareto type I: support `[scale_ms, inf)`, mean
         /// `shape * scale_ms / (shape - 1)` for shape > 1.
         Pareto(ParetoDelay) = "pareto",
+    }
+}
+
+impl Default for RawDelay {
+    /// No delay: `{dist: constant, ms: 0}`.
+    fn default() -> Self {
+        RawDelay::Constant(ConstantDelay { ms: NonNegativeMs(0.0) })
     }
 }
 
@@ -903,6 +911,38 @@ pub struct TopKCompression {
 pub struct QuantizeCompression {
     /// Required. Bits per coordinate, an integer from 1 to 32.
     pub bits: QuantBits,
+}
+
+// ---------------------------------------------------------------- server
+
+/// `server:` the server's side of every transfer. Concurrent transfers
+/// share the server's link max-min fairly, each also capped by its client's
+/// own link (`clients.profiles[].network`). Absent: unlimited.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with network")]
+pub struct RawServer {
+    /// The server's link: bandwidth each way and latency. Default none:
+    /// unlimited (no bandwidth limit, no latency of its own).
+    pub network: Option<RawServerNetwork>,
+}
+
+/// `server.network`: every key is optional; an absent key sets no limit.
+// The derived default is that: no bandwidths, `RawDelay::default()` latency.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with up_mbps, down_mbps, latency")]
+pub struct RawServerNetwork {
+    /// The server's upload bandwidth (models sent to clients) in Mbit/s
+    /// (10^6 bit/s), a finite number > 0, shared by the downloads in
+    /// progress. Default none: unlimited.
+    pub up_mbps: Option<PositiveF64>,
+    /// The server's download bandwidth (updates received from clients) in
+    /// Mbit/s (10^6 bit/s), a finite number > 0, shared by the uploads in
+    /// progress. Default none: unlimited.
+    pub down_mbps: Option<PositiveF64>,
+    /// One-way latency of the server's side, a delay distribution in ms
+    /// drawn for every message and added to the client's own
+    /// `network.latency`. Default `{dist: constant, ms: 0}`.
+    pub latency: RawDelay,
 }
 
 // ---------------------------------------------------------------- stop, evaluation

@@ -81,6 +81,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
             ))
         }
     };
+    let server = check_server(raw.server.as_ref())?;
     let stop = match &raw.stop {
         None => RawScenario::default_stop(),
         Some(s) => s.clone(),
@@ -141,6 +142,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         training,
         strategy,
         compression,
+        server,
         stop,
         evaluation,
         sweep,
@@ -298,6 +300,22 @@ fn check_clients(c: &RawClients, base: &Path) -> Result<ClientsSpec, Issue> {
         }
     };
     Ok(ClientsSpec { count: c.count.0, profiles, dropout: c.dropout.probability.0, availability })
+}
+
+/// The server's link: a bandwidth that is absent is unlimited (the raw
+/// type already checked that a given one is finite and > 0).
+fn check_server(s: Option<&RawServer>) -> Result<ServerSpec, Issue> {
+    let Some(n) = s.and_then(|s| s.network.as_ref()) else {
+        return Ok(ServerSpec::default());
+    };
+    let unlimited = ServerNetwork::default();
+    Ok(ServerSpec {
+        network: ServerNetwork {
+            up_mbps: n.up_mbps.map_or(unlimited.up_mbps, |r| r.0),
+            down_mbps: n.down_mbps.map_or(unlimited.down_mbps, |r| r.0),
+            latency: check_delay(&n.latency, key(&["server", "network", "latency"]))?,
+        },
+    })
 }
 
 fn check_model(m: &RawModel, data: &RawData) -> Result<ModelSpec, Issue> {
