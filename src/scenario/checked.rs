@@ -4,8 +4,21 @@
 //! is resolved against the scenario file's folder, and units are those of
 //! the spec (milliseconds for delays, 10^6 bit/s for bandwidth, seconds for
 //! virtual durations). Nothing outside `scenario` ever sees raw YAML.
+//!
+//! Each enum is defined once. Where the raw type already says everything
+//! (a closed set of names, nothing to resolve), this module re-exports it
+//! rather than copy it: [`Normalize`] and [`StrategyKind`], with their YAML
+//! names (`name()`, `NAMES`) and `///` docs, live in [`raw`](super::raw).
+//! The enums defined here differ from their raw counterparts: plain numbers
+//! instead of checked newtypes (`Partition`, `Delay`, `Staleness`), resolved
+//! paths (`Availability`), or several raw keys merged into one value
+//! (`DataSource`, `ModelSpec`, `EvaluationSpec`, `CompressionSpec`); their
+//! YAML names and the meaning of each variant are those of the raw type
+//! named in their docs.
 
 use std::path::PathBuf;
+
+pub use super::raw::{Normalize, StrategyKind};
 
 /// A validated scenario, ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +36,8 @@ pub struct Scenario {
     pub training: TrainingSpec,
     pub strategy: StrategySpec,
     pub compression: CompressionSpec,
+    /// The server's link; unlimited when the file has no `server:`.
+    pub server: ServerSpec,
     pub stop: StopSpec,
     pub evaluation: EvaluationSpec,
     /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
@@ -41,6 +56,8 @@ pub struct DataSpec {
     pub partition: Partition,
 }
 
+/// The data set: [`raw::DatasetKind`](super::raw::DatasetKind) with its
+/// `data.synthetic` or `data.csv` block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     Digits,
@@ -71,13 +88,8 @@ pub struct CsvSpec {
     pub label_column: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Normalize {
-    None,
-    Standard,
-    MinMax,
-}
-
+/// How the train pool is split over clients: [`raw::RawPartition`](super::raw::RawPartition)
+/// with plain numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Partition {
     /// Round-robin over the train pool: client k gets rows k, k+N, ...
@@ -127,7 +139,8 @@ pub struct Network {
     pub down_mbps: f64,
 }
 
-/// A delay distribution; every parameter in milliseconds, never negative.
+/// A delay distribution; every parameter in milliseconds, never negative:
+/// [`raw::RawDelay`](super::raw::RawDelay) with plain numbers (and `Copy`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Delay {
     Constant {
@@ -157,6 +170,8 @@ pub enum Delay {
     },
 }
 
+/// When clients can be selected: [`raw::RawAvailability`](super::raw::RawAvailability)
+/// with plain numbers and the trace's path resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Availability {
     Always,
@@ -171,6 +186,8 @@ pub enum Availability {
     },
 }
 
+/// The model: [`raw::ModelKind`](super::raw::ModelKind) with its `hidden`
+/// widths.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSpec {
     /// Binary logistic regression (the data must have two classes).
@@ -193,59 +210,9 @@ pub struct TrainingSpec {
     pub weight_decay: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StrategyKind {
-    FedAvg,
-    /// FedAvg with the proximal term `mu/2 * |w - x|^2` in local training.
-    FedProx,
-    /// FedAvg with server momentum.
-    FedAvgM,
-    /// Server-side Adam on the averaged update.
-    FedAdam,
-    /// Server-side Yogi on the averaged update.
-    FedYogi,
-    /// Server-side Adagrad on the averaged update.
-    FedAdagrad,
-    /// Sync, robust: coordinate-wise median of the updates.
-    FedMedian,
-    /// Sync, robust: coordinate-wise mean after dropping `trim_fraction` of
-    /// the values at each end.
-    TrimmedMean,
-    /// Sync, robust: the update with the lowest Krum score (Multi-Krum with
-    /// `keep = 1`).
-    Krum,
-    /// Sync, robust: the mean of the `keep` updates with the lowest Krum
-    /// scores.
-    MultiKrum,
-    FedAsync,
-    FedBuff,
-}
-
-impl StrategyKind {
-    /// The spec's name for this strategy.
-    pub fn name(self) -> &'static str {
-        match self {
-            StrategyKind::FedAvg => "fedavg",
-            StrategyKind::FedProx => "fedprox",
-            StrategyKind::FedAvgM => "fedavgm",
-            StrategyKind::FedAdam => "fedadam",
-            StrategyKind::FedYogi => "fedyogi",
-            StrategyKind::FedAdagrad => "fedadagrad",
-            StrategyKind::FedMedian => "fedmedian",
-            StrategyKind::TrimmedMean => "trimmed_mean",
-            StrategyKind::Krum => "krum",
-            StrategyKind::MultiKrum => "multikrum",
-            StrategyKind::FedAsync => "fedasync",
-            StrategyKind::FedBuff => "fedbuff",
-        }
-    }
-
-    /// Async strategies fold updates in as they arrive.
-    pub fn is_async(self) -> bool {
-        matches!(self, StrategyKind::FedAsync | StrategyKind::FedBuff)
-    }
-}
-
+/// The weight `s(t)` of an update `t` versions stale:
+/// [`raw::RawStaleness`](super::raw::RawStaleness) with plain numbers (and
+/// `Copy`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Staleness {
     Constant,
@@ -302,9 +269,49 @@ pub struct StrategySpec {
     pub keep: usize,
 }
 
+/// Update compression: the kinds of [`raw::RawCompression`](super::raw::RawCompression)
+/// that fedsim supports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompressionSpec {
     None,
+}
+
+/// The server's side of every transfer (`server:`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerSpec {
+    /// The server's link; [`ServerNetwork::default`] (unlimited) when
+    /// `server.network` is absent.
+    pub network: ServerNetwork,
+}
+
+/// The server's link. Concurrent transfers share its bandwidth max-min
+/// fairly, each also capped by its client's own link ([`Network`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerNetwork {
+    /// Upload bandwidth (server to clients) in 10^6 bit/s, finite and > 0;
+    /// `f64::INFINITY` = unlimited.
+    pub up_mbps: f64,
+    /// Download bandwidth (clients to server) in 10^6 bit/s, finite and > 0;
+    /// `f64::INFINITY` = unlimited.
+    pub down_mbps: f64,
+    /// One-way latency in ms, drawn for every message and added to the
+    /// client's own latency; `Delay::Constant { ms: 0.0 }` = none.
+    pub latency: Delay,
+}
+
+impl Default for ServerNetwork {
+    /// Unlimited: infinite bandwidth both ways and no latency.
+    fn default() -> Self {
+        ServerNetwork { up_mbps: f64::INFINITY, down_mbps: f64::INFINITY, latency: Delay::Constant { ms: 0.0 } }
+    }
+}
+
+impl ServerNetwork {
+    /// Whether the server's link adds nothing to a transfer: infinite
+    /// bandwidth both ways and a constant latency of 0 ms.
+    pub fn is_unlimited(&self) -> bool {
+        self.up_mbps == f64::INFINITY && self.down_mbps == f64::INFINITY && self.latency == Delay::Constant { ms: 0.0 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -316,6 +323,8 @@ pub struct StopSpec {
     pub target_accuracy: Option<f64>,
 }
 
+/// How often the server evaluates: the one key of
+/// [`raw::RawEvaluation`](super::raw::RawEvaluation) that is set.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EvaluationSpec {
     EveryRounds(u64),

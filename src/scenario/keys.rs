@@ -14,6 +14,7 @@ pub(crate) const EXPECTED_OVERRIDES: &[(&str, &str)] = &[
     ("clients.availability.path", "the path of an existing CSV file, relative to the scenario"),
     ("clients.profiles[].compute.jitter.max_ms", "a duration in ms, finite and >= min_ms"),
     ("clients.profiles[].network.latency.max_ms", "a duration in ms, finite and >= min_ms"),
+    ("server.network.latency.max_ms", "a duration in ms, finite and >= min_ms"),
 ];
 
 /// Every dotted key with what it accepts, in schema order (a key that

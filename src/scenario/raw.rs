@@ -7,6 +7,10 @@
 //! field's type (see `values`), and defaults live in one place per struct
 //! (`impl Default` or the struct's `default_*` functions). Cross-field checks
 //! happen afterwards, in `validate`.
+//!
+//! Keyword enums that need nothing more than their name checked
+//! (`Normalize`, `StrategyKind`) are also the checked scenario's types
+//! (`checked` re-exports them), so each name is spelled here only.
 
 pub use super::values::Name;
 use super::values::{
@@ -52,6 +56,11 @@ pub struct RawScenario {
     /// supported yet.
     #[serde(default)]
     pub compression: RawCompression,
+    /// Optional: the server's own link, which every transfer also crosses.
+    /// Default none: the server's link is unlimited (no bandwidth limit, no
+    /// latency of its own).
+    #[serde(default)]
+    pub server: Option<RawServer>,
     /// When the run ends: the first bound reached. Default `{rounds: 100}`
     /// when the key is absent; when present it needs `rounds` or
     /// `virtual_time_s`.
@@ -112,7 +121,7 @@ pub struct RawData {
     /// Feature scaling, fit on the train pool only: `none | standard |
     /// minmax`. Default `standard`.
     #[serde(default = "RawData::default_normalize")]
-    pub normalize: NormalizeKind,
+    pub normalize: Normalize,
     /// How the train pool is split over clients. Default `{kind: iid}`.
     #[serde(default)]
     pub partition: RawPartition,
@@ -132,8 +141,8 @@ impl RawData {
     fn default_shuffle() -> bool {
         true
     }
-    fn default_normalize() -> NormalizeKind {
-        NormalizeKind::Standard
+    fn default_normalize() -> Normalize {
+        Normalize::Standard
     }
 }
 
@@ -155,7 +164,7 @@ keyword_enum! {
 
 keyword_enum! {
     /// `data.normalize`
-    pub enum NormalizeKind {
+    pub enum Normalize {
         /// Features as they are.
         None = "none",
         /// `(x - mean) / std`, population std of the train pool (constant
@@ -351,11 +360,7 @@ pub struct RawNetwork {
 
 impl Default for RawNetwork {
     fn default() -> Self {
-        RawNetwork {
-            latency: RawDelay::Constant(ConstantDelay { ms: NonNegativeMs(0.0) }),
-            up_mbps: Rate(f64::INFINITY),
-            down_mbps: Rate(f64::INFINITY),
-        }
+        RawNetwork { latency: RawDelay::default(), up_mbps: Rate(f64::INFINITY), down_mbps: Rate(f64::INFINITY) }
     }
 }
 
@@ -377,6 +382,13 @@ tagged_enum! {
         /// Pareto type I: support `[scale_ms, inf)`, mean
         /// `shape * scale_ms / (shape - 1)` for shape > 1.
         Pareto(ParetoDelay) = "pareto",
+    }
+}
+
+impl Default for RawDelay {
+    /// No delay: `{dist: constant, ms: 0}`.
+    fn default() -> Self {
+        RawDelay::Constant(ConstantDelay { ms: NonNegativeMs(0.0) })
     }
 }
 
@@ -592,7 +604,7 @@ pub struct RawStrategy {
     /// `fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad |
     /// fedmedian | trimmed_mean | krum | multikrum` (sync) `| fedasync |
     /// fedbuff` (async). Default `fedavg`.
-    pub kind: StrategyKindName,
+    pub kind: StrategyKind,
     /// Sync: reports aggregated per round, an integer in 1..=clients.count.
     /// Default: all clients.
     pub clients_per_round: Option<PositiveUsize>,
@@ -655,7 +667,7 @@ pub struct RawStrategy {
 impl Default for RawStrategy {
     fn default() -> Self {
         RawStrategy {
-            kind: StrategyKindName::FedAvg,
+            kind: StrategyKind::FedAvg,
             clients_per_round: None,
             deadline_s: None,
             over_selection: AtLeastOne(1.0),
@@ -680,25 +692,25 @@ impl Default for RawStrategy {
 impl RawStrategy {
     /// `staleness` when the key is absent: `1/sqrt(1 + t)` for fedbuff,
     /// constant otherwise.
-    pub fn default_staleness(kind: StrategyKindName) -> RawStaleness {
+    pub fn default_staleness(kind: StrategyKind) -> RawStaleness {
         match kind {
-            StrategyKindName::FedBuff => RawStaleness::Polynomial(PolynomialStaleness::default()),
+            StrategyKind::FedBuff => RawStaleness::Polynomial(PolynomialStaleness::default()),
             _ => RawStaleness::default(),
         }
     }
     /// `server_learning_rate` when the key is absent: the adaptive
     /// optimisers' eta 0.1, otherwise 1.0 (the plain averaged step).
-    pub fn default_server_learning_rate(kind: StrategyKindName) -> PositiveF64 {
+    pub fn default_server_learning_rate(kind: StrategyKind) -> PositiveF64 {
         match kind {
-            StrategyKindName::FedAdam | StrategyKindName::FedYogi | StrategyKindName::FedAdagrad => PositiveF64(0.1),
+            StrategyKind::FedAdam | StrategyKind::FedYogi | StrategyKind::FedAdagrad => PositiveF64(0.1),
             _ => PositiveF64(1.0),
         }
     }
     /// `beta1` when the key is absent: 0.0 (no momentum) for fedadagrad,
     /// 0.9 otherwise.
-    pub fn default_beta1(kind: StrategyKindName) -> DecayFraction {
+    pub fn default_beta1(kind: StrategyKind) -> DecayFraction {
         match kind {
-            StrategyKindName::FedAdagrad => DecayFraction(0.0),
+            StrategyKind::FedAdagrad => DecayFraction(0.0),
             _ => DecayFraction(0.9),
         }
     }
@@ -706,7 +718,7 @@ impl RawStrategy {
 
 keyword_enum! {
     /// `strategy.kind`
-    pub enum StrategyKindName {
+    pub enum StrategyKind {
         /// Federated averaging, weighted by local sample count.
         FedAvg = "fedavg",
         /// FedAvg with a proximal term `mu` in local training.
@@ -733,6 +745,14 @@ keyword_enum! {
         FedAsync = "fedasync",
         /// Async: aggregate every `buffer_size` arrivals.
         FedBuff = "fedbuff",
+    }
+}
+
+impl StrategyKind {
+    /// Async strategies fold updates in as they arrive; the others run
+    /// rounds.
+    pub fn is_async(self) -> bool {
+        matches!(self, StrategyKind::FedAsync | StrategyKind::FedBuff)
     }
 }
 
@@ -891,6 +911,38 @@ pub struct TopKCompression {
 pub struct QuantizeCompression {
     /// Required. Bits per coordinate, an integer from 1 to 32.
     pub bits: QuantBits,
+}
+
+// ---------------------------------------------------------------- server
+
+/// `server:` the server's side of every transfer. Concurrent transfers
+/// share the server's link max-min fairly, each also capped by its client's
+/// own link (`clients.profiles[].network`). Absent: unlimited.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with network")]
+pub struct RawServer {
+    /// The server's link: bandwidth each way and latency. Default none:
+    /// unlimited (no bandwidth limit, no latency of its own).
+    pub network: Option<RawServerNetwork>,
+}
+
+/// `server.network`: every key is optional; an absent key sets no limit.
+// The derived default is that: no bandwidths, `RawDelay::default()` latency.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with up_mbps, down_mbps, latency")]
+pub struct RawServerNetwork {
+    /// The server's upload bandwidth (models sent to clients) in Mbit/s
+    /// (10^6 bit/s), a finite number > 0, shared by the downloads in
+    /// progress. Default none: unlimited.
+    pub up_mbps: Option<PositiveF64>,
+    /// The server's download bandwidth (updates received from clients) in
+    /// Mbit/s (10^6 bit/s), a finite number > 0, shared by the uploads in
+    /// progress. Default none: unlimited.
+    pub down_mbps: Option<PositiveF64>,
+    /// One-way latency of the server's side, a delay distribution in ms
+    /// drawn for every message and added to the client's own
+    /// `network.latency`. Default `{dist: constant, ms: 0}`.
+    pub latency: RawDelay,
 }
 
 // ---------------------------------------------------------------- stop, evaluation

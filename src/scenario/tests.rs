@@ -78,6 +78,11 @@ strategy:
   keep: 15
 privacy: {}
 compression: { kind: none }
+server:
+  network:
+    up_mbps: 100
+    down_mbps: 50
+    latency: { dist: lognormal, median_ms: 5, sigma: 0.2 }
 stop:
   rounds: 200
   virtual_time_s: 3600
@@ -120,6 +125,7 @@ privacy:
   dp: { level: local, clip_norm: 1.0, noise_multiplier: 1.1, delta: 1.0e-5 }
   secure_aggregation: { enabled: true, threshold: 0.7 }
 compression: { kind: topk, ratio: 0.1 }
+server: { network: { latency: { dist: uniform, min_ms: 1, max_ms: 2 } } }
 evaluation: { every_rounds: 5 }
 "#,
     r#"
@@ -127,6 +133,19 @@ name: c
 data: { dataset: iris, partition: { kind: quantity_skew, sigma: 0.8 } }
 clients: { count: 3 }
 compression: { kind: quantize, bits: 8 }
+server: { network: { up_mbps: 10, latency: { dist: pareto, scale_ms: 3, shape: 1.5 } } }
+"#,
+    r#"
+name: d
+data: { dataset: iris }
+clients: { count: 3 }
+server: { network: { latency: { dist: normal, mean_ms: 4, std_ms: 1 } } }
+"#,
+    r#"
+name: e
+data: { dataset: iris }
+clients: { count: 3 }
+server: { network: { down_mbps: 10, latency: { dist: constant, ms: 5 } } }
 "#,
 ];
 
@@ -211,6 +230,17 @@ fn full_example_parses_into_the_expected_values() {
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
+    assert_eq!(
+        s.server,
+        ServerSpec {
+            network: ServerNetwork {
+                up_mbps: 100.0,
+                down_mbps: 50.0,
+                latency: Delay::LogNormal { median_ms: 5.0, sigma: 0.2 },
+            }
+        }
+    );
+    assert!(!s.server.network.is_unlimited());
     assert_eq!(s.stop, StopSpec { rounds: Some(200), virtual_time_s: Some(3600.0), target_accuracy: Some(0.92) });
     assert_eq!(s.evaluation, EvaluationSpec::EveryS(60.0));
     assert_eq!(
@@ -271,6 +301,12 @@ fn defaults_fill_a_minimal_scenario() {
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
+    assert_eq!(s.server, ServerSpec::default());
+    assert_eq!(
+        s.server.network,
+        ServerNetwork { up_mbps: f64::INFINITY, down_mbps: f64::INFINITY, latency: Delay::Constant { ms: 0.0 } }
+    );
+    assert!(s.server.network.is_unlimited());
     assert_eq!(s.stop, StopSpec { rounds: Some(100), virtual_time_s: None, target_accuracy: None });
     assert_eq!(s.evaluation, EvaluationSpec::EveryRounds(1));
     assert!(s.sweep.is_empty());
@@ -306,7 +342,7 @@ fn variant_defaults() {
 #[test]
 fn every_strategy_kind_is_valid() {
     assert_eq!(
-        raw::StrategyKindName::NAMES,
+        raw::StrategyKind::NAMES,
         [
             "fedavg",
             "fedprox",
@@ -322,11 +358,69 @@ fn every_strategy_kind_is_valid() {
             "fedbuff"
         ]
     );
-    for name in raw::StrategyKindName::NAMES {
+    for name in raw::StrategyKind::NAMES {
         let s = load_str(MINIMAL, &source(), &[set(&format!("strategy.kind={name}"))]).unwrap();
         assert_eq!(s.strategy.kind.name(), *name);
         assert_eq!(s.strategy.kind.is_async(), ["fedasync", "fedbuff"].contains(name), "{name}");
     }
+}
+
+#[test]
+fn server_network_keys_are_each_optional() {
+    let server = |block: &str| load(&format!("{MINIMAL}server: {block}\n")).map(|s| s.server.network);
+    let unlimited = ServerNetwork::default();
+    // An empty block, or an empty link, limits nothing.
+    for block in ["{}", "~", "{ network: {} }", "{ network: ~ }"] {
+        assert_eq!(server(block).unwrap(), unlimited, "{block}");
+    }
+    // Each key alone leaves the others unlimited.
+    assert_eq!(server("{ network: { up_mbps: 10 } }").unwrap(), ServerNetwork { up_mbps: 10.0, ..unlimited.clone() });
+    assert_eq!(
+        server("{ network: { down_mbps: 2.5 } }").unwrap(),
+        ServerNetwork { down_mbps: 2.5, ..unlimited.clone() }
+    );
+    let latency = server("{ network: { latency: { dist: exponential, mean_ms: 7 } } }").unwrap();
+    assert_eq!(latency, ServerNetwork { latency: Delay::Exponential { mean_ms: 7.0 }, ..unlimited.clone() });
+    // Unlimited means all three: any one limit makes the link limited.
+    for n in [
+        ServerNetwork { up_mbps: 1e9, ..unlimited.clone() },
+        ServerNetwork { down_mbps: 1e9, ..unlimited.clone() },
+        ServerNetwork { latency: Delay::Constant { ms: 0.001 }, ..unlimited.clone() },
+        ServerNetwork { latency: Delay::Exponential { mean_ms: 0.0 }, ..unlimited.clone() },
+    ] {
+        assert!(!n.is_unlimited(), "{n:?}");
+    }
+    assert!(ServerNetwork { latency: Delay::Constant { ms: -0.0 }, ..unlimited }.is_unlimited());
+}
+
+#[test]
+fn server_network_overrides_and_sweeps() {
+    let s = load_str(MINIMAL, &source(), &[set("server.network.up_mbps=10")]).unwrap();
+    assert_eq!(s.server.network, ServerNetwork { up_mbps: 10.0, ..ServerNetwork::default() });
+    // A --set replaces the file's value and keeps its siblings.
+    let file = format!("{MINIMAL}server: {{ network: {{ up_mbps: 100, down_mbps: 50 }} }}\n");
+    let s = load_str(
+        &file,
+        &source(),
+        &[set("server.network.up_mbps=10"), set("server.network.latency={dist: constant, ms: 3}")],
+    )
+    .unwrap();
+    assert_eq!(
+        s.server.network,
+        ServerNetwork { up_mbps: 10.0, down_mbps: 50.0, latency: Delay::Constant { ms: 3.0 } }
+    );
+    let e = load_str(MINIMAL, &source(), &[set("server.network.up_mbps=0")]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--set server.network.up_mbps=0: server.network.up_mbps: expected a finite number > 0, found 0"
+    );
+    let e = load_str(MINIMAL, &source(), &[set("server.network.uplink=10")]).unwrap_err();
+    assert!(e.to_string().starts_with("--set server.network.uplink=10: server.network.uplink: unknown key"), "{e}");
+    // A sweep over the key: every value is checked.
+    let s = load(&format!("{MINIMAL}sweep: {{ server.network.up_mbps: [1, 10] }}\n")).unwrap();
+    assert_eq!(s.sweep, vec![("server.network.up_mbps".to_string(), vec!["1".to_string(), "10".to_string()])]);
+    let e = load(&format!("{MINIMAL}sweep: {{ server.network.down_mbps: [1, -2] }}\n")).unwrap_err().to_string();
+    assert!(e.contains("sweep.server.network.down_mbps[1]") && e.contains("found -2"), "{e}");
 }
 
 /// MINIMAL (10 clients) with `strategy: {kind: KIND, EXTRA}`.
@@ -337,7 +431,7 @@ fn strategy(kind: &str, extra: &str) -> Result<StrategySpec, ScenarioError> {
 
 #[test]
 fn per_kind_defaults_resolve() {
-    for name in raw::StrategyKindName::NAMES {
+    for name in raw::StrategyKind::NAMES {
         let s = strategy(name, "").unwrap();
         let adaptive = ["fedadam", "fedyogi", "fedadagrad"].contains(name);
         assert_eq!(s.server_learning_rate, if adaptive { 0.1 } else { 1.0 }, "{name}");

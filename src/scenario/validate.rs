@@ -81,6 +81,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
             ))
         }
     };
+    let server = check_server(raw.server.as_ref())?;
     let stop = match &raw.stop {
         None => RawScenario::default_stop(),
         Some(s) => s.clone(),
@@ -141,6 +142,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         training,
         strategy,
         compression,
+        server,
         stop,
         evaluation,
         sweep,
@@ -149,18 +151,18 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
 
 fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
     let dataset = d.dataset.name();
-    let wrong_block = |block: &str, wanted: &str| {
+    let wrong_block = |block: &str, wanted: DatasetKind| {
         inconsistent(
             key(&["data", block]),
-            format!("no data.{block} block unless data.dataset is {wanted}"),
+            format!("no data.{block} block unless data.dataset is {}", wanted.name()),
             format!("data.dataset: {dataset}"),
         )
     };
     if d.dataset != DatasetKind::Csv && d.csv.is_some() {
-        return Err(wrong_block("csv", "csv"));
+        return Err(wrong_block("csv", DatasetKind::Csv));
     }
     if d.dataset != DatasetKind::Synthetic && d.synthetic.is_some() {
-        return Err(wrong_block("synthetic", "synthetic"));
+        return Err(wrong_block("synthetic", DatasetKind::Synthetic));
     }
     let source = match d.dataset {
         DatasetKind::Digits => DataSource::Digits,
@@ -171,8 +173,10 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
                 return Err(Issue::at_key(
                     key(&["data", "synthetic"]),
                     Problem::Missing {
-                        expected: "a `synthetic:` block (e.g. `{}` for the defaults) when data.dataset is synthetic"
-                            .into(),
+                        expected: format!(
+                            "a `synthetic:` block (e.g. `{{}}` for the defaults) when data.dataset is {}",
+                            DatasetKind::Synthetic.name()
+                        ),
                     },
                 ));
             };
@@ -196,7 +200,10 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
                 return Err(Issue::at_key(
                     key(&["data", "csv"]),
                     Problem::Missing {
-                        expected: "a `csv: {path, label_column}` block when data.dataset is csv".into(),
+                        expected: format!(
+                            "a `csv: {{path, label_column}}` block when data.dataset is {}",
+                            DatasetKind::Csv.name()
+                        ),
                     },
                 ));
             };
@@ -211,18 +218,13 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
             DataSource::Csv(CsvSpec { path, label_column: c.label_column.0.clone() })
         }
     };
-    let normalize = match d.normalize {
-        NormalizeKind::None => Normalize::None,
-        NormalizeKind::Standard => Normalize::Standard,
-        NormalizeKind::MinMax => Normalize::MinMax,
-    };
     let partition = match &d.partition {
         RawPartition::Iid(_) => Partition::Iid,
         RawPartition::Dirichlet(p) => Partition::Dirichlet { alpha: p.alpha.0 },
         RawPartition::Shards(p) => Partition::Shards { shards_per_client: p.shards_per_client.0 },
         RawPartition::QuantitySkew(p) => Partition::QuantitySkew { sigma: p.sigma.0 },
     };
-    Ok(DataSpec { source, test_fraction: d.test_fraction.0, shuffle: d.shuffle, normalize, partition })
+    Ok(DataSpec { source, test_fraction: d.test_fraction.0, shuffle: d.shuffle, normalize: d.normalize, partition })
 }
 
 fn check_delay(d: &RawDelay, path: KeyPath) -> Result<Delay, Issue> {
@@ -300,13 +302,32 @@ fn check_clients(c: &RawClients, base: &Path) -> Result<ClientsSpec, Issue> {
     Ok(ClientsSpec { count: c.count.0, profiles, dropout: c.dropout.probability.0, availability })
 }
 
+/// The server's link: a bandwidth that is absent is unlimited (the raw
+/// type already checked that a given one is finite and > 0).
+fn check_server(s: Option<&RawServer>) -> Result<ServerSpec, Issue> {
+    let Some(n) = s.and_then(|s| s.network.as_ref()) else {
+        return Ok(ServerSpec::default());
+    };
+    let unlimited = ServerNetwork::default();
+    Ok(ServerSpec {
+        network: ServerNetwork {
+            up_mbps: n.up_mbps.map_or(unlimited.up_mbps, |r| r.0),
+            down_mbps: n.down_mbps.map_or(unlimited.down_mbps, |r| r.0),
+            latency: check_delay(&n.latency, key(&["server", "network", "latency"]))?,
+        },
+    })
+}
+
 fn check_model(m: &RawModel, data: &RawData) -> Result<ModelSpec, Issue> {
     let spec = match (m.kind, &m.hidden) {
         (ModelKind::Mlp, None) => {
             return Err(Issue::at_key(
                 key(&["model", "hidden"]),
                 Problem::Missing {
-                    expected: "a non-empty list of layer widths >= 1 when model.kind is mlp, e.g. [64]".into(),
+                    expected: format!(
+                        "a non-empty list of layer widths >= 1 when model.kind is {}, e.g. [64]",
+                        ModelKind::Mlp.name()
+                    ),
                 },
             ))
         }
@@ -317,7 +338,7 @@ fn check_model(m: &RawModel, data: &RawData) -> Result<ModelSpec, Issue> {
         (kind, Some(_)) => {
             return Err(inconsistent(
                 key(&["model", "hidden"]),
-                "no hidden layers unless model.kind is mlp",
+                format!("no hidden layers unless model.kind is {}", ModelKind::Mlp.name()),
                 format!("model.kind: {}", kind.name()),
             ))
         }
@@ -328,8 +349,13 @@ fn check_model(m: &RawModel, data: &RawData) -> Result<ModelSpec, Issue> {
         if let Some(classes) = known_classes(data).filter(|&c| c != 2) {
             return Err(out_of_range(
                 key(&["model", "kind"]),
-                format!("a model for {classes} classes (logistic_regression is binary; use softmax_regression or mlp)"),
-                format!("logistic_regression with data.dataset: {}", data.dataset.name()),
+                format!(
+                    "a model for {classes} classes ({} is binary; use {} or {})",
+                    ModelKind::LogisticRegression.name(),
+                    ModelKind::SoftmaxRegression.name(),
+                    ModelKind::Mlp.name()
+                ),
+                format!("{} with data.dataset: {}", ModelKind::LogisticRegression.name(), data.dataset.name()),
             ));
         }
     }
@@ -356,20 +382,7 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         None => clients_per_round,
         Some(v) => at_most("concurrency", v.0)?,
     };
-    let kind = match s.kind {
-        StrategyKindName::FedAvg => StrategyKind::FedAvg,
-        StrategyKindName::FedProx => StrategyKind::FedProx,
-        StrategyKindName::FedAvgM => StrategyKind::FedAvgM,
-        StrategyKindName::FedAdam => StrategyKind::FedAdam,
-        StrategyKindName::FedYogi => StrategyKind::FedYogi,
-        StrategyKindName::FedAdagrad => StrategyKind::FedAdagrad,
-        StrategyKindName::FedMedian => StrategyKind::FedMedian,
-        StrategyKindName::TrimmedMean => StrategyKind::TrimmedMean,
-        StrategyKindName::Krum => StrategyKind::Krum,
-        StrategyKindName::MultiKrum => StrategyKind::MultiKrum,
-        StrategyKindName::FedAsync => StrategyKind::FedAsync,
-        StrategyKindName::FedBuff => StrategyKind::FedBuff,
-    };
+    let kind = s.kind;
     let staleness = match s.staleness.clone().unwrap_or_else(|| RawStrategy::default_staleness(s.kind)) {
         RawStaleness::Constant(_) => Staleness::Constant,
         RawStaleness::Polynomial(p) => Staleness::Polynomial { a: p.a.0 },
