@@ -12,7 +12,7 @@ use crate::actors::{
 use crate::data::{self, ClientData, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
-use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, Device, Network, ServerLink};
+use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
 use crate::report::{self, OutputDir, OutputError, Summary};
 use crate::scenario::Scenario;
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
@@ -185,7 +185,10 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         if profiles.is_empty() { vec![Device::ideal()] } else { profiles.iter().map(Device::from_profile).collect() };
     let shares: Vec<f64> = profiles.iter().map(|p| p.share).collect();
     let placement: Arc<[u16]> = place_profiles(&shares, n, seeds.child("clients.placement")).into();
-    let network = Network::new(devices, placement, ServerLink::unlimited(), scenario.clients.dropout, seeds);
+    let sn = &scenario.server.network;
+    let server =
+        ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
+    let network = Network::new(devices, placement, server, scenario.clients.dropout, seeds);
     let shard_size = n.div_ceil(SHARDS).max(1);
     let shards = (0..n)
         .step_by(shard_size)
