@@ -13,7 +13,7 @@ use crate::model::{Architecture, LocalTraining};
 use crate::net::AvailabilityModel;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::{Detail, Event, EventKind, Rng, TaskTag, VirtualTime};
-use crate::strategy::{Schedule, Strategy, Update};
+use crate::strategy::{AnyStrategy, Schedule, Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -78,7 +78,7 @@ struct Round {
 
 pub struct ServerActor {
     cfg: ServerConfig,
-    strategy: Box<dyn Strategy>,
+    strategy: AnyStrategy,
     schedule: Schedule,
     training: LocalTraining,
     global: Arc<Vec<f64>>,
@@ -102,7 +102,7 @@ pub struct ServerActor {
 impl ServerActor {
     pub fn new(
         cfg: ServerConfig,
-        strategy: Box<dyn Strategy>,
+        strategy: AnyStrategy,
         arch: Arc<Architecture>,
         test: Arc<Dataset>,
         initial: Vec<f64>,
