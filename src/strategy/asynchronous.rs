@@ -7,14 +7,20 @@
 //!   deltas the server applies `server_learning_rate` times their mean.
 
 use super::fedavg::WeightedSum;
+use super::saved::StalenessDef;
 use super::staleness::staleness_weight;
 use super::{Schedule, Strategy, Update};
 use crate::scenario::Staleness;
+use serde::{Deserialize, Serialize};
 
+/// FedAsync: mixes every arrival into the model at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FedAsync {
     schedule: Schedule,
     mixing: f64,
+    #[serde(with = "StalenessDef")]
     staleness: Staleness,
+    /// The arrival not yet mixed in.
     pending: Option<Update>,
 }
 
@@ -51,10 +57,13 @@ impl Strategy for FedAsync {
     }
 }
 
+/// FedBuff: buffers staleness-weighted deltas, applies their mean.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FedBuff {
     schedule: Schedule,
     buffer_size: usize,
     server_learning_rate: f64,
+    #[serde(with = "StalenessDef")]
     staleness: Staleness,
     deltas: WeightedSum,
 }

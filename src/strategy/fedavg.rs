@@ -1,10 +1,11 @@
 //! FedAvg (McMahan et al. 2017): the sample-weighted mean of client models.
 
 use super::{Schedule, Strategy, Update};
+use serde::{Deserialize, Serialize};
 
 /// A running sum of weighted vectors: memory stays one model whatever the
 /// number of updates folded in (FedAvg sums models, FedBuff deltas).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct WeightedSum {
     sum: Vec<f64>,
     weight: f64,
@@ -47,6 +48,7 @@ impl WeightedSum {
 }
 
 /// The sample-weighted mean of the client models.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FedAvg {
     schedule: Schedule,
     sum: WeightedSum,

@@ -3,9 +3,11 @@
 //! round at once, so they buffer; updates are unweighted (a byzantine
 //! client could lie about its sample count).
 
+use super::saved::Name;
 use super::{Schedule, Strategy, Update};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Rule {
     Median,
     /// Drops the `beta` fraction of values at each end, per coordinate.
@@ -20,22 +22,24 @@ pub enum Rule {
     },
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Robust {
-    name: &'static str,
+    name: Name,
     schedule: Schedule,
     rule: Rule,
+    /// This round's updates, in arrival order.
     buffer: Vec<Vec<f64>>,
 }
 
 impl Robust {
     pub fn new(name: &'static str, schedule: Schedule, rule: Rule) -> Self {
-        Robust { name, schedule, rule, buffer: Vec::new() }
+        Robust { name: Name(name), schedule, rule, buffer: Vec::new() }
     }
 }
 
 impl Strategy for Robust {
     fn name(&self) -> &'static str {
-        self.name
+        self.name.0
     }
 
     fn schedule(&self) -> Schedule {

@@ -18,10 +18,12 @@
 //! bounds the step where `v` is tiny. `v` starts at zero.
 
 use super::fedavg::FedAvg;
+use super::saved::Name;
 use super::{Schedule, Strategy, Update};
+use serde::{Deserialize, Serialize};
 
 /// Which rule the server applies to the pseudo-gradient.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum ServerRule {
     Momentum { momentum: f64 },
     Adagrad { beta1: f64 },
@@ -29,25 +31,27 @@ pub enum ServerRule {
     Yogi { beta1: f64, beta2: f64 },
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerOptimizer {
-    name: &'static str,
+    name: Name,
     mean: FedAvg,
     rule: ServerRule,
     eta: f64,
     tau: f64,
+    /// First and second moments (empty until the first aggregation).
     m: Vec<f64>,
     v: Vec<f64>,
 }
 
 impl ServerOptimizer {
     pub fn new(name: &'static str, schedule: Schedule, rule: ServerRule, eta: f64, tau: f64) -> Self {
-        ServerOptimizer { name, mean: FedAvg::new(schedule), rule, eta, tau, m: Vec::new(), v: Vec::new() }
+        ServerOptimizer { name: Name(name), mean: FedAvg::new(schedule), rule, eta, tau, m: Vec::new(), v: Vec::new() }
     }
 }
 
 impl Strategy for ServerOptimizer {
     fn name(&self) -> &'static str {
-        self.name
+        self.name.0
     }
 
     fn schedule(&self) -> Schedule {

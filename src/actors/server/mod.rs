@@ -16,7 +16,7 @@ use crate::model::{Architecture, LocalTraining};
 use crate::net::Leg;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::{Detail, Event, EventKind, TaskTag, VirtualTime};
-use crate::strategy::{Strategy, Update};
+use crate::strategy::{AnyStrategy, Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -91,7 +91,7 @@ pub struct ServerState {
 
 pub struct ServerActor {
     cfg: ServerConfig,
-    strategy: Box<dyn Strategy>,
+    strategy: AnyStrategy,
     training: LocalTraining,
     arch: Arc<Architecture>,
     test: Arc<Dataset>,
@@ -108,7 +108,7 @@ pub struct ServerActor {
 impl ServerActor {
     pub fn new(
         cfg: ServerConfig,
-        strategy: Box<dyn Strategy>,
+        strategy: AnyStrategy,
         arch: Arc<Architecture>,
         test: Arc<Dataset>,
         initial: Vec<f64>,
@@ -155,11 +155,11 @@ impl ServerActor {
         self.stop_reason = s.stop_reason;
     }
 
-    pub fn strategy(&self) -> &dyn Strategy {
-        self.strategy.as_ref()
+    pub fn strategy(&self) -> &AnyStrategy {
+        &self.strategy
     }
 
-    pub fn strategy_mut(&mut self) -> &mut Box<dyn Strategy> {
+    pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
         &mut self.strategy
     }
 
