@@ -92,7 +92,7 @@ pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
     let n = scenario.clients.count;
     let data = data::load(&scenario.data, n, seeds.child("data"))
         .map_err(|error| RunError::Data { error, file: file.clone() })?;
-    let arch = Architecture::new(&scenario.model, data.train.n_features, data.train.n_classes)
+    let arch = Architecture::new(&scenario.model, data.n_features, data.n_classes)
         .map_err(|error| RunError::Model { error, file: file.clone() })?;
     let availability = AvailabilityModel::new(&scenario.clients.availability, n, seeds.child("availability"))?;
     Ok(Prepared { data, arch: Arc::new(arch), availability })
@@ -160,12 +160,12 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
 fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
     let seeds = SeedTree::new(scenario.seed);
     let Prepared { data, arch, availability } = prepared;
-    let FederatedData { train, test, partition, class_names } = data;
+    let FederatedData { test, clients: client_data, class_names, .. } = data;
     let n = scenario.clients.count;
     let params = arch.param_count();
     let bytes = 4 * params as u64;
     let pool = Arc::new(ComputePool::new(threads));
-    let shared = Arc::new(Shared { arch: arch.clone(), train: Arc::new(train), pool: pool.clone() });
+    let shared = Arc::new(Shared { arch: arch.clone(), data: client_data, pool: pool.clone() });
     let profiles = &scenario.clients.profiles;
     let devices: Vec<Arc<Device>> = if profiles.is_empty() {
         vec![Arc::new(Device::ideal())]
@@ -175,12 +175,10 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let shares: Vec<f64> = profiles.iter().map(|p| p.share).collect();
     let placement = place_profiles(&shares, n, seeds.child("clients.placement"));
     let client_seeds = seeds.child("clients");
-    let clients = partition
-        .into_iter()
-        .enumerate()
-        .map(|(c, rows)| {
+    let clients = (0..n)
+        .map(|c| {
             let device = devices[placement[c] as usize].clone();
-            ClientActor::new(c as u32, device, rows.into(), scenario.clients.dropout, shared.clone(), client_seeds)
+            ClientActor::new(c as u32, device, scenario.clients.dropout, shared.clone(), client_seeds)
         })
         .collect();
     let strategy = strategy::build(&scenario.strategy);

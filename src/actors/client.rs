@@ -6,7 +6,7 @@
 //! model gives.
 
 use super::messages::{Deliver, Envelope, Outbox, Report, TaskOrder, ToClient, ToServer};
-use crate::data::Dataset;
+use crate::data::ClientData;
 use crate::model::Architecture;
 use crate::net::{Device, TaskRngs};
 use crate::sim::{ComputePool, Event, EventKind, Rng, SeedTree, TaskTag, VirtualTime};
@@ -14,17 +14,16 @@ use actix::{Actor, Context, Handler, MessageResult};
 use rand::RngExt;
 use std::sync::Arc;
 
-/// What every client shares: the model, the train pool and the pool of cores.
+/// What every client shares: the model, the clients' data and the pool of cores.
 pub struct Shared {
     pub arch: Arc<Architecture>,
-    pub train: Arc<Dataset>,
+    pub data: ClientData,
     pub pool: Arc<ComputePool>,
 }
 
 pub struct ClientActor {
     id: u32,
     device: Arc<Device>,
-    rows: Arc<[u32]>,
     dropout: f64,
     shared: Arc<Shared>,
     net: Rng,
@@ -35,19 +34,11 @@ pub struct ClientActor {
 
 impl ClientActor {
     /// `seeds` is the "clients" subtree; each client derives its own streams.
-    pub fn new(
-        id: u32,
-        device: Arc<Device>,
-        rows: Arc<[u32]>,
-        dropout: f64,
-        shared: Arc<Shared>,
-        seeds: SeedTree,
-    ) -> Self {
+    pub fn new(id: u32, device: Arc<Device>, dropout: f64, shared: Arc<Shared>, seeds: SeedTree) -> Self {
         let mine = |purpose: &str| seeds.child(purpose).stream_for(id as u64);
         ClientActor {
             id,
             device,
-            rows,
             dropout,
             shared,
             net: mine("net"),
@@ -61,7 +52,8 @@ impl ClientActor {
     pub fn on_task(&mut self, now: VirtualTime, order: TaskOrder) -> Outbox {
         let mut out = Outbox::default();
         let tag = TaskTag { client: self.id, serial: order.serial };
-        let work = order.training.epochs as f64 * self.rows.len() as f64;
+        let samples = self.shared.data.samples(self.id);
+        let work = order.training.epochs as f64 * samples as f64;
         let plan = self.device.plan_task(
             order.bytes_down,
             order.bytes_up,
@@ -93,18 +85,18 @@ impl ClientActor {
         let seed: u64 = self.train.random();
         // The job holds what it reads, not `Shared`: a pending job must not
         // keep the pool that holds it alive.
-        let (arch, data) = (self.shared.arch.clone(), self.shared.train.clone());
-        let (rows, model, training) = (self.rows.clone(), order.model.clone(), order.training);
+        let (arch, data, id) = (self.shared.arch.clone(), self.shared.data.clone(), self.id);
+        let (model, training) = (order.model.clone(), order.training);
         let job = self.shared.pool.submit(move || {
             let mut params = model.as_ref().clone();
-            arch.train(&mut params, &data, &rows, &training, seed);
+            data.with_client(id, |train, rows| arch.train(&mut params, train, rows, &training, seed));
             params
         });
         let report = Report {
             client: self.id,
             serial: order.serial,
             base_version: order.version,
-            samples: self.rows.len(),
+            samples,
             base: order.model,
             job,
             bytes: order.bytes_up,

@@ -297,7 +297,14 @@ fn variant_defaults() {
     .unwrap();
     assert_eq!(
         s.data.source,
-        DataSource::Synthetic(SyntheticSpec { features: 60, classes: 10, samples: 20000, alpha: 1.0, beta: 1.0 })
+        DataSource::Synthetic(SyntheticSpec {
+            features: 60,
+            classes: 10,
+            samples: 20000,
+            alpha: 1.0,
+            beta: 1.0,
+            per_client: false
+        })
     );
     assert_eq!(s.data.partition, Partition::Shards { shards_per_client: 2 });
     assert_eq!(s.clients.availability, Availability::Diurnal { period_h: 24.0, on_fraction: 0.5 });
