@@ -3,7 +3,7 @@
 //! whole parity run through the actors against a bare loop of the same math.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use fedsim::data::{self, FederatedData};
+use fedsim::data::{self, ClientData, FederatedData};
 use fedsim::model::{Architecture, LocalTraining};
 use fedsim::run::{run, RunOptions};
 use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition, SyntheticSpec};
@@ -33,17 +33,19 @@ fn training() -> LocalTraining {
 /// `Architecture::train` (same math, written out flat).
 #[allow(clippy::needless_range_loop)] // written as the plain index loop it stands for
 fn bare_round_flat(fd: &FederatedData, global: &[f64], next: &mut [f64], local: &mut [f64], g: &mut [f64]) {
-    let (f, c) = (fd.train.n_features, fd.train.n_classes);
-    let total: usize = fd.partition.iter().map(|p| p.len()).sum();
+    let (f, c) = (fd.n_features, fd.n_classes);
+    let total = fd.clients.total_rows() as usize;
     let mut z = [0.0f64; 64];
     next.fill(0.0);
-    for rows in &fd.partition {
+    let ClientData::Table { train, rows: all_rows, offsets } = &fd.clients else { panic!("a table") };
+    for w in offsets.windows(2) {
+        let rows = &all_rows[w[0] as usize..w[1] as usize];
         local.copy_from_slice(global);
         for batch in rows.chunks(32) {
             g.fill(0.0);
             for &r in batch {
                 let r = r as usize;
-                let x = &fd.train.x[r * f..(r + 1) * f];
+                let x = &train.x[r * f..(r + 1) * f];
                 for k in 0..c {
                     z[k] = local[f * c + k];
                 }
@@ -62,7 +64,7 @@ fn bare_round_flat(fd: &FederatedData, global: &[f64], next: &mut [f64], local: 
                 for k in 0..c {
                     z[k] /= s;
                 }
-                z[fd.train.y[r] as usize] -= 1.0;
+                z[train.y[r] as usize] -= 1.0;
                 for j in 0..f {
                     let xj = x[j] as f64;
                     for k in 0..c {
@@ -95,10 +97,13 @@ fn bare_round(_arch: &Architecture, d: &FederatedData, global: &mut Vec<f64>) {
 fn math(c: &mut Criterion) {
     let d = parity_data(10);
     let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 64, 10).unwrap();
-    let rows = d.partition[0].clone();
     let cfg = training();
     c.bench_function("softmax_sgd_epoch_144_rows", |b| {
-        b.iter_batched(|| vec![0.0; 650], |mut p| arch.train(&mut p, &d.train, &rows, &cfg, 0), BatchSize::SmallInput)
+        b.iter_batched(
+            || vec![0.0; 650],
+            |mut p| d.clients.with_client(0, |train, rows| arch.train(&mut p, train, rows, &cfg, 0)),
+            BatchSize::SmallInput,
+        )
     });
     let g = vec![0.01; 650];
     c.bench_function("softmax_evaluate_360_rows", |b| b.iter(|| black_box(arch.evaluate(&g, &d.test))));
@@ -166,6 +171,7 @@ fn loading(c: &mut Criterion) {
             samples: 200_000,
             alpha: 1.0,
             beta: 1.0,
+            per_client: false,
         }),
         test_fraction: 0.02,
         shuffle: false,

@@ -9,7 +9,7 @@ use crate::actors::server::Selection;
 use crate::actors::{
     ClientShard, ClientState, Federation, FederationError, Progress, ServerActor, ServerConfig, ServerOutcome, TrainJob,
 };
-use crate::data::{self, ClientData, DataError, FederatedData};
+use crate::data::{self, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
 use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
@@ -98,7 +98,7 @@ pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
     let n = scenario.clients.count;
     let data = data::load(&scenario.data, n, seeds.child("data"))
         .map_err(|error| RunError::Data { error, file: file.clone() })?;
-    let arch = Architecture::new(&scenario.model, data.train.n_features, data.train.n_classes)
+    let arch = Architecture::new(&scenario.model, data.n_features, data.n_classes)
         .map_err(|error| RunError::Model { error, file: file.clone() })?;
     let availability = AvailabilityModel::new(&scenario.clients.availability, n, seeds.child("availability"))?;
     Ok(Prepared { data, arch: Arc::new(arch), availability })
@@ -173,8 +173,7 @@ const SHARDS: usize = 16;
 fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
     let seeds = SeedTree::new(scenario.seed);
     let Prepared { data, arch, availability } = prepared;
-    let FederatedData { train, test, partition, class_names } = data;
-    let clients = ClientData::from_partition(train, partition);
+    let FederatedData { test, clients, class_names, .. } = data;
     let n = scenario.clients.count;
     let params = arch.param_count();
     let bytes = 4 * params as u64;

@@ -29,7 +29,7 @@ fn parity_data(n_clients: usize) -> FederatedData {
 /// Runs `rounds` FedAvg rounds over every client; returns (loss, correct)
 /// after each evaluation, round 0 first.
 fn fedavg(fd: &FederatedData, rounds: usize) -> Vec<(f64, f64)> {
-    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, fd.train.n_features, fd.train.n_classes).unwrap();
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, fd.n_features, fd.n_classes).unwrap();
     let cfg = LocalTraining {
         epochs: 1,
         batch_size: 32,
@@ -38,7 +38,7 @@ fn fedavg(fd: &FederatedData, rounds: usize) -> Vec<(f64, f64)> {
         weight_decay: 0.0,
         prox_mu: 0.0,
     };
-    let total: usize = fd.partition.iter().map(|p| p.len()).sum();
+    let total = fd.clients.total_rows() as usize;
     let mut global = arch.init(&mut SeedTree::new(0).stream());
     let mut local = vec![0.0; global.len()];
     let mut next = vec![0.0; global.len()];
@@ -50,10 +50,10 @@ fn fedavg(fd: &FederatedData, rounds: usize) -> Vec<(f64, f64)> {
     let mut out = vec![eval(&global)];
     for _ in 0..rounds {
         next.fill(0.0);
-        for (k, rows) in fd.partition.iter().enumerate() {
+        for k in 0..fd.clients.n_clients() as u32 {
             local.copy_from_slice(&global);
-            arch.train(&mut local, &fd.train, rows, &cfg, k as u64);
-            let w = rows.len() as f64 / total as f64;
+            fd.clients.with_client(k, |train, rows| arch.train(&mut local, train, rows, &cfg, k as u64));
+            let w = fd.clients.samples(k) as f64 / total as f64;
             for (n, l) in next.iter_mut().zip(&local) {
                 *n += w * l;
             }
@@ -67,12 +67,12 @@ fn fedavg(fd: &FederatedData, rounds: usize) -> Vec<(f64, f64)> {
 #[test]
 fn digits_fedavg_n10_matches_the_float64_reference() {
     let fd = parity_data(10);
-    assert_eq!(fd.train.rows(), 1437);
+    assert_eq!(fd.clients.total_rows(), 1437);
     assert_eq!(fd.test.rows(), 360);
-    assert_eq!((fd.train.n_features, fd.train.n_classes), (64, 10));
+    assert_eq!((fd.n_features, fd.n_classes), (64, 10));
     assert_eq!(fd.class_names, (0..10).map(|c| c.to_string()).collect::<Vec<_>>());
-    assert_eq!(fd.partition[0][..3], [0, 10, 20]);
-    assert_eq!(fd.partition.iter().map(|p| p.len()).sum::<usize>(), 1437);
+    assert_eq!(fd.clients.with_client(0, |_, rows| rows[..3].to_vec()), [0, 10, 20]);
+    assert_eq!((0..10).map(|k| fd.clients.samples(k)).sum::<usize>(), 1437);
 
     let evals = fedavg(&fd, 50);
     let check = |round: usize, loss: f64, correct: f64| {

@@ -1,13 +1,14 @@
 //! The data: load a data set, split it into a train pool and a held-out
-//! test set, normalise both with the train pool's statistics, and partition
-//! the train pool over the clients.
+//! test set, normalise both with the train pool's statistics, and give
+//! every client its rows through one type, [`ClientData`].
 //!
 //! Everything random derives from the `"data"` subtree of the seed tree:
 //! `"shuffle"` (the row permutation before the split), `"partition"` (the
 //! partitioner's draws) and `"synthetic"` (the generator of `synthetic`
 //! data, one stream per latent source).
 //!
-//! Order of operations in [`load`]:
+//! Order of operations in [`load`] for a table (every data set but
+//! `synthetic` with `per_client: true`):
 //! 1. read or generate all rows (features as `f32`, labels as class
 //!    indices `0..n_classes`);
 //! 2. if `data.shuffle`, permute all rows with the `"shuffle"` stream;
@@ -15,7 +16,14 @@
 //!    set = the rest (without shuffling: file order, the test set is the
 //!    last rows);
 //! 4. fit the normalisation on the train pool, apply it to both;
-//! 5. partition the train pool's row indices over the clients.
+//! 5. partition the train pool's row indices over the clients, stored flat
+//!    ([`ClientData::Table`]: 4 bytes per row and 8 per client).
+//!
+//! With `data.synthetic.per_client: true` there is no train table: client
+//! k is LEAF source k, made on demand ([`ClientData::PerClient`]); its size
+//! law, the test set and the normalisation sample are documented on
+//! [`PerClientSynthetic`] (in full in the notes of `src/data/synthetic.rs`)
+//! and under `data.synthetic.per_client` in docs/scenario-reference.md.
 //!
 //! # Precision: features stored as `f32`, arithmetic in `f64`
 //! [`Dataset::x`] holds every feature as `f32`; everything computed from
@@ -45,14 +53,13 @@
 //! the stored values and each normalised value is computed in `f64` and
 //! rounded to `f32` once.
 
-mod clients;
-pub use clients::ClientData;
 mod normalize;
 mod partition;
 mod synthetic;
 mod table;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 
@@ -61,6 +68,7 @@ use crate::sim::SeedTree;
 
 pub use normalize::{fit_apply as normalize_train_test, Scaler};
 pub use partition::partition;
+pub use synthetic::{PerClientSynthetic, SizeLaw, MAX_TEST_ROWS, SAMPLE_SOURCES, SIZE_BLOCK};
 
 /// A table of labelled rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,19 +104,110 @@ impl Dataset {
     }
 }
 
-/// The data of a run: the train pool split over the clients, and the
-/// server's test set.
+/// The data of a run: every client's rows, and the server's test set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FederatedData {
-    /// The normalised train pool.
-    pub train: Dataset,
     /// The held-out test set, normalised with the train pool's statistics.
     pub test: Dataset,
-    /// Per client (`len == n_clients`): row indices into `train`, in the
-    /// client's row order (ascending for every partitioner).
-    pub partition: Vec<Vec<u32>>,
+    /// Where each client's rows come from.
+    pub clients: ClientData,
     /// One name per class (`len == n_classes`).
     pub class_names: Vec<String>,
+    /// Features per row (of the test set and of every client).
+    pub n_features: usize,
+    /// Number of classes.
+    pub n_classes: usize,
+}
+
+/// Where each client's rows come from. Cheap to clone (`Arc` inside), so
+/// every client and every training job can hold one.
+///
+/// ```
+/// use fedsim::data::{self, ClientData};
+/// use fedsim::scenario::checked::{DataSource, DataSpec, Normalize, Partition};
+/// use fedsim::sim::SeedTree;
+/// let spec = DataSpec {
+///     source: DataSource::Iris,
+///     test_fraction: 0.2,
+///     shuffle: false,
+///     normalize: Normalize::None,
+///     partition: Partition::Iid,
+/// };
+/// let fd = data::load(&spec, 7, SeedTree::new(0)).unwrap();
+/// assert_eq!((fd.clients.n_clients(), fd.clients.total_rows()), (7, 120));
+/// // round-robin: client 3 holds train rows 3, 10, 17, ...
+/// assert_eq!(fd.clients.samples(3), 17);
+/// let first = fd.clients.with_client(3, |_train, rows| rows[..3].to_vec());
+/// assert_eq!(first, [3, 10, 17]);
+/// assert!(matches!(fd.clients, ClientData::Table { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientData {
+    /// A train table split over the clients; partition stored flat: `rows`
+    /// holds every client's row indices back to back (each client's
+    /// ascending), `offsets[c]..offsets[c + 1]` is client c's slice
+    /// (`offsets.len() == n_clients + 1`).
+    Table { train: Arc<Dataset>, rows: Arc<[u32]>, offsets: Arc<[u64]> },
+    /// LEAF synthetic sources made on demand, one per client.
+    PerClient(Arc<PerClientSynthetic>),
+}
+
+impl ClientData {
+    /// Number of clients.
+    pub fn n_clients(&self) -> usize {
+        match self {
+            ClientData::Table { offsets, .. } => offsets.len() - 1,
+            ClientData::PerClient(p) => p.n_clients(),
+        }
+    }
+
+    /// Local sample count of client `c` (its rows, per epoch): O(1), no
+    /// allocation (per-client `quantity_skew` sizes draw one block of
+    /// [`SIZE_BLOCK`] lognormals on the stack). Panics if `c` is not a
+    /// client.
+    pub fn samples(&self, c: u32) -> usize {
+        match self {
+            ClientData::Table { offsets, .. } => (offsets[c as usize + 1] - offsets[c as usize]) as usize,
+            ClientData::PerClient(p) => p.samples(c),
+        }
+    }
+
+    /// Runs `f` on client `c`'s data: the train table and the client's row
+    /// indices into it, or a freshly generated table of the client's rows
+    /// (normalised) and `0..n`. Panics if `c` is not a client.
+    pub fn with_client<R>(&self, c: u32, f: impl FnOnce(&Dataset, &[u32]) -> R) -> R {
+        match self {
+            ClientData::Table { train, rows, offsets } => {
+                let (lo, hi) = (offsets[c as usize] as usize, offsets[c as usize + 1] as usize);
+                f(train, &rows[lo..hi])
+            }
+            ClientData::PerClient(p) => {
+                let data = p.client(c);
+                // fits: `PerClientSynthetic::build` bounds a client by u32::MAX rows
+                let rows: Vec<u32> = (0..data.rows() as u32).collect();
+                f(&data, &rows)
+            }
+        }
+    }
+
+    /// Total train rows over all clients (for messages and summaries).
+    pub fn total_rows(&self) -> u64 {
+        match self {
+            ClientData::Table { rows, .. } => rows.len() as u64,
+            ClientData::PerClient(p) => p.total_rows(),
+        }
+    }
+
+    /// Bytes held for the clients, excluding a shared train table: for a
+    /// table, 4 per row index and 8 per offset (about 4 per train row + 8
+    /// per client); per client, a constant (the generator's parameters and
+    /// the scaler, O(features)), whatever the number of clients.
+    pub fn client_bytes(&self) -> usize {
+        match self {
+            ClientData::Table { rows, offsets, .. } => 4 * rows.len() + 8 * offsets.len(),
+            ClientData::PerClient(p) => p.bytes(),
+        }
+    }
 }
 
 /// Why the data could not be loaded. Every message names the scenario key
@@ -181,6 +280,31 @@ pub fn load(spec: &DataSpec, n_clients: usize, seeds: SeedTree) -> Result<Federa
     if n_clients == 0 {
         return Err(DataError::Invalid { key: "clients.count", message: "at least one client is needed".into() });
     }
+    if n_clients > u32::MAX as usize {
+        return Err(DataError::Invalid {
+            key: "clients.count",
+            message: format!("{n_clients} clients is more than the supported {}", u32::MAX),
+        });
+    }
+    if let DataSource::Synthetic(s) = &spec.source {
+        if s.per_client {
+            let (pc, test) = PerClientSynthetic::build(
+                s,
+                &spec.partition,
+                spec.normalize,
+                spec.test_fraction,
+                n_clients,
+                seeds.child("synthetic"),
+            )?;
+            return Ok(FederatedData {
+                test,
+                n_features: pc.n_features(),
+                n_classes: pc.n_classes(),
+                class_names: (0..pc.n_classes()).map(|i| i.to_string()).collect(),
+                clients: ClientData::PerClient(Arc::new(pc)),
+            });
+        }
+    }
     let raw = match &spec.source {
         DataSource::Digits => builtin_digits(),
         DataSource::BreastCancer => builtin_breast_cancer(),
@@ -205,8 +329,10 @@ pub fn load(spec: &DataSpec, n_clients: usize, seeds: SeedTree) -> Result<Federa
     }
     let (mut train, mut test) = split_at(data, n_train);
     normalize::fit_apply(spec.normalize, &mut train, &mut test);
-    let partition = partition::partition(&spec.partition, &train, n_clients, seeds.child("partition"));
-    Ok(FederatedData { train, test, partition, class_names })
+    let flat = partition::partition_flat(&spec.partition, &train, n_clients, seeds.child("partition"));
+    let (n_features, n_classes) = (train.n_features, train.n_classes);
+    let clients = ClientData::Table { train: Arc::new(train), rows: flat.rows.into(), offsets: flat.offsets.into() };
+    Ok(FederatedData { test, clients, class_names, n_features, n_classes })
 }
 
 /// Reorders rows in place so that new row `j` is old row `perm[j]`, with
@@ -291,6 +417,14 @@ mod tests {
     use super::*;
     use crate::scenario::checked::{CsvSpec, Normalize, Partition, SyntheticSpec};
 
+    /// The train table of a table-backed load.
+    fn train(fd: &FederatedData) -> &Dataset {
+        match &fd.clients {
+            ClientData::Table { train, .. } => train,
+            ClientData::PerClient(_) => panic!("expected a table"),
+        }
+    }
+
     fn spec(source: DataSource) -> DataSpec {
         DataSpec {
             source,
@@ -325,14 +459,16 @@ mod tests {
     fn split_sizes_and_determinism() {
         let s = spec(DataSource::Digits);
         let a = load(&s, 7, SeedTree::new(3)).unwrap();
-        assert_eq!(a.train.rows(), 1437);
+        assert_eq!(train(&a).rows(), 1437);
+        assert_eq!(a.clients.total_rows(), 1437);
         assert_eq!(a.test.rows(), 360);
-        assert_eq!(a.partition.len(), 7);
+        assert_eq!(a.clients.n_clients(), 7);
         assert_eq!(a.class_names.len(), 10);
+        assert_eq!((a.n_features, a.n_classes), (64, 10));
         let b = load(&s, 7, SeedTree::new(3)).unwrap();
         assert_eq!(a, b);
         let c = load(&s, 7, SeedTree::new(4)).unwrap();
-        assert_ne!(a.train.y, c.train.y);
+        assert_ne!(train(&a).y, train(&c).y);
     }
 
     #[test]
@@ -342,8 +478,8 @@ mod tests {
         s.normalize = Normalize::None;
         let fd = load(&s, 3, SeedTree::new(0)).unwrap();
         let raw = builtin_iris().data;
-        assert_eq!(fd.train.rows(), 120);
-        assert_eq!(&fd.train.x[..], &raw.x[..120 * 4]);
+        assert_eq!(train(&fd).rows(), 120);
+        assert_eq!(&train(&fd).x[..], &raw.x[..120 * 4]);
         assert_eq!(&fd.test.x[..], &raw.x[120 * 4..]);
         assert_eq!(&fd.test.y[..], &raw.y[120..]);
     }
@@ -362,7 +498,7 @@ mod tests {
             let col: Vec<f64> = (0..120).map(|i| raw.row(i)[j] as f64).collect();
             let mean = col.iter().sum::<f64>() / 120.0;
             let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 120.0).sqrt();
-            let t: Vec<f64> = (0..120).map(|i| fd.train.row(i)[j] as f64).collect();
+            let t: Vec<f64> = (0..120).map(|i| train(&fd).row(i)[j] as f64).collect();
             let abs_sum: f64 = t.iter().map(|v| v.abs()).sum();
             assert!(t.iter().sum::<f64>().abs() < 1e-9 + abs_sum * half_eps);
             let sq_mean = t.iter().map(|v| v * v).sum::<f64>() / 120.0;
@@ -374,7 +510,7 @@ mod tests {
         }
         s.normalize = Normalize::MinMax;
         let fd = load(&s, 3, SeedTree::new(0)).unwrap();
-        assert!(fd.train.x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(train(&fd).x.iter().all(|v| (0.0..=1.0).contains(v)));
         assert!(fd.test.x.iter().any(|&v| v > 1.0), "virginica petals exceed the train range");
     }
 
@@ -384,8 +520,9 @@ mod tests {
         s.normalize = Normalize::None;
         let fd = load(&s, 3, SeedTree::new(9)).unwrap();
         let raw = builtin_iris().data;
-        let mut got: Vec<(Vec<u32>, u32)> = (0..fd.train.rows())
-            .map(|i| (fd.train.row(i).iter().map(|v| v.to_bits()).collect(), fd.train.y[i]))
+        let t = train(&fd);
+        let mut got: Vec<(Vec<u32>, u32)> = (0..t.rows())
+            .map(|i| (t.row(i).iter().map(|v| v.to_bits()).collect(), t.y[i]))
             .chain((0..fd.test.rows()).map(|i| (fd.test.row(i).iter().map(|v| v.to_bits()).collect(), fd.test.y[i])))
             .collect();
         let mut want: Vec<(Vec<u32>, u32)> =
@@ -432,6 +569,88 @@ mod tests {
         assert!(e.starts_with("data.csv.path:") && e.contains("/nonexistent/x.csv"), "{e}");
     }
 
+    fn per_client_spec(features: usize, samples: usize, normalize: Normalize) -> DataSpec {
+        let mut s = spec(DataSource::Synthetic(SyntheticSpec {
+            features,
+            classes: 4,
+            samples,
+            alpha: 1.0,
+            beta: 1.0,
+            per_client: true,
+        }));
+        s.normalize = normalize;
+        s
+    }
+
+    #[test]
+    fn per_client_loads_without_per_client_work() {
+        let s = per_client_spec(60, 20_000_000, Normalize::Standard);
+        let start = std::time::Instant::now();
+        let big = load(&s, 10_000_000, SeedTree::new(1)).unwrap();
+        assert_eq!(big.clients.n_clients(), 10_000_000);
+        assert_eq!(big.clients.total_rows(), 20_000_000);
+        assert_eq!((big.n_features, big.n_classes, big.test.n_features), (60, 4, 60));
+        assert_eq!(big.class_names, ["0", "1", "2", "3"]);
+        // K = 1000 sources of 2 rows: ceil(2000 * 0.2 / 0.8) test rows
+        assert_eq!(big.test.rows(), 500);
+        // the clients cost the same at 10 clients and at 10 million: the
+        // generator's parameters and the scaler, nothing per client
+        let small = load(&per_client_spec(60, 20, Normalize::Standard), 10, SeedTree::new(1)).unwrap();
+        assert_eq!(big.clients.client_bytes(), small.clients.client_bytes());
+        assert!(big.clients.client_bytes() < 2048, "{}", big.clients.client_bytes());
+        // and loading the largest federation is as quick: no O(clients) work
+        let most =
+            load(&per_client_spec(60, u32::MAX as usize, Normalize::Standard), u32::MAX as usize, SeedTree::new(1))
+                .unwrap();
+        assert_eq!(most.clients.samples(u32::MAX - 1), 1);
+        assert!(start.elapsed().as_secs_f64() < 10.0, "{:?}", start.elapsed());
+        let e = load(&per_client_spec(60, usize::MAX, Normalize::None), u32::MAX as usize + 1, SeedTree::new(1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("clients.count:"), "{e}");
+    }
+
+    #[test]
+    fn per_client_data_is_made_on_demand() {
+        let s = per_client_spec(5, 4000, Normalize::Standard);
+        let fd = load(&s, 200, SeedTree::new(3)).unwrap();
+        assert_eq!(fd.clients.samples(17), 20);
+        let (a, rows) = fd.clients.with_client(17, |d, rows| (d.clone(), rows.to_vec()));
+        assert_eq!(rows, (0..20).collect::<Vec<u32>>());
+        assert_eq!((a.rows(), a.n_features, a.n_classes), (20, 5, 4));
+        // normalised with the sample's statistics: the 200 clients' features
+        // (all of them are the sample here) have mean 0 and variance 1
+        let mut sum = [0.0f64; 5];
+        let mut sq = [0.0f64; 5];
+        for c in 0..200 {
+            fd.clients.with_client(c, |d, _| {
+                for row in d.x.chunks_exact(5) {
+                    for j in 0..5 {
+                        sum[j] += row[j] as f64;
+                        sq[j] += (row[j] as f64).powi(2);
+                    }
+                }
+            });
+        }
+        for j in 0..5 {
+            assert!((sum[j] / 4000.0).abs() < 1e-6, "{sum:?}");
+            assert!((sq[j] / 4000.0 - 1.0).abs() < 1e-5, "{sq:?}");
+        }
+        // same seed and client, same rows; the data set is a pure function
+        let again = load(&s, 200, SeedTree::new(3)).unwrap();
+        assert_eq!(again, fd);
+        assert_eq!(again.clients.with_client(17, |d, _| d.clone()), a);
+        let other = load(&s, 200, SeedTree::new(4)).unwrap();
+        assert_ne!(other.clients.with_client(17, |d, _| d.x.clone()), a.x);
+        assert_ne!(other.test, fd.test);
+    }
+
+    #[test]
+    fn table_client_bytes_are_four_per_row_and_eight_per_client() {
+        let fd = load(&spec(DataSource::Digits), 1000, SeedTree::new(0)).unwrap();
+        assert_eq!(fd.clients.client_bytes(), 4 * 1437 + 8 * 1001);
+    }
+
     #[test]
     fn synthetic_loads_with_every_partitioner() {
         for p in [
@@ -446,12 +665,25 @@ mod tests {
                 samples: 500,
                 alpha: 1.0,
                 beta: 1.0,
+                per_client: false,
             }));
             s.partition = p;
             let fd = load(&s, 10, SeedTree::new(5)).unwrap();
-            let mut all: Vec<u32> = fd.partition.concat();
+            let ClientData::Table { rows, offsets, .. } = &fd.clients else { panic!("expected a table") };
+            let mut all: Vec<u32> = rows.to_vec();
             all.sort();
             assert_eq!(all, (0..400).collect::<Vec<u32>>());
+            assert_eq!(offsets.len(), 11);
+            // client bytes: 4 per row index, 8 per offset
+            assert_eq!(fd.clients.client_bytes(), 4 * 400 + 8 * 11);
+            for c in 0..10 {
+                let n = fd.clients.with_client(c, |d, r| {
+                    assert!(r.windows(2).all(|w| w[0] < w[1]));
+                    assert_eq!(d.rows(), 400);
+                    r.len()
+                });
+                assert_eq!(n, fd.clients.samples(c));
+            }
         }
     }
 }

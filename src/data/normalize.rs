@@ -23,40 +23,57 @@ pub struct Scaler {
 impl Scaler {
     /// Fits the scaler of `kind` on `data`; `None` for `Normalize::None`.
     pub fn fit(kind: Normalize, data: &Dataset) -> Option<Scaler> {
-        let f = data.n_features;
-        let n = data.rows();
+        Scaler::fit_rows(kind, data.n_features, |visit| visit(&data.x))
+    }
+
+    /// Fits the scaler of `kind` on rows that are not held in one table:
+    /// `pass(visit)` must call `visit` on the row-major features of every
+    /// row, in the same order on every call (a chunk of whole rows per call;
+    /// `pass` runs twice for `standard`, once for `minmax`). The result is
+    /// bit for bit [`Scaler::fit`] of the concatenated rows.
+    pub fn fit_rows(kind: Normalize, f: usize, mut pass: impl FnMut(&mut dyn FnMut(&[f32]))) -> Option<Scaler> {
         match kind {
             Normalize::None => None,
             Normalize::Standard => {
                 let mut mean = vec![0.0; f];
-                for row in data.x.chunks_exact(f) {
-                    for (m, &v) in mean.iter_mut().zip(row) {
-                        *m += v as f64;
+                let mut n = 0usize;
+                pass(&mut |x: &[f32]| {
+                    for row in x.chunks_exact(f) {
+                        for (m, &v) in mean.iter_mut().zip(row) {
+                            *m += v as f64;
+                        }
+                        n += 1;
                     }
-                }
+                });
                 let inv_n = 1.0 / n.max(1) as f64;
                 mean.iter_mut().for_each(|m| *m *= inv_n);
                 // two-pass variance: exact for constant features
                 let mut var = vec![0.0; f];
-                for row in data.x.chunks_exact(f) {
-                    for ((s, &m), &v) in var.iter_mut().zip(&mean).zip(row) {
-                        let d = v as f64 - m;
-                        *s += d * d;
+                pass(&mut |x: &[f32]| {
+                    for row in x.chunks_exact(f) {
+                        for ((s, &m), &v) in var.iter_mut().zip(&mean).zip(row) {
+                            let d = v as f64 - m;
+                            *s += d * d;
+                        }
                     }
-                }
+                });
                 let scale = var.iter().map(|&s| (s * inv_n).sqrt()).map(|sd| if sd > 0.0 { sd } else { 1.0 }).collect();
                 Some(Scaler { shift: mean, scale })
             }
             Normalize::MinMax => {
                 let mut lo = vec![f64::INFINITY; f];
                 let mut hi = vec![f64::NEG_INFINITY; f];
-                for row in data.x.chunks_exact(f) {
-                    for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
-                        let v = v as f64;
-                        *l = l.min(v);
-                        *h = h.max(v);
+                let mut n = 0usize;
+                pass(&mut |x: &[f32]| {
+                    for row in x.chunks_exact(f) {
+                        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                            let v = v as f64;
+                            *l = l.min(v);
+                            *h = h.max(v);
+                        }
+                        n += 1;
                     }
-                }
+                });
                 if n == 0 {
                     lo.iter_mut().for_each(|l| *l = 0.0);
                     hi.iter_mut().for_each(|h| *h = 0.0);
@@ -130,6 +147,26 @@ mod tests {
         fit_apply(Normalize::MinMax, &mut train, &mut test);
         assert_eq!(train.x, vec![0.0, 0.0, 0.0, 1.0, 0.0, 1.0]);
         assert_eq!(test.x, vec![2.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn fitting_rows_in_chunks_is_fitting_the_table() {
+        let rows: Vec<[f32; 3]> = (0..37).map(|i| [i as f32 * 0.37, (i % 5) as f32, 7.0 - i as f32 / 3.0]).collect();
+        let table = ds(&rows);
+        for kind in [Normalize::Standard, Normalize::MinMax] {
+            let whole = Scaler::fit(kind, &table).unwrap();
+            let mut passes = 0;
+            let chunked = Scaler::fit_rows(kind, 3, |visit| {
+                passes += 1;
+                for piece in rows.chunks(5) {
+                    visit(&piece.concat());
+                }
+            })
+            .unwrap();
+            assert_eq!(chunked, whole, "{kind:?}");
+            assert_eq!(passes, if kind == Normalize::Standard { 2 } else { 1 });
+        }
+        assert_eq!(Scaler::fit_rows(Normalize::None, 3, |_| panic!("no pass for none")), None);
     }
 
     #[test]

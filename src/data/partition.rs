@@ -32,6 +32,40 @@ use super::Dataset;
 use crate::scenario::checked::Partition;
 use crate::sim::SeedTree;
 
+/// A partition stored flat: client `c`'s rows are
+/// `rows[offsets[c]..offsets[c + 1]]` (`offsets.len() == n_clients + 1`),
+/// 4 bytes per row and 8 per client, however many clients there are.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Flat {
+    pub rows: Vec<u32>,
+    pub offsets: Vec<u64>,
+}
+
+/// [`partition`] in flat form: the same rows in the same order per client.
+/// `iid` is built flat directly (no list per client, even transiently).
+pub(crate) fn partition_flat(kind: &Partition, train: &Dataset, n_clients: usize, seeds: SeedTree) -> Flat {
+    let n_rows = train.rows();
+    if let Partition::Iid = kind {
+        let mut rows = Vec::with_capacity(n_rows);
+        let mut offsets = Vec::with_capacity(n_clients + 1);
+        offsets.push(0);
+        for k in 0..n_clients {
+            rows.extend((k..n_rows).step_by(n_clients).map(|r| r as u32));
+            offsets.push(rows.len() as u64);
+        }
+        return Flat { rows, offsets };
+    }
+    let parts = partition(kind, train, n_clients, seeds);
+    let mut rows = Vec::with_capacity(n_rows);
+    let mut offsets = Vec::with_capacity(n_clients + 1);
+    offsets.push(0);
+    for p in parts {
+        rows.extend_from_slice(&p);
+        offsets.push(rows.len() as u64);
+    }
+    Flat { rows, offsets }
+}
+
 /// Row indices of `train` per client (`n_clients` lists, each ascending).
 pub fn partition(kind: &Partition, train: &Dataset, n_clients: usize, seeds: SeedTree) -> Vec<Vec<u32>> {
     let rows = train.rows();
@@ -115,25 +149,51 @@ pub fn partition(kind: &Partition, train: &Dataset, n_clients: usize, seeds: See
 
 /// Client sizes summing to `rows`, proportional to LogNormal(0, sigma) draws.
 fn skew_sizes(rows: usize, n: usize, sigma: f64, rng: &mut crate::sim::Rng) -> Vec<usize> {
+    let (mut sizes, mut shares, mut order) = (vec![0; n], vec![0.0; n], vec![0; n]);
+    skew_sizes_into(rows, sigma, rng, &mut sizes, &mut shares, &mut order);
+    sizes
+}
+
+/// [`skew_sizes`] without allocation: fills `sizes` (one per client,
+/// `n = sizes.len()`) with `n` draws from `rng`; `shares` and `order` are
+/// scratch of the same length.
+pub(crate) fn skew_sizes_into(
+    rows: usize,
+    sigma: f64,
+    rng: &mut crate::sim::Rng,
+    sizes: &mut [usize],
+    shares: &mut [f64],
+    order: &mut [usize],
+) {
+    let n = sizes.len();
+    debug_assert!(shares.len() == n && order.len() == n);
     let dist = LogNormal::new(0.0, sigma.max(0.0)).ok();
-    let draws: Vec<f64> = (0..n).map(|_| dist.as_ref().map_or(1.0, |d| d.sample(rng))).collect();
-    let sum: f64 = draws.iter().sum();
-    let shares: Vec<f64> = if sum > 0.0 && sum.is_finite() {
-        draws.iter().map(|d| d / sum * rows as f64).collect()
+    for d in shares.iter_mut() {
+        *d = dist.as_ref().map_or(1.0, |dist| dist.sample(rng));
+    }
+    let sum: f64 = shares.iter().sum();
+    if sum > 0.0 && sum.is_finite() {
+        shares.iter_mut().for_each(|d| *d = *d / sum * rows as f64);
     } else {
-        vec![rows as f64 / n as f64; n]
-    };
-    let mut sizes: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
+        shares.iter_mut().for_each(|d| *d = rows as f64 / n as f64);
+    }
+    for (s, &share) in sizes.iter_mut().zip(shares.iter()) {
+        *s = share.floor() as usize;
+    }
     let assigned: usize = sizes.iter().sum();
     let mut left = rows.saturating_sub(assigned);
-    let mut by_rem: Vec<usize> = (0..n).collect();
-    by_rem.sort_by(|&a, &b| {
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    // The index breaks ties, so the order is total and an unstable sort
+    // (which never allocates) gives what a stable one would.
+    order.sort_unstable_by(|&a, &b| {
         let (ra, rb) = (shares[a] - shares[a].floor(), shares[b] - shares[b].floor());
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
     // `left < n` mathematically; the loop guards against rounding anyway
     while left > 0 {
-        for &k in &by_rem {
+        for &k in order.iter() {
             if left == 0 {
                 break;
             }
@@ -144,18 +204,17 @@ fn skew_sizes(rows: usize, n: usize, sigma: f64, rng: &mut crate::sim::Rng) -> V
     // the floors may overshoot by rounding; trim from the largest
     let mut total: usize = sizes.iter().sum();
     while total > rows {
-        let k = argmax_first(&sizes);
+        let k = argmax_first(sizes);
         sizes[k] -= 1;
         total -= 1;
     }
     if rows >= n {
         while let Some(k) = sizes.iter().position(|&s| s == 0) {
-            let big = argmax_first(&sizes);
+            let big = argmax_first(sizes);
             sizes[big] -= 1;
             sizes[k] += 1;
         }
     }
-    sizes
 }
 
 fn argmax_first(v: &[usize]) -> usize {
@@ -211,6 +270,22 @@ mod tests {
                 for seed in 0..3 {
                     let parts = partition(&kind, &data, n, SeedTree::new(seed));
                     check_cover(&parts, rows, n);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flat_partition_is_the_lists_back_to_back() {
+        for (rows, n) in [(1000, 10), (997, 13), (5, 8), (0, 3)] {
+            let data = pool(rows, 4);
+            for kind in kinds() {
+                let lists = partition(&kind, &data, n, SeedTree::new(2));
+                let flat = partition_flat(&kind, &data, n, SeedTree::new(2));
+                assert_eq!(flat.offsets.len(), n + 1);
+                assert_eq!(flat.rows, lists.concat(), "{kind:?}");
+                for (c, l) in lists.iter().enumerate() {
+                    assert_eq!(&flat.rows[flat.offsets[c] as usize..flat.offsets[c + 1] as usize], &l[..]);
                 }
             }
         }

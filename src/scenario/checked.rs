@@ -79,6 +79,10 @@ pub struct SyntheticSpec {
     /// How much the sources' features differ: each source's feature means
     /// are drawn around B ~ N(0, beta).
     pub beta: f64,
+    /// Client k is source k, generated on demand (`data::ClientData::PerClient`);
+    /// `samples` is then the train rows over all clients. See
+    /// `data.synthetic.per_client` in docs/scenario-reference.md.
+    pub per_client: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -247,20 +247,40 @@ impl Default for QuantitySkewPartition {
 
 /// `data.synthetic`: LEAF-style synthetic(alpha, beta) data.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(default, deny_unknown_fields, expecting = "a mapping with features, classes, samples, alpha, beta")]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with features, classes, samples, alpha, beta, per_client")]
 pub struct RawSynthetic {
     /// Features per row, an integer >= 1. Default 60.
     pub features: PositiveUsize,
     /// Classes, an integer >= 2. Default 10.
     pub classes: PositiveUsize,
-    /// Rows in total (train pool and test set), an integer >= 1. Default 20000.
+    /// Rows in total (train pool and test set), an integer >= 1; with
+    /// `per_client: true`, the train rows over all clients (client mean
+    /// `samples / clients.count`), at least `clients.count`. Default 20000.
     pub samples: PositiveUsize,
-    /// Spread of the per-source models, finite and >= 0 (0 = one shared
-    /// model). Default 1.0.
+    /// Spread of the per-source models' common mean u ~ N(0, alpha), finite
+    /// and >= 0; each source's weights are N(u, 1) around it, so sources
+    /// differ even at 0. Default 1.0.
     pub alpha: NonNegativeF64,
-    /// Spread of the per-source feature means, finite and >= 0 (0 = one
-    /// shared mean). Default 1.0.
+    /// Spread of the per-source feature means' common mean B ~ N(0, beta),
+    /// finite and >= 0; each source's feature means are N(B, 1) around it.
+    /// Default 1.0.
     pub beta: NonNegativeF64,
+    /// Make client k LEAF source k, its rows generated on demand from the
+    /// seed whenever it trains, never stored: a client costs no memory, so
+    /// millions of clients fit. Then `samples` is the train rows over all
+    /// clients and `data.partition` sets the client sizes: `iid` equal
+    /// (`samples / clients.count`, the first `samples mod clients.count`
+    /// clients one more), `quantity_skew {sigma}` lognormal(0, sigma)
+    /// shares within each block of 64 consecutive clients (each block holds
+    /// what `iid` would give it; every client at least 1 row); `dirichlet`
+    /// and `shards` are rejected (no shared pool to split by label). The
+    /// server's test set is fresh rows of the first K = min(clients.count,
+    /// 1000) sources, `test_fraction` of their rows as if held out (their
+    /// train rows T: ceil(T * test_fraction / (1 - test_fraction)) rows,
+    /// at most 100000, spread in proportion to their sizes); `normalize` is
+    /// fitted on those K clients' train rows; `shuffle` has no effect.
+    /// Default false: one table of `samples` rows, split like any data set.
+    pub per_client: bool,
 }
 
 impl Default for RawSynthetic {
@@ -271,6 +291,7 @@ impl Default for RawSynthetic {
             samples: PositiveUsize(20000),
             alpha: NonNegativeF64(1.0),
             beta: NonNegativeF64(1.0),
+            per_client: false,
         }
     }
 }

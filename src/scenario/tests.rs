@@ -102,7 +102,7 @@ name: b
 data:
   dataset: synthetic
   partition: { kind: shards, shards_per_client: 3 }
-  synthetic: { features: 20, classes: 5, samples: 1000, alpha: 0.5, beta: 0.5 }
+  synthetic: { features: 20, classes: 5, samples: 1000, alpha: 0.5, beta: 0.5, per_client: false }
 clients:
   count: 10
   profiles:
@@ -333,10 +333,45 @@ fn variant_defaults() {
     .unwrap();
     assert_eq!(
         s.data.source,
-        DataSource::Synthetic(SyntheticSpec { features: 60, classes: 10, samples: 20000, alpha: 1.0, beta: 1.0 })
+        DataSource::Synthetic(SyntheticSpec {
+            features: 60,
+            classes: 10,
+            samples: 20000,
+            alpha: 1.0,
+            beta: 1.0,
+            per_client: false
+        })
     );
     assert_eq!(s.data.partition, Partition::Shards { shards_per_client: 2 });
     assert_eq!(s.clients.availability, Availability::Diurnal { period_h: 24.0, on_fraction: 0.5 });
+}
+
+#[test]
+fn per_client_synthetic_takes_iid_or_quantity_skew() {
+    let yaml = |partition: &str, samples: usize| {
+        format!(
+            "name: s\ndata: {{ dataset: synthetic, synthetic: {{ per_client: true, samples: {samples} }}, partition: \
+             {{ kind: {partition} }} }}\nclients: {{ count: 1000 }}\n"
+        )
+    };
+    for partition in ["iid", "quantity_skew"] {
+        let s = load(&yaml(partition, 1000)).unwrap();
+        let DataSource::Synthetic(spec) = s.data.source else { panic!("synthetic") };
+        assert!(spec.per_client);
+    }
+    for partition in ["dirichlet", "shards"] {
+        let e = load(&yaml(partition, 1000)).unwrap_err();
+        assert_eq!(e.key(), Some("data.partition.kind"), "{e}");
+    }
+    let e = load(&yaml("iid", 999)).unwrap_err();
+    assert_eq!(e.key(), Some("data.synthetic.samples"), "{e}");
+    // the default count of samples (20000) is checked too, against the key's parent
+    let e = load("name: s\ndata: { dataset: synthetic, synthetic: { per_client: true } }\nclients: { count: 20001 }\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("data.synthetic.samples: expected an integer >= clients.count (20001)"), "{e}");
+    // off by default
+    let s = load("name: s\ndata: { dataset: synthetic, synthetic: {} }\nclients: { count: 3 }\n").unwrap();
+    assert!(matches!(s.data.source, DataSource::Synthetic(SyntheticSpec { per_client: false, .. })));
 }
 
 #[test]

@@ -58,6 +58,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
     let base = source.parent().unwrap_or(Path::new(""));
     let data = check_data(&raw.data, base)?;
     let clients = check_clients(&raw.clients, base)?;
+    check_per_client(&data, clients.count)?;
     let model = check_model(&raw.model, &raw.data)?;
     let t = &raw.training;
     let training = TrainingSpec {
@@ -193,6 +194,7 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
                 samples: s.samples.0,
                 alpha: s.alpha.0,
                 beta: s.beta.0,
+                per_client: s.per_client,
             })
         }
         DatasetKind::Csv => {
@@ -225,6 +227,39 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
         RawPartition::QuantitySkew(p) => Partition::QuantitySkew { sigma: p.sigma.0 },
     };
     Ok(DataSpec { source, test_fraction: d.test_fraction.0, shuffle: d.shuffle, normalize: d.normalize, partition })
+}
+
+/// With `data.synthetic.per_client` each client is its own source, so the
+/// partitions that split a shared pool by label (`dirichlet`, `shards`)
+/// mean nothing, and every client needs at least one row.
+fn check_per_client(data: &DataSpec, count: usize) -> Result<(), Issue> {
+    let DataSource::Synthetic(s) = &data.source else { return Ok(()) };
+    if !s.per_client {
+        return Ok(());
+    }
+    if let Partition::Dirichlet { .. } | Partition::Shards { .. } = data.partition {
+        let kind = if matches!(data.partition, Partition::Shards { .. }) { "shards" } else { "dirichlet" };
+        return Err(Issue::at_value(
+            key(&["data", "partition", "kind"]),
+            Problem::Inconsistent {
+                expected: "iid or quantity_skew when data.synthetic.per_client is true (each client is its own \
+                           source, with no shared pool to split by label; the partition only sets client sizes)"
+                    .into(),
+                found: format!("kind: {kind}"),
+            },
+        ));
+    }
+    if s.samples < count {
+        return Err(out_of_range(
+            key(&["data", "synthetic", "samples"]),
+            format!(
+                "an integer >= clients.count ({count}) when data.synthetic.per_client is true (samples is the \
+                 train rows over all clients, and every client needs at least one)"
+            ),
+            s.samples.to_string(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_delay(d: &RawDelay, path: KeyPath) -> Result<Delay, Issue> {
