@@ -84,7 +84,7 @@ fn run_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((scenario, out)) = plans.get(i) else { break };
-                let opts = RunOptions { out: Some(out.clone()), threads, realtime: None, target };
+                let opts = RunOptions { out: Some(out.clone()), threads, target, ..RunOptions::default() };
                 let r = run::run(scenario, &opts, &mut |_| {});
                 *results[i].lock().expect("no worker panics holding it") = Some(r);
             });

@@ -9,6 +9,7 @@
 //! `strategy`), and a run leaves its metrics and event log (`report`).
 
 pub mod actors;
+pub mod checkpoint;
 pub mod data;
 pub mod experiment;
 pub mod metrics;

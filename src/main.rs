@@ -48,6 +48,24 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Write a checkpoint into the run folder every N rounds (model
+        /// versions); `fedsim resume DIR` continues from the last one.
+        #[arg(long, value_name = "N")]
+        checkpoint_every: Option<u64>,
+    },
+    /// Continue an interrupted or checkpointed run in its folder.
+    Resume {
+        /// The run folder (it holds checkpoint.bin and scenario.yaml).
+        dir: PathBuf,
+        /// Compute threads [default: all cores]. Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Write a checkpoint every N rounds from here on.
+        #[arg(long, value_name = "N")]
+        checkpoint_every: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Run several scenarios (in parallel) and compare them side by side.
     Compare {
@@ -87,13 +105,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = report::remove_staging_on_interrupt() {
+    if let Err(e) = report::stop_cleanly_on_interrupt() {
         eprintln!("warning: cannot catch Ctrl-C, an interrupted run may leave a .partial folder: {e}");
     }
     let result = match cli.command {
-        Command::Run { scenario, out, set, threads, realtime, quiet } => {
-            run_one(scenario, out, set, threads, realtime, quiet)
+        Command::Run { scenario, out, set, threads, realtime, quiet, checkpoint_every } => {
+            run_one(scenario, out, set, threads, realtime, quiet, checkpoint_every)
         }
+        Command::Resume { dir, threads, checkpoint_every, quiet } => resume(&dir, threads, checkpoint_every, quiet),
         Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
         Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
@@ -115,6 +134,7 @@ fn run_one(
     threads: Option<usize>,
     realtime: Option<f64>,
     quiet: bool,
+    checkpoint_every: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load_file(&path, &set)?;
     if !scenario.sweep.is_empty() && !quiet {
@@ -123,12 +143,34 @@ fn run_one(
             path.display()
         );
     }
-    let mut opts = RunOptions { out, realtime, ..RunOptions::default() };
+    let opts = options(RunOptions { out, realtime, ..RunOptions::default() }, threads, checkpoint_every)?;
+    let total = scenario.stop.rounds;
+    report_run(quiet, total, |progress| run::run(&scenario, &opts, progress))
+}
+
+fn options(mut opts: RunOptions, threads: Option<usize>, checkpoint_every: Option<u64>) -> anyhow::Result<RunOptions> {
     if let Some(t) = threads {
         anyhow::ensure!(t >= 1, "--threads: expected at least 1, found {t}");
         opts.threads = t;
     }
-    let bar = ProgressBar::with_draw_target(scenario.stop.rounds, ProgressDrawTarget::hidden());
+    anyhow::ensure!(checkpoint_every != Some(0), "--checkpoint-every: expected at least 1 round, found 0");
+    opts.checkpoint_every = checkpoint_every;
+    Ok(opts)
+}
+
+fn resume(dir: &Path, threads: Option<usize>, checkpoint_every: Option<u64>, quiet: bool) -> anyhow::Result<ExitCode> {
+    let opts = options(RunOptions::default(), threads, checkpoint_every)?;
+    report_run(quiet, None, |progress| run::resume(dir, &opts, progress))
+}
+
+/// Runs with a progress bar (for runs over a second), prints the summary;
+/// exit status 130 for a run stopped by Ctrl-C or SIGTERM.
+fn report_run(
+    quiet: bool,
+    total: Option<u64>,
+    go: impl FnOnce(&mut dyn FnMut(Progress)) -> Result<run::RunResult, run::RunError>,
+) -> anyhow::Result<ExitCode> {
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed} [{bar:30}] round {pos}/{len} {msg}")
             .expect("a valid template")
@@ -145,11 +187,16 @@ fn run_one(
         bar.set_position(p.version);
         bar.set_message(format!("t={:.1}s acc={:.4}", p.t.as_secs_f64(), p.accuracy));
     };
-    let result = run::run(&scenario, &opts, &mut on_progress)?;
+    let result = go(&mut on_progress)?;
     bar.finish_and_clear();
+    let interrupted = result.outcome.stop_reason == fedsim::actors::StopReason::Interrupted;
     if !quiet {
         print!("{}", report::render_summary(&result.summary, &result.classes()));
         println!("\nwrote {}", result.dir.display());
+    }
+    if interrupted {
+        eprintln!("interrupted: `fedsim resume {}` continues the run", result.dir.display());
+        return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,21 +7,23 @@
 
 use crate::actors::server::Selection;
 use crate::actors::{
-    ClientShard, ClientState, Federation, FederationError, Progress, ServerActor, ServerConfig, ServerOutcome, TrainJob,
+    ClientShard, ClientState, Control, Federation, FederationError, Progress, Restart, ServerActor, ServerConfig,
+    ServerOutcome, Snapshot, TrainJob,
 };
+use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointRef};
 use crate::data::{self, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
 use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
-use crate::report::{self, OutputDir, OutputError, Summary};
+use crate::report::{self, OutputDir, OutputError, Summary, INTERRUPT};
 use crate::scenario::Scenario;
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,6 +42,10 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Federation(#[from] FederationError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Scenario(Box<crate::scenario::ScenarioError>),
 }
 
 /// How to run (none of it changes the results).
@@ -53,6 +59,9 @@ pub struct RunOptions {
     pub realtime: Option<f64>,
     /// Overrides `stop.target_accuracy` for `time_to_target_s` only.
     pub target: Option<f64>,
+    /// Write a checkpoint whenever the model version reaches a multiple of
+    /// this (rounds for sync strategies).
+    pub checkpoint_every: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -62,6 +71,7 @@ impl Default for RunOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             realtime: None,
             target: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -110,23 +120,91 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
     let prepared = prepare(scenario)?;
     let out_path = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&scenario.name));
     let out = OutputDir::create(&out_path)?;
-    let events_path = out.file("events.jsonl");
+    let events = out.file("events.jsonl");
+    let file = File::create(&events).map_err(|source| OutputError::Write { path: events, source })?;
+    execute(scenario, opts, prepared, out, JsonLines::new(file), None, wall, progress)
+}
+
+/// Continues the run in folder `dir` from its checkpoint, and publishes it
+/// in place: the folder then holds what an uninterrupted run would have
+/// left, byte for byte (`wall_time_s` aside).
+pub fn resume(dir: &Path, opts: &RunOptions, progress: &mut dyn FnMut(Progress)) -> Result<RunResult, RunError> {
+    let wall = Instant::now();
+    let (ck, text) = checkpoint::read(dir)?;
+    let scenario = crate::scenario::load_str(&text, &ck.source, &[]).map_err(|e| RunError::Scenario(Box::new(e)))?;
+    let prepared = prepare(&scenario)?;
+    let out = OutputDir::create(dir)?;
+    // The log, cut back to what the checkpoint had written.
+    let (from, to) = (dir.join("events.jsonl"), out.file("events.jsonl"));
+    let copy = || -> std::io::Result<File> {
+        let mut log = File::create(&to)?;
+        std::io::copy(&mut File::open(&from)?.take(ck.events_len), &mut log)?;
+        if log.metadata()?.len() != ck.events_len {
+            return Err(std::io::Error::other(format!("shorter than the checkpoint's {} bytes", ck.events_len)));
+        }
+        Ok(log)
+    };
+    let file = copy().map_err(|source| OutputError::Write { path: from.clone(), source })?;
+    let log = JsonLines::resume(file, ck.events_len);
+    let opts = RunOptions { out: Some(dir.to_path_buf()), ..opts.clone() };
+    execute(&scenario, &opts, prepared, out, log, Some(ck), wall, progress)
+}
+
+/// Runs (or continues) a prepared scenario into `out` and publishes it.
+#[allow(clippy::too_many_arguments)] // one private call site each for run and resume
+fn execute(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    prepared: Prepared,
+    out: OutputDir,
+    log: JsonLines<File>,
+    resume_from: Option<Checkpoint>,
+    wall: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunResult, RunError> {
     let write_err = |path: &PathBuf| {
         let path = path.clone();
         move |source| OutputError::Write { path, source }
     };
-    let file = File::create(&events_path).map_err(write_err(&events_path))?;
-    let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(JsonLines::new(file)), Box::new(recorder.clone())];
+    let scenario_path = out.file(checkpoint::SCENARIO_FILE);
+    std::fs::write(&scenario_path, &scenario.effective).map_err(write_err(&scenario_path))?;
+    let scenario_sha256 = checkpoint::scenario_sha256(&scenario.effective);
+    let source = std::fs::canonicalize(&scenario.source).unwrap_or_else(|_| scenario.source.clone());
+    let (recorder, restart) = match resume_from {
+        None => (Recorder::default(), None),
+        Some(ck) => {
+            (ck.recorder, Some(Restart { kernel: ck.kernel, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }))
+        }
+    };
+    let recorder = Rc::new(RefCell::new(recorder));
+    let log = Rc::new(RefCell::new(log));
+    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
     let mut clock: Box<dyn Clock> = match opts.realtime {
         Some(speed) => Box::new(RealTime::new(speed)),
         None => Box::new(AsFastAsPossible),
     };
+    let staging = out.path().to_path_buf();
+    let mut save = |snap: &Snapshot<'_>| {
+        checkpoint::write(
+            &staging,
+            &CheckpointRef {
+                scenario_sha256,
+                source: &source,
+                kernel: snap.kernel,
+                server: snap.server,
+                strategy: snap.strategy,
+                recorder: &recorder.borrow(),
+                jobs: snap.jobs,
+                events_len: log.borrow().len(),
+            },
+        )
+    };
+    let control =
+        Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
     let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
-    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress)?;
+    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control)?;
     drop(sinks);
-    let (rows, staleness_histogram) =
-        Rc::try_unwrap(recorder).map_or_else(|r| r.borrow().clone(), RefCell::into_inner).into_rows();
+    let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
 
     let target = opts.target.or(scenario.stop.target_accuracy);
     let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
@@ -161,6 +239,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Prog
     let summary_path = out.file("summary.json");
     let json = serde_json::to_string_pretty(&summary).expect("a summary always serialises");
     std::fs::write(&summary_path, json + "\n").map_err(write_err(&summary_path))?;
+    let model_path = out.file("model.json");
+    let model = serde_json::json!({ "version": outcome.version, "parameters": outcome.params.as_ref() });
+    std::fs::write(&model_path, model.to_string() + "\n").map_err(write_err(&model_path))?;
     let dir = out.publish()?;
     Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }

@@ -161,7 +161,7 @@ fn a_run_whose_clock_cannot_move_stops_with_an_error_instead_of_hanging() {
 }
 
 #[test]
-fn an_interrupted_run_leaves_no_half_folder() {
+fn an_interrupted_run_leaves_a_whole_resumable_folder_and_no_half_one() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("long.yaml");
     // About two seconds of work before the stall check ends it.
@@ -180,6 +180,12 @@ fn an_interrupted_run_leaves_no_half_folder() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{status:?}");
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("long.yaml")]);
+    let mut left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("long.yaml"), std::ffi::OsString::from("run")]);
+    for f in ["checkpoint.bin", "scenario.yaml", "events.jsonl", "metrics.csv", "model.json"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"stop_reason\": \"interrupted\""), "{summary}");
 }

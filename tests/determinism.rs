@@ -34,7 +34,7 @@ fn pacing_against_the_wall_clock_changes_nothing() {
     let scenario = fedsim::scenario::load_file(&path, &["stop.rounds=2".parse().unwrap()]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let go = |dir: &str, realtime: Option<f64>| {
-        let opts = RunOptions { out: Some(tmp.path().join(dir)), threads: 1, realtime, target: None };
+        let opts = RunOptions { out: Some(tmp.path().join(dir)), threads: 1, realtime, ..RunOptions::default() };
         run(&scenario, &opts, &mut |_| {}).unwrap();
         std::fs::read_to_string(tmp.path().join(dir).join("events.jsonl")).unwrap()
     };

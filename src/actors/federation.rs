@@ -11,16 +11,20 @@
 //! threads; the compute pool's batch finishes before the clock moves on.
 
 use super::messages::{Envelope, Outbox, Post, Progress, ToClient, ToServer};
-use super::server::{Finish, ServerActor, ServerOutcome};
+use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
 use super::shard::{ClientShard, TrainJob};
 use super::Deliver;
+use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
 use crate::net::{Leg, NetState, Network, Route};
+use crate::sim::EventKind;
 use crate::sim::{Clock, ComputePool, EventQueue, EventSink, TaskTag, VirtualTime};
+use crate::strategy::AnyStrategy;
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,37 @@ pub enum FederationError {
          reached; set stop.rounds, or give clients.profiles latencies, bandwidths and a finite samples_per_s"
     )]
     Stalled { t: VirtualTime, messages: u64 },
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// The run's state at an event boundary, borrowed for a checkpoint.
+pub struct Snapshot<'a> {
+    pub kernel: &'a KernelState,
+    pub server: &'a ServerState,
+    pub strategy: &'a AnyStrategy,
+    pub jobs: &'a [(TaskTag, TrainJob)],
+}
+
+/// A saved state to continue from.
+pub struct Restart {
+    pub kernel: KernelState,
+    pub server: ServerState,
+    pub strategy: AnyStrategy,
+    pub jobs: Vec<(TaskTag, TrainJob)>,
+}
+
+/// How a run is steered from outside: checkpoints, interruption, resuming.
+pub struct Control<'a> {
+    /// Checkpoint whenever the model version reaches a multiple of this.
+    pub checkpoint_every: Option<u64>,
+    /// Set on Ctrl-C or SIGTERM: the run stops at the next event boundary,
+    /// after a checkpoint.
+    pub interrupt: &'a AtomicBool,
+    /// Writes a checkpoint; the sinks are flushed first.
+    pub save: &'a mut dyn FnMut(&Snapshot<'_>) -> Result<(), CheckpointError>,
+    /// Continue from this state instead of starting afresh.
+    pub resume: Option<Restart>,
 }
 
 /// Totals of the loop itself.
@@ -80,6 +115,9 @@ struct Kernel<'a> {
     data: ClientData,
     pool: Arc<ComputePool<TrainJob>>,
     sinks: &'a mut [Box<dyn EventSink>],
+    checkpoint_every: Option<u64>,
+    /// A checkpoint is due at the next event boundary.
+    checkpoint_due: bool,
 }
 
 impl Kernel<'_> {
@@ -134,6 +172,9 @@ impl Kernel<'_> {
     /// Applies a handler's answer; true if the run is over.
     fn apply(&mut self, outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
         self.record(&outbox.events)?;
+        if let Some(n) = self.checkpoint_every {
+            self.checkpoint_due |= outbox.events.iter().any(|e| e.kind == EventKind::Aggregate && e.round % n == 0);
+        }
         if let Some(p) = outbox.progress {
             progress(p);
         }
@@ -160,6 +201,7 @@ impl Federation {
         sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
         progress: &mut dyn FnMut(Progress),
+        control: Control<'_>,
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
         // A current-thread runtime without the IO and timer drivers: the
         // clock is ours, and nothing here waits on a socket or a timer, so
@@ -167,34 +209,75 @@ impl Federation {
         let system = actix::System::with_tokio_rt(|| {
             tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts")
         });
-        system.block_on(self.run_loop(sinks, clock, progress))
+        system.block_on(self.run_loop(sinks, clock, progress, control))
     }
 
     async fn run_loop(
-        self,
+        mut self,
         sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
         progress: &mut dyn FnMut(Progress),
+        control: Control<'_>,
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
         let n = self.server_clients();
         let stall_limit = self.stall_limit;
         let shard_size = self.shard_size;
+        let Control { checkpoint_every, interrupt, save, resume } = control;
+        let mut resumed = None;
+        if let Some(r) = resume {
+            self.server.restore(r.server);
+            *self.server.strategy_mut() = r.strategy;
+            for (tag, job) in r.jobs {
+                self.pool.submit(tag, job);
+            }
+            self.network.restore(r.kernel.net.clone());
+            resumed = Some(r.kernel);
+        }
         let server = self.server.start();
         let shards: Vec<Addr<ClientShard>> = self.shards.into_iter().map(Actor::start).collect();
-        let mut queue = EventQueue::new(n);
-        queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
-        let state = KernelState {
-            queue,
-            in_transit: BTreeMap::new(),
-            net: NetState::default(),
-            tick_at: None,
-            now: VirtualTime::ZERO,
-            stats: LoopStats::default(),
+        let state = resumed.unwrap_or_else(|| {
+            let mut queue = EventQueue::new(n);
+            queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
+            KernelState {
+                queue,
+                in_transit: BTreeMap::new(),
+                net: NetState::default(),
+                tick_at: None,
+                now: VirtualTime::ZERO,
+                stats: LoopStats::default(),
+            }
+        });
+        let mut k = Kernel {
+            state,
+            network: self.network,
+            data: self.data,
+            pool: self.pool,
+            sinks,
+            checkpoint_every,
+            checkpoint_due: false,
         };
-        let mut k = Kernel { state, network: self.network, data: self.data, pool: self.pool, sinks };
         let mut at_now = 0u64;
         let mut batches: Vec<Vec<(u32, ToClient)>> = vec![Vec::new(); shards.len()];
-        while let Some((t, envelope)) = k.state.queue.pop() {
+        let mut interrupted = false;
+        loop {
+            // An event boundary: everything pending is in the queue.
+            if interrupt.load(Ordering::Relaxed) {
+                interrupted = true;
+            }
+            if k.checkpoint_due || interrupted {
+                k.checkpoint_due = false;
+                for sink in k.sinks.iter_mut() {
+                    sink.flush()?;
+                }
+                k.state.net = k.network.state().clone();
+                let (server_state, strategy) = server.send(Save).await?;
+                let jobs = k.pool.pending();
+                save(&Snapshot { kernel: &k.state, server: &server_state, strategy: &strategy, jobs: &jobs })?;
+                if interrupted {
+                    break;
+                }
+            }
+            let Some((t, envelope)) = k.state.queue.pop() else { break };
             if t > k.state.now {
                 clock.advance_to(t);
                 k.state.now = t;
@@ -261,7 +344,7 @@ impl Federation {
                 break;
             }
         }
-        let (outcome, events) = server.send(Finish { now: k.state.now }).await?;
+        let (outcome, events) = server.send(Finish { now: k.state.now, interrupted }).await?;
         k.record(&events)?;
         for sink in k.sinks.iter_mut() {
             sink.flush()?;

@@ -10,7 +10,7 @@ pub mod messages;
 pub mod server;
 pub mod shard;
 
-pub use federation::{Federation, FederationError, KernelState, LoopStats};
+pub use federation::{Control, Federation, FederationError, KernelState, LoopStats, Restart, Snapshot};
 pub use messages::{Deliver, Envelope, Outbox, Progress, ToClient, ToServer};
 pub use server::{ServerActor, ServerConfig, ServerOutcome, StopReason};
 pub use shard::{ClientShard, ClientState, TrainJob};

@@ -7,7 +7,7 @@ mod output;
 mod plot;
 
 pub use console::{classification_table, render_summary};
-pub use output::{remove_staging_on_interrupt, OutputDir, OutputError};
+pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
 pub use plot::{accuracy_svg, PlotError, Series};
 
 use crate::metrics::{ClassScores, MetricsRow};

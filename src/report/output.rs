@@ -7,15 +7,24 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Staging folders of the runs in progress in this process.
 static STAGING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Makes Ctrl-C and SIGTERM remove the staging folders of unfinished runs
-/// before the process exits (status 130). For binaries; call it once.
-pub fn remove_staging_on_interrupt() -> Result<(), ctrlc::Error> {
+/// Set by the first Ctrl-C or SIGTERM: runs stop at their next event
+/// boundary, write a checkpoint and their outputs so far, and publish.
+pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// The first Ctrl-C or SIGTERM asks runs to stop cleanly (see
+/// [`INTERRUPT`]); a second one removes the staging folders of unfinished
+/// runs and exits at once (status 130). For binaries; call it once.
+pub fn stop_cleanly_on_interrupt() -> Result<(), ctrlc::Error> {
     ctrlc::set_handler(|| {
+        if !INTERRUPT.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if let Ok(dirs) = STAGING.lock() {
             for d in dirs.iter() {
                 let _ = fs::remove_dir_all(d);
@@ -56,6 +65,11 @@ impl OutputDir {
             dirs.push(staging.clone());
         }
         Ok(OutputDir { target: target.to_owned(), staging, published: false })
+    }
+
+    /// The staging folder itself.
+    pub fn path(&self) -> &Path {
+        &self.staging
     }
 
     /// Where a file of the run is written before publishing.

@@ -43,6 +43,10 @@ pub struct Scenario {
     /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
     /// in file order. Empty when the file has none.
     pub sweep: Vec<(String, Vec<String>)>,
+    /// The scenario as YAML with every `--set` applied: loading it again
+    /// (from the same `source` folder) gives this scenario. A run folder
+    /// keeps it, so `fedsim resume` rebuilds the run from it.
+    pub effective: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -63,10 +63,12 @@ fn load(
         let path = o.apply(&mut value)?;
         locator.sets.push((path, Location::Set { text: o.to_string() }));
     }
-    let scenario = check_value(&value, source, &locator)?;
+    let mut scenario = check_value(&value, source, &locator)?;
     if check_sweep_values {
         check_sweep_values_of(&value, source, &locator)?;
     }
+    // A YAML value always renders; the text reloads to this same scenario.
+    scenario.effective = serde_yaml::to_string(&value).unwrap_or_default();
     Ok(scenario)
 }
 

@@ -133,6 +133,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         Some(s) => check_sweep(s)?,
     };
     Ok(Scenario {
+        effective: String::new(),
         name: raw.name.0,
         description: raw.description.0,
         seed: raw.seed.0,

@@ -66,9 +66,18 @@ pub struct ServerOutcome {
 }
 
 /// Asks the server for its outcome once the run has stopped; it evaluates
-/// the final model if no row holds it yet.
+/// the final model if no row holds it yet, unless the run was interrupted
+/// (a resumed run must find the log as the checkpoint left it).
 pub struct Finish {
     pub now: VirtualTime,
+    pub interrupted: bool,
+}
+
+/// Asks the server for its state and its strategy's, for a checkpoint.
+pub struct Save;
+
+impl actix::Message for Save {
+    type Result = (ServerState, AnyStrategy);
 }
 
 impl actix::Message for Finish {
@@ -370,9 +379,11 @@ impl ServerActor {
     }
 
     /// The outcome, evaluating the final model first if no row holds it.
-    pub fn finish(&mut self, now: VirtualTime) -> (ServerOutcome, Vec<Event>) {
+    pub fn finish(&mut self, now: VirtualTime, interrupted: bool) -> (ServerOutcome, Vec<Event>) {
         let mut out = Outbox::default();
-        if self.last_evaluated != Some(self.version) {
+        if interrupted {
+            self.stop_reason = Some(StopReason::Interrupted);
+        } else if self.last_evaluated != Some(self.version) {
             self.evaluate(now, &mut out);
         }
         let outcome = ServerOutcome {
@@ -402,6 +413,14 @@ impl Handler<Finish> for ServerActor {
     type Result = MessageResult<Finish>;
 
     fn handle(&mut self, f: Finish, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.finish(f.now))
+        MessageResult(self.finish(f.now, f.interrupted))
+    }
+}
+
+impl Handler<Save> for ServerActor {
+    type Result = MessageResult<Save>;
+
+    fn handle(&mut self, _: Save, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.state(), self.strategy.clone()))
     }
 }
