@@ -230,6 +230,7 @@ fn execute(
         threads: opts.threads,
         messages: stats.messages,
         events: stats.events,
+        peak_rss_bytes: report::peak_rss_bytes(),
         staleness_histogram,
         classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
     };

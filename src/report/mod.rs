@@ -42,6 +42,10 @@ pub struct Summary {
     /// Messages delivered to actors.
     pub messages: u64,
     pub events: u64,
+    /// The process's peak resident memory in bytes when the run ended
+    /// (Linux's VmHWM; null where unknown). A wall-clock-like figure: it is
+    /// in the summary only, never in `metrics.csv` or `events.jsonl`.
+    pub peak_rss_bytes: Option<u64>,
     /// Staleness of folded updates: value -> count.
     pub staleness_histogram: BTreeMap<u64, u64>,
     /// Per class (by name): precision, recall, f1, support.
@@ -88,4 +92,17 @@ pub fn write_metrics(w: &mut impl Write, rows: &[MetricsRow]) -> std::io::Result
         writeln!(w, "{},{}", r.clients_late, r.updates_stale)?;
     }
     Ok(())
+}
+
+/// The process's peak resident set size so far, in bytes (Linux only).
+///
+/// ```
+/// let rss = fedsim::report::peak_rss_bytes();
+/// assert!(cfg!(not(target_os = "linux")) || rss.unwrap() > 0);
+/// ```
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
