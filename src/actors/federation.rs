@@ -153,14 +153,22 @@ impl Kernel<'_> {
 
     fn route(&mut self, post: Post) {
         let now = self.state.now;
-        let Post { tag, leg, bytes, envelope } = post;
-        if let Envelope::Client(c, ToClient::Task(order)) = &envelope {
-            let work = order.training.epochs as f64 * self.data.samples(*c) as f64;
-            if let Some(at) = self.network.drop_at(now, tag, [order.bytes_down, order.bytes_up], work) {
-                self.state.queue.push(at, Some(tag), Envelope::Drop(tag));
+        let Post { tag, leg, bytes, mut envelope } = post;
+        let draws = match &mut envelope {
+            Envelope::Client(c, ToClient::Task(order)) => {
+                // A new task: the network draws its fate now.
+                order.draws = self.network.draws(*c, order.serial);
+                let work = order.training.epochs as f64 * self.data.samples(*c) as f64;
+                let bytes = [order.bytes_down, order.bytes_up];
+                if let Some(at) = self.network.drop_at(now, tag, bytes, work, &order.draws) {
+                    self.state.queue.push(at, Some(tag), Envelope::Drop(tag));
+                }
+                order.draws
             }
-        }
-        match self.network.send(now, tag, leg, bytes) {
+            Envelope::Server(ToServer::Report(r)) => r.draws,
+            _ => self.network.draws(tag.client, tag.serial),
+        };
+        match self.network.send(now, tag, leg, bytes, &draws) {
             Route::At(t) => self.state.queue.push(t, Some(tag), envelope),
             Route::Queued => {
                 self.state.in_transit.insert((tag, leg), envelope);

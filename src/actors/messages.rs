@@ -8,7 +8,7 @@
 //! plain value a checkpoint can hold.
 
 use crate::model::LocalTraining;
-use crate::net::Leg;
+use crate::net::{Leg, TaskDraws};
 use crate::sim::{Event, TaskTag, VirtualTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub struct TaskOrder {
     /// Bytes of the update the client will send back.
     pub bytes_up: u64,
     pub training: LocalTraining,
+    /// The task's latencies, jitter and dropout, drawn by the network when
+    /// the task is dispatched (the server leaves the default).
+    pub draws: TaskDraws,
 }
 
 /// A finished update, arriving at the server.
@@ -41,6 +44,8 @@ pub struct Report {
     /// The model the client started from.
     pub base: Model,
     pub bytes: u64,
+    /// The task's draws (the upload's latency).
+    pub draws: TaskDraws,
     /// The client's parameters after local training: filled in by the
     /// kernel from the compute pool just before delivery.
     #[serde(skip)]

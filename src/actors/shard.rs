@@ -95,8 +95,7 @@ impl ClientShard {
         out.log(Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down));
         let samples = self.state(c).samples as u64;
         let work = order.training.epochs as u64 * samples;
-        let draws = self.network.draws(c, order.serial);
-        let compute_s = self.network.device(c).compute_s(work as f64, draws.jitter_s);
+        let compute_s = self.network.device(c).compute_s(work as f64, order.draws.jitter_s);
         let seed = self.train.task(c, order.serial as u64).random::<u64>();
         let job =
             TrainJob { client: c, base: order.model.clone(), training: order.training, seed, work: work * self.params };
@@ -116,6 +115,7 @@ impl ClientShard {
             samples: self.state(c).samples,
             base: order.model,
             bytes: order.bytes_up,
+            draws: order.draws,
             params: None,
         };
         out.post(tag, Leg::Up, order.bytes_up, Envelope::Server(ToServer::Report(report)));

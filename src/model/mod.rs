@@ -250,7 +250,15 @@ where
     G: FnMut(&[f64], &[u32], &mut [f64]),
 {
     let n = params.len();
-    let mut g = vec![0.0; n];
+    // The gradient buffer is reused across calls on a thread: a client
+    // with a handful of rows would otherwise spend more on allocating and
+    // zeroing it than on its math.
+    thread_local! {
+        static GRADIENT: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut g = GRADIENT.with(|b| b.take());
+    // Every batch zeroes it before use, so only its length matters here.
+    g.resize(n, 0.0);
     let anchor: Option<Vec<f64>> = (cfg.prox_mu != 0.0).then(|| params.to_vec());
     let mut order: Vec<u32> = if cfg.shuffle { rows.to_vec() } else { Vec::new() };
     let mut rng = cfg.shuffle.then(|| SeedTree::new(seed).stream());
@@ -281,6 +289,7 @@ where
             }
         }
     }
+    GRADIENT.with(|b| b.set(g));
 }
 
 /// `p -= lr * (g / m + wd * p + mu * (p - a))`, with the plain case kept

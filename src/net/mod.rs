@@ -61,7 +61,7 @@ impl ServerLink {
 }
 
 /// The random parts of one task, drawn from its own streams.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct TaskDraws {
     /// The client's one-way latency of the download and of the upload, s.
     pub latency_s: [f64; 2],
@@ -181,12 +181,18 @@ impl Network {
     /// the task's length as the closed form gives it on an idle server link
     /// (the draws are the task's own, so this instant is fixed at dispatch
     /// whatever the contention later).
-    pub fn drop_at(&self, start: VirtualTime, tag: TaskTag, bytes: [u64; 2], work_samples: f64) -> Option<VirtualTime> {
-        let draws = self.draws(tag.client, tag.serial);
+    pub fn drop_at(
+        &self,
+        start: VirtualTime,
+        tag: TaskTag,
+        bytes: [u64; 2],
+        work_samples: f64,
+        draws: &TaskDraws,
+    ) -> Option<VirtualTime> {
         let u = draws.drop_u?;
-        let task = self.leg_s(tag, Leg::Down, bytes[0], &draws)
+        let task = self.leg_s(tag, Leg::Down, bytes[0], draws)
             + self.device(tag.client).compute_s(work_samples, draws.jitter_s)
-            + self.leg_s(tag, Leg::Up, bytes[1], &draws);
+            + self.leg_s(tag, Leg::Up, bytes[1], draws);
         Some(start.after(VirtualTime::from_secs_f64(u * task).as_nanos()))
     }
 
@@ -197,16 +203,16 @@ impl Network {
         }
     }
 
-    /// Sends a task's message of `bytes` over `leg` at `now`.
-    pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64) -> Route {
-        let draws = self.draws(tag.client, tag.serial);
+    /// Sends a task's message of `bytes` over `leg` at `now`; `draws` are
+    /// the task's ([`Network::draws`], drawn once at dispatch).
+    pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64, draws: &TaskDraws) -> Route {
         let (client_bps, _) = self.rates(tag.client, leg);
         if self.link(leg).is_none() {
-            let s = self.leg_s(tag, leg, bytes, &draws);
+            let s = self.leg_s(tag, leg, bytes, draws);
             return Route::At(now.after(VirtualTime::from_secs_f64(s).as_nanos()));
         }
         let id = transfer_id(tag);
-        self.state.latency_s.insert(id, Self::latency_s(&draws, leg));
+        self.state.latency_s.insert(id, Self::latency_s(draws, leg));
         let link = self.link(leg).expect("checked above");
         link.start(now, id, bytes as f64 * 8.0, client_bps);
         Route::Queued
@@ -272,7 +278,8 @@ mod tests {
         let mut n = Network::new(vec![phone()], vec![0; 2].into(), ServerLink::unlimited(), 0.0, SeedTree::new(1));
         let tag = TaskTag { client: 1, serial: 1 };
         // 0.05 s + 1000 B * 8 / 2 Mb/s = 0.054 s.
-        assert_eq!(n.send(VirtualTime::ZERO, tag, Leg::Down, 1000), Route::At(VirtualTime::from_nanos(54_000_000)));
+        let d = n.draws(1, 1);
+        assert_eq!(n.send(VirtualTime::ZERO, tag, Leg::Down, 1000, &d), Route::At(VirtualTime::from_nanos(54_000_000)));
         assert_eq!(n.next_completion(), None);
     }
 
@@ -281,7 +288,8 @@ mod tests {
         let server = ServerLink { up_bps: 1e6, ..ServerLink::unlimited() };
         let mut n = Network::new(vec![phone()], vec![0; 2].into(), server, 0.0, SeedTree::new(1));
         for c in 0..2 {
-            assert_eq!(n.send(VirtualTime::ZERO, TaskTag { client: c, serial: 1 }, Leg::Down, 1000), Route::Queued);
+            let d = n.draws(c, 1);
+            assert_eq!(n.send(VirtualTime::ZERO, TaskTag { client: c, serial: 1 }, Leg::Down, 1000, &d), Route::Queued);
         }
         // Two transfers of 8000 bits share 1 Mb/s: both through at 16 ms,
         // arriving 50 ms later.

@@ -21,9 +21,10 @@ use std::thread::JoinHandle;
 /// Runs one job.
 pub type Runner<J> = Arc<dyn Fn(&J) -> Vec<f64> + Send + Sync>;
 
-/// Below this many estimated operations a batch runs on the calling thread:
-/// handing tiny jobs to workers costs more than their math.
-const INLINE_WORK: u64 = 200_000;
+/// Below this many estimated operations a job runs alone on the calling
+/// thread when its result is wanted: handing tiny jobs to workers costs
+/// more than their math.
+const INLINE_WORK: u64 = 100_000;
 
 struct Batch<J> {
     jobs: Vec<J>,
@@ -113,8 +114,22 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
     /// The result of `tag`'s job, running every waiting job first if it is
     /// not ready; `None` if no such job was submitted.
     pub fn take(&self, tag: TaskTag) -> Option<Vec<f64>> {
-        if let Some((_, r)) = self.state().done.remove(&tag) {
-            return Some(r);
+        let small = {
+            let mut s = self.state();
+            if let Some((_, r)) = s.done.remove(&tag) {
+                return Some(r);
+            }
+            match s.waiting.get(&tag) {
+                None => return None,
+                Some(job) if (self.cost)(job) < INLINE_WORK => s.waiting.remove(&tag),
+                Some(_) => None,
+            }
+        };
+        // A small job runs alone, here, just when its result is wanted: the
+        // result goes straight from the cache to its consumer, as in a
+        // plain loop. Big ones run as a parallel batch.
+        if let Some(job) = small {
+            return Some((self.run)(&job));
         }
         self.flush();
         self.state().done.remove(&tag).map(|(_, r)| r)
@@ -131,22 +146,27 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
         all
     }
 
-    /// Runs every waiting job, in parallel when it pays, and returns when
-    /// all are done.
+    /// Runs every waiting job worth a thread, in parallel, and returns when
+    /// all are done (small jobs wait to run alone when wanted).
     pub fn flush(&self) {
-        let waiting = std::mem::take(&mut self.state().waiting);
+        let waiting: BTreeMap<TaskTag, J> = {
+            let mut s = self.state();
+            let (big, small) =
+                std::mem::take(&mut s.waiting).into_iter().partition(|(_, j)| (self.cost)(j) >= INLINE_WORK);
+            s.waiting = small;
+            big
+        };
         if waiting.is_empty() {
             return;
         }
         let (tags, jobs): (Vec<TaskTag>, Vec<J>) = waiting.into_iter().unzip();
-        let work: u64 = jobs.iter().map(|j| (self.cost)(j)).sum();
         let batch = Arc::new(Batch {
             results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
             jobs,
             next: AtomicUsize::new(0),
             run: self.run.clone(),
         });
-        let helpers = if work < INLINE_WORK { 0 } else { self.workers.len().min(batch.jobs.len() - 1) };
+        let helpers = self.workers.len().min(batch.jobs.len() - 1);
         let wg = WaitGroup::new();
         for (tx, _) in &self.workers[..helpers] {
             let b = batch.clone();

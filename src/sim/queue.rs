@@ -18,26 +18,27 @@ pub struct TaskTag {
     pub serial: u32,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Entry<T> {
+/// A heap entry: the ordering key and where the item waits. Items stay put
+/// in a slab while the heap moves these 24-byte keys around.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Key {
     at: VirtualTime,
     seq: u64,
-    tag: Option<TaskTag>,
-    item: T,
+    slot: u32,
 }
 
-impl<T> PartialEq for Entry<T> {
+impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.seq) == (other.at, other.seq)
     }
 }
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
+impl Eq for Key {}
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<T> Ord for Entry<T> {
+impl Ord for Key {
     // BinaryHeap is a max-heap: reverse so the earliest comes first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
@@ -58,7 +59,10 @@ impl<T> Ord for Entry<T> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
 pub struct EventQueue<T> {
-    heap: BinaryHeap<Entry<T>>,
+    heap: BinaryHeap<Key>,
+    /// Waiting items with their task, by slot; `None` marks a free slot.
+    slab: Vec<Option<(Option<TaskTag>, T)>>,
+    free: Vec<u32>,
     seq: u64,
     /// Per client, the highest cancelled task serial (0: none).
     cancelled: Vec<u32>,
@@ -67,12 +71,22 @@ pub struct EventQueue<T> {
 impl<T> EventQueue<T> {
     /// A queue for `clients` clients (for task cancellation).
     pub fn new(clients: usize) -> Self {
-        EventQueue { heap: BinaryHeap::new(), seq: 0, cancelled: vec![0; clients] }
+        EventQueue { heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new(), seq: 0, cancelled: vec![0; clients] }
     }
 
     pub fn push(&mut self, at: VirtualTime, tag: Option<TaskTag>, item: T) {
         self.seq += 1;
-        self.heap.push(Entry { at, seq: self.seq, tag, item });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some((tag, item));
+                slot
+            }
+            None => {
+                self.slab.push(Some((tag, item)));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Key { at, seq: self.seq, slot });
     }
 
     /// Cancels this task and every earlier one of the same client.
@@ -85,37 +99,53 @@ impl<T> EventQueue<T> {
         tag.serial <= self.cancelled[tag.client as usize]
     }
 
+    fn take(&mut self, slot: u32) -> (Option<TaskTag>, T) {
+        self.free.push(slot);
+        self.slab[slot as usize].take().expect("a queued slot holds its item")
+    }
+
+    fn head_is_cancelled(&self, key: &Key) -> bool {
+        match &self.slab[key.slot as usize] {
+            Some((Some(tag), _)) => self.is_cancelled(*tag),
+            _ => false,
+        }
+    }
+
     /// The earliest live item, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(VirtualTime, T)> {
-        while let Some(e) = self.heap.pop() {
-            if e.tag.is_some_and(|t| self.is_cancelled(t)) {
+        while let Some(key) = self.heap.pop() {
+            let (tag, item) = self.take(key.slot);
+            if tag.is_some_and(|t| self.is_cancelled(t)) {
                 continue;
             }
-            return Some((e.at, e.item));
+            return Some((key.at, item));
         }
         None
     }
 
     /// The instant of the earliest item, cancelled or not.
     pub fn peek_time(&self) -> Option<VirtualTime> {
-        self.heap.peek().map(|e| e.at)
+        self.heap.peek().map(|k| k.at)
     }
 
     /// Pops the earliest live item if it is at `at` and `want` accepts it;
     /// cancelled items met on the way are discarded.
     pub fn pop_if(&mut self, at: VirtualTime, want: impl Fn(&T) -> bool) -> Option<T> {
-        while let Some(e) = self.heap.peek() {
-            if e.at != at {
+        while let Some(&key) = self.heap.peek() {
+            if key.at != at {
                 return None;
             }
-            if e.tag.is_some_and(|t| self.is_cancelled(t)) {
+            if self.head_is_cancelled(&key) {
                 self.heap.pop();
+                self.take(key.slot);
                 continue;
             }
-            if !want(&e.item) {
+            let accepted = self.slab[key.slot as usize].as_ref().is_some_and(|(_, item)| want(item));
+            if !accepted {
                 return None;
             }
-            return self.heap.pop().map(|e| e.item);
+            self.heap.pop();
+            return Some(self.take(key.slot).1);
         }
         None
     }

@@ -254,6 +254,7 @@ impl ServerActor {
             bytes_down: self.cfg.bytes_down,
             bytes_up: self.cfg.bytes_up,
             training: self.training,
+            draws: Default::default(),
         };
         out.log(self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
