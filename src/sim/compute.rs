@@ -2,59 +2,62 @@
 //!
 //! A job is plain data (what to train, from which model, with which seed),
 //! keyed by its task; the pool runs it with the one function it was built
-//! with. Jobs wait until the runtime needs a result (a report is about to
-//! be delivered), and then every waiting job runs at once, in parallel, so
-//! the tasks in flight train as a batch. Since a job's result never depends
-//! on which thread ran it or when, any thread count gives the same numbers;
-//! and since the runtime waits for the batch before touching the clock,
-//! virtual time cannot move while the math runs. A job whose task is
-//! cancelled is dropped unrun; a checkpoint saves the waiting jobs as data.
+//! with. Worker threads take waiting jobs as soon as they are submitted and
+//! train them in the background while the kernel goes on delivering
+//! messages; when the kernel needs a result (a report is about to be
+//! delivered) it waits for that one job, or runs it itself if no worker has
+//! started it. A job's result never depends on which thread ran it or when,
+//! so any thread count gives the same numbers; and since the kernel waits
+//! for a result before delivering the message that carries it, virtual
+//! time never moves ahead of the math that decides it.
+//!
+//! Small jobs (below [`INLINE_WORK`] estimated operations) are never handed
+//! to a worker: they run on the kernel's thread exactly when wanted, where
+//! their result goes straight from the cache to the aggregation. A job whose
+//! task is cancelled is dropped unrun (or its result discarded); a
+//! checkpoint saves every job not yet taken, as data.
 
 use super::queue::TaskTag;
-use crossbeam::channel::{unbounded, Sender};
-use crossbeam::sync::WaitGroup;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// Runs one job.
 pub type Runner<J> = Arc<dyn Fn(&J) -> Vec<f64> + Send + Sync>;
 
-/// Below this many estimated operations a job runs alone on the calling
-/// thread when its result is wanted: handing tiny jobs to workers costs
-/// more than their math.
-const INLINE_WORK: u64 = 100_000;
+/// Below this many estimated operations a job runs on the kernel's thread
+/// when its result is wanted: handing tiny jobs to workers costs more than
+/// their math.
+pub const INLINE_WORK: u64 = 100_000;
 
-struct Batch<J> {
-    jobs: Vec<J>,
-    results: Vec<OnceLock<Vec<f64>>>,
-    next: AtomicUsize,
+struct State<J> {
+    /// Submitted, not started; big jobs in `queue` order for the workers.
+    waiting: BTreeMap<TaskTag, J>,
+    /// Big waiting jobs, in submission order (a worker takes the oldest).
+    queue: std::collections::VecDeque<TaskTag>,
+    /// Being trained by a worker.
+    running: BTreeMap<TaskTag, J>,
+    /// Cancelled while running: the result is dropped when it lands.
+    doomed: BTreeSet<TaskTag>,
+    /// Results not yet taken, with their job (a checkpoint saves the job).
+    done: BTreeMap<TaskTag, (J, Vec<f64>)>,
+    shutdown: bool,
+}
+
+struct Shared<J> {
+    state: Mutex<State<J>>,
+    /// Signals a new big job (to workers) and a finished one (to the kernel).
+    changed: Condvar,
     run: Runner<J>,
 }
 
-impl<J> Batch<J> {
-    fn drain(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(job) = self.jobs.get(i) else { return };
-            let _ = self.results[i].set((self.run)(job));
-        }
+impl<J> Shared<J> {
+    fn lock(&self) -> MutexGuard<'_, State<J>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-type Task = Box<dyn FnOnce() + Send>;
-
-/// A worker thread and the channel that hands it work.
-type Worker = (Sender<(Task, WaitGroup)>, JoinHandle<()>);
-
-struct State<J> {
-    waiting: BTreeMap<TaskTag, J>,
-    /// Results not yet taken, with their job (a checkpoint saves the job).
-    done: BTreeMap<TaskTag, (J, Vec<f64>)>,
-}
-
-/// A fixed set of worker threads plus the calling thread.
+/// Worker threads plus the calling thread.
 ///
 /// ```
 /// use fedsim::sim::{ComputePool, TaskTag};
@@ -65,128 +68,122 @@ struct State<J> {
 /// assert_eq!(pool.take(tag), Some(vec![42.0]));
 /// ```
 pub struct ComputePool<J> {
-    state: Mutex<State<J>>,
-    run: Runner<J>,
+    shared: Arc<Shared<J>>,
     /// Estimated operations of a job.
     cost: fn(&J) -> u64,
-    workers: Vec<Worker>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
     /// `threads` >= 1 counts the calling thread.
     pub fn new(threads: usize, run: Runner<J>, cost: fn(&J) -> u64) -> Self {
+        let state = State {
+            waiting: BTreeMap::new(),
+            queue: Default::default(),
+            running: BTreeMap::new(),
+            doomed: BTreeSet::new(),
+            done: BTreeMap::new(),
+            shutdown: false,
+        };
+        let shared = Arc::new(Shared { state: Mutex::new(state), changed: Condvar::new(), run });
         let workers = (1..threads.max(1))
             .map(|_| {
-                let (tx, rx) = unbounded::<(Task, WaitGroup)>();
-                let handle = std::thread::spawn(move || {
-                    for (task, wg) in rx {
-                        task();
-                        drop(wg);
-                    }
-                });
-                (tx, handle)
+                let shared = shared.clone();
+                std::thread::spawn(move || work(&shared))
             })
             .collect();
-        let state = State { waiting: BTreeMap::new(), done: BTreeMap::new() };
-        ComputePool { state: Mutex::new(state), run, cost, workers }
+        ComputePool { shared, cost, workers }
     }
 
     pub fn threads(&self) -> usize {
         self.workers.len() + 1
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State<J>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Queues the job of task `tag`; it runs when a result is next needed.
+    /// Queues the job of task `tag`: a worker starts it as soon as one is
+    /// free, or it runs when its result is wanted.
     pub fn submit(&self, tag: TaskTag, job: J) {
-        self.state().waiting.insert(tag, job);
+        let big = !self.workers.is_empty() && (self.cost)(&job) >= INLINE_WORK;
+        let mut s = self.shared.lock();
+        s.waiting.insert(tag, job);
+        if big {
+            s.queue.push_back(tag);
+            drop(s);
+            self.shared.changed.notify_one();
+        }
     }
 
-    /// The task was cancelled: its job never runs.
+    /// The task was cancelled: its job never runs, or its result is dropped.
     pub fn cancel(&self, tag: TaskTag) {
-        let mut s = self.state();
+        let mut s = self.shared.lock();
         s.waiting.remove(&tag);
         s.done.remove(&tag);
+        if s.running.contains_key(&tag) {
+            s.doomed.insert(tag);
+        }
     }
 
-    /// The result of `tag`'s job, running every waiting job first if it is
-    /// not ready; `None` if no such job was submitted.
+    /// The result of `tag`'s job: taken if ready, waited for if a worker is
+    /// on it, run here otherwise; `None` if no such job was submitted.
     pub fn take(&self, tag: TaskTag) -> Option<Vec<f64>> {
-        let small = {
-            let mut s = self.state();
+        let mut s = self.shared.lock();
+        loop {
             if let Some((_, r)) = s.done.remove(&tag) {
                 return Some(r);
             }
-            match s.waiting.get(&tag) {
-                None => return None,
-                Some(job) if (self.cost)(job) < INLINE_WORK => s.waiting.remove(&tag),
-                Some(_) => None,
+            if let Some(job) = s.waiting.remove(&tag) {
+                drop(s);
+                return Some((self.shared.run)(&job));
             }
-        };
-        // A small job runs alone, here, just when its result is wanted: the
-        // result goes straight from the cache to its consumer, as in a
-        // plain loop. Big ones run as a parallel batch.
-        if let Some(job) = small {
-            return Some((self.run)(&job));
+            if !s.running.contains_key(&tag) {
+                return None;
+            }
+            s = self.shared.changed.wait(s).unwrap_or_else(|p| p.into_inner());
         }
-        self.flush();
-        self.state().done.remove(&tag).map(|(_, r)| r)
     }
 
     /// Every job whose result has not been taken, in task order (for a
     /// checkpoint). A result already computed is saved as its job: it is
     /// recomputed on resume, with the same numbers.
     pub fn pending(&self) -> Vec<(TaskTag, J)> {
-        let s = self.state();
+        let s = self.shared.lock();
         let mut all: Vec<(TaskTag, J)> = s.waiting.iter().map(|(t, j)| (*t, j.clone())).collect();
+        all.extend(s.running.iter().filter(|(t, _)| !s.doomed.contains(t)).map(|(t, j)| (*t, j.clone())));
         all.extend(s.done.iter().map(|(t, (j, _))| (*t, j.clone())));
         all.sort_by_key(|(t, _)| *t);
         all
     }
+}
 
-    /// Runs every waiting job worth a thread, in parallel, and returns when
-    /// all are done (small jobs wait to run alone when wanted).
-    pub fn flush(&self) {
-        let waiting: BTreeMap<TaskTag, J> = {
-            let mut s = self.state();
-            let (big, small) =
-                std::mem::take(&mut s.waiting).into_iter().partition(|(_, j)| (self.cost)(j) >= INLINE_WORK);
-            s.waiting = small;
-            big
-        };
-        if waiting.is_empty() {
+/// A worker: trains the oldest waiting big job, until shutdown.
+fn work<J: Clone>(shared: &Shared<J>) {
+    let mut s = shared.lock();
+    loop {
+        if s.shutdown {
             return;
         }
-        let (tags, jobs): (Vec<TaskTag>, Vec<J>) = waiting.into_iter().unzip();
-        let batch = Arc::new(Batch {
-            results: (0..jobs.len()).map(|_| OnceLock::new()).collect(),
-            jobs,
-            next: AtomicUsize::new(0),
-            run: self.run.clone(),
-        });
-        let helpers = self.workers.len().min(batch.jobs.len() - 1);
-        let wg = WaitGroup::new();
-        for (tx, _) in &self.workers[..helpers] {
-            let b = batch.clone();
-            // A worker that died would only make this thread do its share.
-            let _ = tx.send((Box::new(move || b.drain()), wg.clone()));
+        let Some(tag) = s.queue.pop_front() else {
+            s = shared.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+            continue;
+        };
+        // Taken or cancelled meanwhile: nothing to do.
+        let Some(job) = s.waiting.remove(&tag) else { continue };
+        s.running.insert(tag, job.clone());
+        drop(s);
+        let result = (shared.run)(&job);
+        s = shared.lock();
+        s.running.remove(&tag);
+        if !s.doomed.remove(&tag) {
+            s.done.insert(tag, (job, result));
         }
-        batch.drain();
-        wg.wait();
-        let batch = Arc::try_unwrap(batch).unwrap_or_else(|_| unreachable!("every worker has finished"));
-        let mut s = self.state();
-        for ((tag, job), r) in tags.into_iter().zip(batch.jobs).zip(batch.results) {
-            s.done.insert(tag, (job, r.into_inner().expect("every job of the batch ran")));
-        }
+        shared.changed.notify_all();
     }
 }
 
 impl<J> Drop for ComputePool<J> {
     fn drop(&mut self) {
-        for (tx, handle) in self.workers.drain(..) {
-            drop(tx);
+        self.shared.lock().shutdown = true;
+        self.shared.changed.notify_all();
+        for handle in self.workers.drain(..) {
             let _ = handle.join();
         }
     }
@@ -197,20 +194,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_flush_runs_all_waiting_jobs_and_skips_cancelled_ones() {
-        for threads in [1, 3] {
-            let pool = ComputePool::new(threads, Arc::new(|x: &u32| vec![*x as f64]), |_| 1_000_000);
+    fn every_job_gives_its_result_once_and_cancelled_ones_none() {
+        for (threads, cost) in [(1, 1), (3, 1), (1, 1_000_000), (3, 1_000_000)] {
+            let pool = ComputePool::new(
+                threads,
+                Arc::new(|x: &u32| {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    vec![*x as f64]
+                }),
+                if cost == 1 { |_: &u32| 1 } else { |_: &u32| 1_000_000 },
+            );
             let tag = |s| TaskTag { client: 0, serial: s };
-            for s in 0..20 {
+            for s in 0..40 {
                 pool.submit(tag(s), s);
             }
             pool.cancel(tag(3));
             assert_eq!(pool.take(tag(5)), Some(vec![5.0]));
-            assert_eq!(pool.pending().len(), 18);
+            assert_eq!(pool.pending().len(), 38);
             assert_eq!(pool.take(tag(3)), None);
-            for s in (0..20).filter(|&s| s != 3 && s != 5) {
-                assert_eq!(pool.take(tag(s)), Some(vec![s as f64]));
+            assert_eq!(pool.take(tag(5)), None, "a result is taken once");
+            for s in (0..40).filter(|&s| s != 3 && s != 5) {
+                assert_eq!(pool.take(tag(s)), Some(vec![s as f64]), "threads {threads}, cost {cost}");
             }
+            assert!(pool.pending().is_empty());
         }
+    }
+
+    #[test]
+    fn workers_train_big_jobs_ahead_of_need() {
+        let pool = ComputePool::new(2, Arc::new(|x: &u32| vec![*x as f64]), |_| 1_000_000);
+        let tag = TaskTag { client: 1, serial: 1 };
+        pool.submit(tag, 7);
+        // The worker finishes it without anyone asking.
+        let start = std::time::Instant::now();
+        while pool.shared.lock().done.is_empty() && start.elapsed().as_secs() < 10 {
+            std::thread::yield_now();
+        }
+        assert!(pool.shared.lock().done.contains_key(&tag));
+        assert_eq!(pool.take(tag), Some(vec![7.0]));
     }
 }
