@@ -11,6 +11,7 @@ use super::saved::StalenessDef;
 use super::staleness::staleness_weight;
 use super::{Schedule, Strategy, Update};
 use crate::scenario::Staleness;
+use crate::scenario::StrategyKind;
 use serde::{Deserialize, Serialize};
 
 /// FedAsync: mixes every arrival into the model at once.
@@ -32,7 +33,7 @@ impl FedAsync {
 
 impl Strategy for FedAsync {
     fn name(&self) -> &'static str {
-        "fedasync"
+        StrategyKind::FedAsync.name()
     }
 
     fn schedule(&self) -> Schedule {
@@ -76,7 +77,7 @@ impl FedBuff {
 
 impl Strategy for FedBuff {
     fn name(&self) -> &'static str {
-        "fedbuff"
+        StrategyKind::FedBuff.name()
     }
 
     fn schedule(&self) -> Schedule {

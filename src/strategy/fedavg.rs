@@ -1,6 +1,7 @@
 //! FedAvg (McMahan et al. 2017): the sample-weighted mean of client models.
 
 use super::{Schedule, Strategy, Update};
+use crate::scenario::StrategyKind;
 use serde::{Deserialize, Serialize};
 
 /// A running sum of weighted vectors: memory stays one model whatever the
@@ -62,7 +63,7 @@ impl FedAvg {
 
 impl Strategy for FedAvg {
     fn name(&self) -> &'static str {
-        "fedavg"
+        StrategyKind::FedAvg.name()
     }
 
     fn schedule(&self) -> Schedule {

@@ -191,26 +191,28 @@ pub fn build(spec: &StrategySpec) -> AnyStrategy {
     };
     let pool = Schedule::Continuous { concurrency: spec.concurrency, max_staleness: spec.max_staleness };
     let eta = spec.server_learning_rate;
-    let adaptive = |name, rule| AnyStrategy::ServerOpt(ServerOptimizer::new(name, rounds, rule, eta, spec.tau));
-    let robust = |name, rule| AnyStrategy::Robust(Robust::new(name, rounds, rule));
+    // Names come from the scenario's own enum: one spelling per strategy.
+    let name = spec.kind.name();
+    let adaptive = |rule| AnyStrategy::ServerOpt(ServerOptimizer::new(name, rounds, rule, eta, spec.tau));
+    let robust = |rule| AnyStrategy::Robust(Robust::new(name, rounds, rule));
     let (beta1, beta2) = (spec.beta1, spec.beta2);
     match spec.kind {
         StrategyKind::FedAvg => AnyStrategy::FedAvg(FedAvg::new(rounds)),
         StrategyKind::FedProx => AnyStrategy::FedProx(FedProx::new(rounds, spec.mu)),
         StrategyKind::FedAvgM => AnyStrategy::ServerOpt(ServerOptimizer::new(
-            "fedavgm",
+            name,
             rounds,
             ServerRule::Momentum { momentum: spec.server_momentum },
             eta,
             0.0,
         )),
-        StrategyKind::FedAdagrad => adaptive("fedadagrad", ServerRule::Adagrad { beta1 }),
-        StrategyKind::FedAdam => adaptive("fedadam", ServerRule::Adam { beta1, beta2 }),
-        StrategyKind::FedYogi => adaptive("fedyogi", ServerRule::Yogi { beta1, beta2 }),
-        StrategyKind::FedMedian => robust("fedmedian", Rule::Median),
-        StrategyKind::TrimmedMean => robust("trimmed_mean", Rule::TrimmedMean { beta: spec.trim_fraction }),
-        StrategyKind::Krum => robust("krum", Rule::Krum { byzantine: spec.byzantine, keep: 1 }),
-        StrategyKind::MultiKrum => robust("multikrum", Rule::Krum { byzantine: spec.byzantine, keep: spec.keep }),
+        StrategyKind::FedAdagrad => adaptive(ServerRule::Adagrad { beta1 }),
+        StrategyKind::FedAdam => adaptive(ServerRule::Adam { beta1, beta2 }),
+        StrategyKind::FedYogi => adaptive(ServerRule::Yogi { beta1, beta2 }),
+        StrategyKind::FedMedian => robust(Rule::Median),
+        StrategyKind::TrimmedMean => robust(Rule::TrimmedMean { beta: spec.trim_fraction }),
+        StrategyKind::Krum => robust(Rule::Krum { byzantine: spec.byzantine, keep: 1 }),
+        StrategyKind::MultiKrum => robust(Rule::Krum { byzantine: spec.byzantine, keep: spec.keep }),
         StrategyKind::FedAsync => AnyStrategy::FedAsync(FedAsync::new(pool, spec.mixing, spec.staleness)),
         StrategyKind::FedBuff => {
             AnyStrategy::FedBuff(FedBuff::new(pool, spec.buffer_size, spec.server_learning_rate, spec.staleness))
@@ -235,7 +237,7 @@ impl FedProx {
 
 impl Strategy for FedProx {
     fn name(&self) -> &'static str {
-        "fedprox"
+        StrategyKind::FedProx.name()
     }
 
     fn schedule(&self) -> Schedule {

@@ -38,22 +38,9 @@ pub(super) mod opt_time {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Name(pub &'static str);
 
-/// Every name `strategy::build` gives out, so that restoring one of them
-/// allocates nothing.
-const KNOWN: [&str; 12] = [
-    "fedavg",
-    "fedprox",
-    "fedavgm",
-    "fedadagrad",
-    "fedadam",
-    "fedyogi",
-    "fedmedian",
-    "trimmed_mean",
-    "krum",
-    "multikrum",
-    "fedasync",
-    "fedbuff",
-];
+/// Every name `strategy::build` gives out (the scenario's strategy kinds),
+/// so that restoring one of them allocates nothing.
+const KNOWN: &[&str] = crate::scenario::StrategyKind::NAMES;
 
 impl Serialize for Name {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -66,6 +53,6 @@ impl<'de> Deserialize<'de> for Name {
         let name = String::deserialize(d)?;
         // A name a user gave a hand-built strategy is leaked once per
         // restore: a few bytes, and the trait promises a 'static name.
-        Ok(Name(KNOWN.into_iter().find(|k| *k == name).unwrap_or_else(|| Box::leak(name.into_boxed_str()))))
+        Ok(Name(KNOWN.iter().copied().find(|k| *k == name).unwrap_or_else(|| Box::leak(name.into_boxed_str()))))
     }
 }
