@@ -247,9 +247,10 @@ fn execute(
     Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }
 
-/// Clients per shard actor at most: enough shards to spread the work,
-/// few enough that a batch per shard stays large.
+/// Shard actors at most, and clients per shard at least: enough shards to
+/// spread a large federation, few enough that each batch stays large.
 const SHARDS: usize = 16;
+const MIN_SHARD: usize = 4096;
 
 /// The actors of a run: one server, the clients in a few shards.
 fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
@@ -270,14 +271,14 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let server =
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
     let network = Network::new(devices, placement, server, scenario.clients.dropout, seeds);
-    let shard_size = n.div_ceil(SHARDS).max(1);
+    let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
     let shards = (0..n)
         .step_by(shard_size)
         .map(|first| {
             let states = (first..(first + shard_size).min(n))
                 .map(|c| ClientState { samples: clients.samples(c as u32) as u32 })
                 .collect();
-            ClientShard::new(first as u32, states, params, network.clone(), pool.clone(), seeds)
+            ClientShard::new(first as u32, states, params, network.clone(), seeds)
         })
         .collect();
     let strategy = strategy::build(&scenario.strategy);

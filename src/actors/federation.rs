@@ -12,17 +12,17 @@
 
 use super::messages::{Envelope, Outbox, Post, Progress, ToClient, ToServer};
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
-use super::shard::{ClientShard, TrainJob};
+use super::shard::{ClientShard, Prepare, TrainJob};
 use super::Deliver;
 use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
 use crate::net::{Leg, NetState, Network, Route};
 use crate::sim::EventKind;
-use crate::sim::{Clock, ComputePool, EventQueue, EventSink, TaskTag, VirtualTime};
+use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, TaskTag, VirtualTime};
 use crate::strategy::AnyStrategy;
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -118,9 +118,21 @@ struct Kernel<'a> {
     checkpoint_every: Option<u64>,
     /// A checkpoint is due at the next event boundary.
     checkpoint_due: bool,
+    /// Client messages queued since the shards last prepared a batch.
+    fresh: Vec<Handle>,
 }
 
 impl Kernel<'_> {
+    /// Queues an item; a client message is also remembered as not yet
+    /// prepared by its shard.
+    fn enqueue(&mut self, at: VirtualTime, tag: Option<TaskTag>, envelope: Envelope) {
+        let client = matches!(envelope, Envelope::Client(..));
+        let h = self.state.queue.push(at, tag, envelope);
+        if client {
+            self.fresh.push(h);
+        }
+    }
+
     fn record(&mut self, events: &[crate::sim::Event]) -> io::Result<()> {
         for sink in self.sinks.iter_mut() {
             for e in events {
@@ -169,7 +181,7 @@ impl Kernel<'_> {
             _ => self.network.draws(tag.client, tag.serial),
         };
         match self.network.send(now, tag, leg, bytes, &draws) {
-            Route::At(t) => self.state.queue.push(t, Some(tag), envelope),
+            Route::At(t) => self.enqueue(t, Some(tag), envelope),
             Route::Queued => {
                 self.state.in_transit.insert((tag, leg), envelope);
                 self.schedule_tick();
@@ -180,6 +192,9 @@ impl Kernel<'_> {
     /// Applies a handler's answer; true if the run is over.
     fn apply(&mut self, outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
         self.record(&outbox.events)?;
+        for (tag, job) in outbox.jobs {
+            self.pool.submit(tag, job);
+        }
         if let Some(n) = self.checkpoint_every {
             self.checkpoint_due |= outbox.events.iter().any(|e| e.kind == EventKind::Aggregate && e.round % n == 0);
         }
@@ -196,7 +211,7 @@ impl Kernel<'_> {
             self.route(post);
         }
         for (at, tag, envelope) in outbox.timers {
-            self.state.queue.push(at, tag, envelope);
+            self.enqueue(at, tag, envelope);
         }
         Ok(false)
     }
@@ -263,9 +278,15 @@ impl Federation {
             sinks,
             checkpoint_every,
             checkpoint_due: false,
+            fresh: Vec::new(),
         };
+        // A resumed queue's client messages are all unprepared.
+        k.fresh = k.state.queue.handles();
         let mut at_now = 0u64;
-        let mut batches: Vec<Vec<(u32, ToClient)>> = vec![Vec::new(); shards.len()];
+        let mut batches: Vec<Vec<(u64, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
+        // Client handlers' answers computed ahead, by queue sequence number
+        // (derived state: a checkpoint does not need them).
+        let mut prepared: HashMap<u64, Outbox> = HashMap::new();
         let mut interrupted = false;
         loop {
             // An event boundary: everything pending is in the queue.
@@ -285,7 +306,10 @@ impl Federation {
                     break;
                 }
             }
-            let Some((t, envelope)) = k.state.queue.pop() else { break };
+            let Some((t, seq, envelope)) = k.state.queue.pop_entry() else { break };
+            for gone in k.state.queue.take_discarded() {
+                prepared.remove(&gone);
+            }
             if t > k.state.now {
                 clock.advance_to(t);
                 k.state.now = t;
@@ -308,32 +332,37 @@ impl Federation {
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
-                    // Every client message of this instant, one batch per shard.
-                    batches[(c / shard_size) as usize].push((c, msg));
-                    while let Some(Envelope::Client(c, msg)) =
-                        k.state.queue.pop_if(now, |e| matches!(e, Envelope::Client(..)))
-                    {
-                        batches[(c / shard_size) as usize].push((c, msg));
-                    }
-                    let mut halt = false;
-                    for (i, batch) in batches.iter_mut().enumerate() {
-                        if batch.is_empty() {
-                            continue;
+                    let outbox = match prepared.remove(&seq) {
+                        Some(outbox) => outbox,
+                        None => {
+                            // This message and every other client message
+                            // waiting unprepared, one batch per shard: the
+                            // handlers are pure, so their answers can be
+                            // computed now and applied at their instants.
+                            batches[(c / shard_size) as usize].push((seq, t, c, msg));
+                            for h in std::mem::take(&mut k.fresh) {
+                                if let Some((s, at, Envelope::Client(c, msg))) = k.state.queue.get(h) {
+                                    batches[(c / shard_size) as usize].push((s, at, *c, msg.clone()));
+                                }
+                            }
+                            for (i, batch) in batches.iter_mut().enumerate() {
+                                if !batch.is_empty() {
+                                    let answers = shards[i].send(Prepare(std::mem::take(batch))).await?;
+                                    prepared.extend(answers);
+                                }
+                            }
+                            prepared.remove(&seq).expect("the batch held this message")
                         }
-                        let msgs = std::mem::take(batch);
-                        at_now += msgs.len() as u64 - 1;
-                        k.state.stats.messages += msgs.len() as u64;
-                        let outbox = shards[i].send(Deliver { now, msg: msgs }).await?;
-                        halt |= k.apply(outbox, progress)?;
-                    }
-                    halt
+                    };
+                    k.state.stats.messages += 1;
+                    k.apply(outbox, progress)?
                 }
                 Envelope::LinkTick => {
                     if k.state.tick_at == Some(now) {
                         k.state.tick_at = None;
                         for (tag, leg, at) in k.network.finish_until(now) {
                             if let Some(env) = k.state.in_transit.remove(&(tag, leg)) {
-                                k.state.queue.push(at, Some(tag), env);
+                                k.enqueue(at, Some(tag), env);
                             }
                         }
                         k.schedule_tick();

@@ -1,17 +1,24 @@
 //! Client shards: many clients, as plain state, in one actor.
 //!
-//! A registered client is a few bytes here (its sample count and device),
-//! not an actor: a million clients cost a few megabytes, and nothing is
-//! done for a client that is idle. The kernel delivers every message for a
-//! shard at one instant in one batch. A task's state travels with its own
-//! messages (the order, then the training timer), so a shard holds nothing
-//! per task and a checkpoint finds all of it in the queue.
+//! A registered client is a few bytes here (its sample count), not an
+//! actor: a million clients cost a few megabytes, and nothing is done for a
+//! client that is idle. A task's state travels with its own messages (the
+//! order, then the training timer), so a shard holds nothing per task and a
+//! checkpoint finds all of it in the queue.
+//!
+//! A client's handler is a pure function of its message: it reads only the
+//! shard's fixed state and answers with an [`Outbox`] (events, a timer, the
+//! update to send, the training job to start), which the kernel applies at
+//! the message's own instant. So the kernel hands a shard every client
+//! message waiting in its queue in one batch, instants ahead, and keeps the
+//! answers until their instants come (or drops them if their task is
+//! cancelled first): one actor round trip serves hundreds of messages.
 
-use super::messages::{Deliver, Envelope, Outbox, Report, TaskOrder, ToClient, ToServer};
+use super::messages::{Envelope, Outbox, Report, TaskOrder, ToClient, ToServer};
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining};
 use crate::net::{Leg, Network};
-use crate::sim::{ComputePool, Event, EventKind, SeedTree, TaskTag, VirtualTime};
+use crate::sim::{Event, EventKind, SeedTree, TaskTag, VirtualTime};
 use actix::{Actor, Context, Handler, MessageResult};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -55,42 +62,40 @@ pub struct ClientShard {
     clients: Vec<ClientState>,
     params: u64,
     network: Network,
-    pool: Arc<ComputePool<TrainJob>>,
     train: SeedTree,
+}
+
+/// Client messages for one shard, each with its queue sequence number and
+/// instant; the answer is one outbox per message, by sequence number.
+pub struct Prepare(pub Vec<(u64, VirtualTime, u32, ToClient)>);
+
+impl actix::Message for Prepare {
+    type Result = Vec<(u64, Outbox)>;
 }
 
 impl ClientShard {
     /// `seeds` is the run's root.
-    pub fn new(
-        first: u32,
-        clients: Vec<ClientState>,
-        params: usize,
-        network: Network,
-        pool: Arc<ComputePool<TrainJob>>,
-        seeds: SeedTree,
-    ) -> Self {
-        ClientShard { first, clients, params: params as u64, network, pool, train: seeds.child("train") }
+    pub fn new(first: u32, clients: Vec<ClientState>, params: usize, network: Network, seeds: SeedTree) -> Self {
+        ClientShard { first, clients, params: params as u64, network, train: seeds.child("train") }
     }
 
     fn state(&self, c: u32) -> ClientState {
         self.clients[(c - self.first) as usize]
     }
 
-    /// Handles one instant's messages for this shard's clients.
-    pub fn on_batch(&mut self, now: VirtualTime, msgs: Vec<(u32, ToClient)>) -> Outbox {
+    /// Handles one message for client `c`, delivered at `now`.
+    pub fn on_message(&self, now: VirtualTime, c: u32, msg: ToClient) -> Outbox {
         let mut out = Outbox::default();
-        for (c, msg) in msgs {
-            match msg {
-                ToClient::Task(order) => self.on_model(now, c, order, &mut out),
-                ToClient::Trained(order) => self.on_trained(now, c, order, &mut out),
-            }
+        match msg {
+            ToClient::Task(order) => self.on_model(now, c, order, &mut out),
+            ToClient::Trained(order) => self.on_trained(now, c, order, &mut out),
         }
         out
     }
 
     /// The model is here: train, as a timer for the modelled compute time
     /// and a job for the real math.
-    fn on_model(&mut self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
+    fn on_model(&self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
         let tag = TaskTag { client: c, serial: order.serial };
         out.log(Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down));
         let samples = self.state(c).samples as u64;
@@ -99,13 +104,13 @@ impl ClientShard {
         let seed = self.train.task(c, order.serial as u64).random::<u64>();
         let job =
             TrainJob { client: c, base: order.model.clone(), training: order.training, seed, work: work * self.params };
-        self.pool.submit(tag, job);
+        out.jobs.push((tag, job));
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
         out.timer(done, Some(tag), Envelope::Client(c, ToClient::Trained(order)));
     }
 
     /// Training is over: send the update.
-    fn on_trained(&mut self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
+    fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
         let tag = TaskTag { client: c, serial: order.serial };
         out.log(Event::new(now, EventKind::ComputeDone, Some(c), order.version));
         let report = Report {
@@ -126,10 +131,10 @@ impl Actor for ClientShard {
     type Context = Context<Self>;
 }
 
-impl Handler<Deliver<Vec<(u32, ToClient)>>> for ClientShard {
-    type Result = MessageResult<Deliver<Vec<(u32, ToClient)>>>;
+impl Handler<Prepare> for ClientShard {
+    type Result = MessageResult<Prepare>;
 
-    fn handle(&mut self, d: Deliver<Vec<(u32, ToClient)>>, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.on_batch(d.now, d.msg))
+    fn handle(&mut self, batch: Prepare, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(batch.0.into_iter().map(|(seq, at, c, msg)| (seq, self.on_message(at, c, msg))).collect())
     }
 }

@@ -16,6 +16,6 @@ pub mod time;
 pub use clock::{AsFastAsPossible, Clock, RealTime};
 pub use compute::{ComputePool, Runner};
 pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog};
-pub use queue::{EventQueue, TaskTag};
+pub use queue::{EventQueue, Handle, TaskTag};
 pub use seed::{Rng, SeedTree};
 pub use time::VirtualTime;

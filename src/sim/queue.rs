@@ -45,6 +45,21 @@ impl Ord for Key {
     }
 }
 
+/// Where a queued item waits (valid until it is popped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handle {
+    slot: u32,
+    seq: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Slot<T> {
+    seq: u64,
+    at: VirtualTime,
+    tag: Option<TaskTag>,
+    item: T,
+}
+
 /// A deterministic priority queue of timed items.
 ///
 /// ```
@@ -60,33 +75,66 @@ impl Ord for Key {
 #[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
 pub struct EventQueue<T> {
     heap: BinaryHeap<Key>,
-    /// Waiting items with their task, by slot; `None` marks a free slot.
-    slab: Vec<Option<(Option<TaskTag>, T)>>,
+    /// Waiting items by slot, with their sequence number, instant and
+    /// task; `None` marks a free slot.
+    slab: Vec<Option<Slot<T>>>,
     free: Vec<u32>,
     seq: u64,
     /// Per client, the highest cancelled task serial (0: none).
     cancelled: Vec<u32>,
+    /// Sequence numbers of cancelled items discarded since the last
+    /// [`EventQueue::take_discarded`].
+    #[serde(skip)]
+    discarded: Vec<u64>,
 }
 
 impl<T> EventQueue<T> {
     /// A queue for `clients` clients (for task cancellation).
     pub fn new(clients: usize) -> Self {
-        EventQueue { heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new(), seq: 0, cancelled: vec![0; clients] }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+            cancelled: vec![0; clients],
+            discarded: Vec::new(),
+        }
     }
 
-    pub fn push(&mut self, at: VirtualTime, tag: Option<TaskTag>, item: T) {
+    /// Queues `item` for instant `at`; the handle finds it again while it waits.
+    pub fn push(&mut self, at: VirtualTime, tag: Option<TaskTag>, item: T) -> Handle {
         self.seq += 1;
+        let entry = Slot { seq: self.seq, at, tag, item };
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slab[slot as usize] = Some((tag, item));
+                self.slab[slot as usize] = Some(entry);
                 slot
             }
             None => {
-                self.slab.push(Some((tag, item)));
+                self.slab.push(Some(entry));
                 (self.slab.len() - 1) as u32
             }
         };
         self.heap.push(Key { at, seq: self.seq, slot });
+        Handle { slot, seq: self.seq }
+    }
+
+    /// A waiting, live item by its handle: its sequence number, instant and
+    /// the item (`None` once popped or cancelled).
+    pub fn get(&self, h: Handle) -> Option<(u64, VirtualTime, &T)> {
+        let s = self.slab.get(h.slot as usize)?.as_ref()?;
+        (s.seq == h.seq && self.live_slot(s)).then_some((s.seq, s.at, &s.item))
+    }
+
+    /// Handles of every live item, in no particular order.
+    pub fn handles(&self) -> Vec<Handle> {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.as_ref().filter(|s| self.live_slot(s)).map(|s| Handle { slot: i as u32, seq: s.seq })
+            })
+            .collect()
     }
 
     /// Cancels this task and every earlier one of the same client.
@@ -99,28 +147,40 @@ impl<T> EventQueue<T> {
         tag.serial <= self.cancelled[tag.client as usize]
     }
 
-    fn take(&mut self, slot: u32) -> (Option<TaskTag>, T) {
+    fn take(&mut self, slot: u32) -> Slot<T> {
         self.free.push(slot);
         self.slab[slot as usize].take().expect("a queued slot holds its item")
     }
 
+    fn live_slot(&self, s: &Slot<T>) -> bool {
+        !s.tag.is_some_and(|t| self.is_cancelled(t))
+    }
+
     fn head_is_cancelled(&self, key: &Key) -> bool {
-        match &self.slab[key.slot as usize] {
-            Some((Some(tag), _)) => self.is_cancelled(*tag),
-            _ => false,
-        }
+        self.slab[key.slot as usize].as_ref().is_some_and(|s| !self.live_slot(s))
     }
 
     /// The earliest live item, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(VirtualTime, T)> {
+        self.pop_entry().map(|(at, _, item)| (at, item))
+    }
+
+    /// The earliest live item with its sequence number.
+    pub fn pop_entry(&mut self) -> Option<(VirtualTime, u64, T)> {
         while let Some(key) = self.heap.pop() {
-            let (tag, item) = self.take(key.slot);
-            if tag.is_some_and(|t| self.is_cancelled(t)) {
+            let s = self.take(key.slot);
+            if !self.live_slot(&s) {
+                self.discarded.push(s.seq);
                 continue;
             }
-            return Some((key.at, item));
+            return Some((key.at, s.seq, s.item));
         }
         None
+    }
+
+    /// The sequence numbers of cancelled items discarded so far (and forgets them).
+    pub fn take_discarded(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.discarded)
     }
 
     /// The instant of the earliest item, cancelled or not.
@@ -137,15 +197,16 @@ impl<T> EventQueue<T> {
             }
             if self.head_is_cancelled(&key) {
                 self.heap.pop();
-                self.take(key.slot);
+                let s = self.take(key.slot);
+                self.discarded.push(s.seq);
                 continue;
             }
-            let accepted = self.slab[key.slot as usize].as_ref().is_some_and(|(_, item)| want(item));
+            let accepted = self.slab[key.slot as usize].as_ref().is_some_and(|s| want(&s.item));
             if !accepted {
                 return None;
             }
             self.heap.pop();
-            return Some(self.take(key.slot).1);
+            return Some(self.take(key.slot).item);
         }
         None
     }
