@@ -7,6 +7,7 @@ use crate::scenario::Availability;
 use crate::sim::{SeedTree, VirtualTime};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvailabilityError {
@@ -16,9 +17,12 @@ pub enum AvailabilityError {
     Row { path: PathBuf, line: usize, what: String },
 }
 
-/// Availability for every client, answered without per-client state for
-/// `always` and `diurnal` (the phase is derived from the seed tree on
-/// demand), so it costs nothing at a million clients.
+/// Availability for every client. `always` costs nothing; `diurnal`
+/// derives each client's phase from the seed tree and keeps the clients
+/// sorted by phase (12 bytes each), so that the clients online at an
+/// instant are one or two contiguous runs, found by binary search: choosing
+/// among them, or finding the next window to open, never scans the
+/// federation.
 #[derive(Debug, Clone)]
 pub enum AvailabilityModel {
     Always,
@@ -26,6 +30,9 @@ pub enum AvailabilityModel {
         period_ns: u64,
         on_ns: u64,
         seeds: SeedTree,
+        /// Every client's window phase, ascending, and the clients in that order.
+        phases: Arc<[u64]>,
+        by_phase: Arc<[u32]>,
     },
     /// Sorted, merged `[start, end)` intervals per listed client; unlisted
     /// clients are always available.
@@ -40,7 +47,12 @@ impl AvailabilityModel {
             Availability::Diurnal { period_h, on_fraction } => {
                 let period_ns = VirtualTime::from_secs_f64(period_h * 3600.0).as_nanos().max(1);
                 let on_ns = (period_ns as f64 * on_fraction).round() as u64;
-                AvailabilityModel::Diurnal { period_ns, on_ns, seeds }
+                let mut order: Vec<(u64, u32)> =
+                    (0..clients as u32).map(|c| (Self::phase_ns(&seeds, c, period_ns), c)).collect();
+                order.sort_unstable();
+                let phases = order.iter().map(|&(p, _)| p).collect();
+                let by_phase = order.iter().map(|&(_, c)| c).collect();
+                AvailabilityModel::Diurnal { period_ns, on_ns, seeds, phases, by_phase }
             }
             Availability::Trace { path } => AvailabilityModel::Trace(read_trace(path, clients)?),
         })
@@ -71,7 +83,7 @@ impl AvailabilityModel {
         let now = t.as_nanos();
         match self {
             AvailabilityModel::Always => Some(t),
-            AvailabilityModel::Diurnal { period_ns, on_ns, seeds } => {
+            AvailabilityModel::Diurnal { period_ns, on_ns, seeds, .. } => {
                 if *on_ns >= *period_ns {
                     return Some(t);
                 }
@@ -94,6 +106,88 @@ impl AvailabilityModel {
                 }
             },
         }
+    }
+}
+
+/// The clients online at one instant, when the model can name them
+/// without a scan (diurnal): one or two runs of the phase order.
+#[derive(Debug, Clone, Copy)]
+pub struct Online<'a> {
+    runs: [&'a [u32]; 2],
+}
+
+impl Online<'_> {
+    pub fn len(&self) -> usize {
+        self.runs[0].len() + self.runs[1].len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th online client (in phase order).
+    pub fn get(&self, i: usize) -> u32 {
+        let first = self.runs[0].len();
+        if i < first {
+            self.runs[0][i]
+        } else {
+            self.runs[1][i - first]
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.runs[0].iter().chain(self.runs[1]).copied()
+    }
+}
+
+impl AvailabilityModel {
+    /// The clients online at `t`, if the model can name them without a
+    /// scan; `None` for `always` (everyone) and `trace`.
+    ///
+    /// ```
+    /// use fedsim::net::AvailabilityModel;
+    /// use fedsim::scenario::Availability;
+    /// use fedsim::sim::{SeedTree, VirtualTime};
+    /// let m = AvailabilityModel::new(&Availability::Diurnal { period_h: 1.0, on_fraction: 0.25 }, 400, SeedTree::new(1)).unwrap();
+    /// let t = VirtualTime::from_secs_f64(1234.0);
+    /// let online = m.online(t).unwrap();
+    /// assert!(online.iter().all(|c| m.is_available(c, t)));
+    /// assert_eq!(online.len(), (0..400).filter(|&c| m.is_available(c, t)).count());
+    /// ```
+    pub fn online(&self, t: VirtualTime) -> Option<Online<'_>> {
+        let AvailabilityModel::Diurnal { period_ns, on_ns, phases, by_phase, .. } = self else { return None };
+        let (period, on) = (*period_ns, *on_ns);
+        if on >= period {
+            return Some(Online { runs: [by_phase, &[]] });
+        }
+        let x = t.as_nanos() % period;
+        // Online: (x - phase) mod period < on, i.e. phase in [x + 1 - on, x],
+        // wrapping below zero to the end of the period.
+        let from = |v: u64| phases.partition_point(|&p| p < v);
+        let upto = from(x + 1);
+        let runs = if x + 1 >= on {
+            [&by_phase[from(x + 1 - on)..upto], &[][..]]
+        } else {
+            [&by_phase[..upto], &by_phase[from(period + x + 1 - on)..]]
+        };
+        Some(Online { runs })
+    }
+
+    /// Diurnal: the first instant after `t` at which a window opens for a
+    /// client that `wanted` accepts, walking the phase order from `t`
+    /// (`None`: no such client, or another model).
+    pub fn next_opening(&self, t: VirtualTime, wanted: impl Fn(u32) -> bool) -> Option<VirtualTime> {
+        let AvailabilityModel::Diurnal { period_ns, on_ns, phases, by_phase, .. } = self else { return None };
+        if *on_ns >= *period_ns || *on_ns == 0 || phases.is_empty() {
+            return None;
+        }
+        let x = t.as_nanos() % period_ns;
+        let start = phases.partition_point(|&p| p <= x);
+        let n = phases.len();
+        (0..n).map(|k| (start + k) % n).find(|&i| wanted(by_phase[i])).map(|i| {
+            let wait = (phases[i] + period_ns - x) % period_ns;
+            t.after(if wait == 0 { *period_ns } else { wait })
+        })
     }
 }
 
@@ -176,5 +270,31 @@ mod tests {
         std::fs::write(&p, "0,10,20\n7,1,2\n").unwrap();
         let e = read_trace(&p, 2).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("clients.count"), "{e}");
+    }
+
+    #[test]
+    fn the_online_runs_and_the_next_opening_agree_with_a_scan() {
+        for (on_fraction, n) in [(0.3, 500u32), (0.02, 300), (0.97, 200)] {
+            let spec = Availability::Diurnal { period_h: 2.0, on_fraction };
+            let m = AvailabilityModel::new(&spec, n as usize, SeedTree::new(9)).unwrap();
+            let AvailabilityModel::Diurnal { period_ns, seeds, .. } = &m else { unreachable!() };
+            for q in 0..200u64 {
+                let t = VirtualTime::from_nanos(q * 97_000_000_001 % 20_000_000_000_000);
+                let mut fast: Vec<u32> = m.online(t).unwrap().iter().collect();
+                fast.sort_unstable();
+                let slow: Vec<u32> = (0..n).filter(|&c| m.is_available(c, t)).collect();
+                assert_eq!(fast, slow, "online at {t}");
+                // The next window to open, after t, among clients with even ids.
+                let x = t.as_nanos() % period_ns;
+                let scan = (0..n)
+                    .filter(|c| c % 2 == 0)
+                    .map(|c| {
+                        let wait = (AvailabilityModel::phase_ns(seeds, c, *period_ns) + period_ns - x) % period_ns;
+                        t.after(if wait == 0 { *period_ns } else { wait })
+                    })
+                    .min();
+                assert_eq!(m.next_opening(t, |c| c % 2 == 0), scan, "at {t}");
+            }
+        }
     }
 }

@@ -74,21 +74,39 @@ impl IdleSet {
     pub fn take(&mut self, want: usize, now: VirtualTime, availability: &AvailabilityModel, rng: &mut Rng) -> Vec<u32> {
         let mut chosen = Vec::with_capacity(want.min(self.len()));
         let always = matches!(availability, AvailabilityModel::Always);
+        // Diurnal availability names who is online: draw from whichever of
+        // the online run and the idle list is smaller, rejecting clients
+        // that are not in the other. Either way the choice is uniform over
+        // the idle clients online, and its cost is bounded by the smaller.
+        let online = availability.online(now);
         'pick: while chosen.len() < want && !self.is_empty() {
+            let from_online = match &online {
+                Some(o) if o.is_empty() => break,
+                Some(o) => o.len() < self.len(),
+                None => false,
+            };
             for _ in 0..if always { 1 } else { REJECTION_TRIES } {
-                let c = self.list[rng.random_range(0..self.list.len())];
-                if always || availability.is_available(c, now) {
+                let c = match &online {
+                    Some(o) if from_online => o.get(rng.random_range(0..o.len())),
+                    _ => self.list[rng.random_range(0..self.list.len())],
+                };
+                let ok = if from_online { self.contains(c) } else { always || availability.is_available(c, now) };
+                if ok {
                     self.remove(c);
                     chosen.push(c);
                     continue 'pick;
                 }
             }
-            // Few idle clients are online: finish the choice from a scan.
-            let online: Vec<u32> = self.iter().filter(|&c| availability.is_available(c, now)).collect();
-            let rest = (want - chosen.len()).min(online.len());
-            for i in rand::seq::index::sample(rng, online.len(), rest) {
-                self.remove(online[i]);
-                chosen.push(online[i]);
+            // Few of one are in the other: finish the choice from a scan of
+            // the smaller side.
+            let candidates: Vec<u32> = match &online {
+                Some(o) if from_online => o.iter().filter(|&c| self.contains(c)).collect(),
+                _ => self.iter().filter(|&c| availability.is_available(c, now)).collect(),
+            };
+            let rest = (want - chosen.len()).min(candidates.len());
+            for i in rand::seq::index::sample(rng, candidates.len(), rest) {
+                self.remove(candidates[i]);
+                chosen.push(candidates[i]);
             }
             break;
         }
@@ -164,6 +182,9 @@ impl Selection {
             // Everyone idle is available now; nobody idle means nobody later.
             return None;
         }
+        if let AvailabilityModel::Diurnal { .. } = self.availability {
+            return self.availability.next_opening(now, |c| self.state.idle.contains(c));
+        }
         self.state.idle.iter().filter_map(|c| self.availability.next_available(c, now)).filter(|&t| t > now).min()
     }
 }
@@ -207,5 +228,31 @@ mod tests {
         let mut s = IdleSet::all(10);
         assert_eq!(s.take(4, VirtualTime::from_nanos(100), &trace, &mut rng), vec![7]);
         assert_eq!(s.len(), 9);
+    }
+
+    #[test]
+    fn a_diurnal_choice_is_uniform_over_the_idle_clients_online() {
+        use crate::scenario::Availability;
+        let spec = Availability::Diurnal { period_h: 1.0, on_fraction: 0.1 };
+        let m = AvailabilityModel::new(&spec, 2000, SeedTree::new(4)).unwrap();
+        let t = VirtualTime::from_secs_f64(700.0);
+        let online: Vec<u32> = (0..2000).filter(|&c| m.is_available(c, t)).collect();
+        assert!(online.len() > 100);
+        let mut rng = SeedTree::new(8).stream();
+        let mut counts = std::collections::HashMap::new();
+        let trials = 4000;
+        for _ in 0..trials {
+            let mut s = IdleSet::all(2000);
+            // Half of the online clients are busy.
+            online.iter().step_by(2).for_each(|&c| s.remove(c));
+            for c in s.take(5, t, &m, &mut rng) {
+                assert!(m.is_available(c, t) && online.binary_search(&c).unwrap() % 2 == 1);
+                *counts.entry(c).or_insert(0usize) += 1;
+            }
+        }
+        let idle_online = online.len() / 2;
+        assert_eq!(counts.len(), idle_online, "every idle online client is chosen sometimes");
+        let expected = (trials * 5) as f64 / idle_online as f64;
+        assert!(counts.values().all(|&k| (k as f64 - expected).abs() < 5.0 * expected.sqrt()), "{counts:?}");
     }
 }
