@@ -113,6 +113,8 @@ impl Event {
     /// `write!`.
     pub fn push_json(&self, line: &mut Vec<u8>) {
         let mut num = itoa::Buffer::new();
+        // One capacity check for the whole line (the longest is under 160 bytes).
+        line.reserve(160);
         line.extend_from_slice(b"{\"t\":");
         push_secs(line, self.t);
         line.extend_from_slice(b",\"kind\":\"");
@@ -149,14 +151,11 @@ impl Event {
 fn push_secs(out: &mut Vec<u8>, t: VirtualTime) {
     let ns = t.as_nanos();
     out.extend_from_slice(itoa::Buffer::new().format(ns / 1_000_000_000).as_bytes());
-    let mut frac = [b'0'; 10];
-    frac[0] = b'.';
-    let mut rest = ns % 1_000_000_000;
-    for d in frac[1..].iter_mut().rev() {
-        *d = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    out.extend_from_slice(&frac);
+    // 1_000_000_000 + fraction prints as `1` and the nine zero-padded digits.
+    let mut frac = itoa::Buffer::new();
+    let digits = frac.format(1_000_000_000 + ns % 1_000_000_000).as_bytes();
+    out.push(b'.');
+    out.extend_from_slice(&digits[1..]);
 }
 
 /// A subscriber to the run's one stream of events: the event log, the
