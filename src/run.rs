@@ -11,7 +11,7 @@ use crate::actors::{
     ServerOutcome, Snapshot, TrainJob,
 };
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointRef};
-use crate::data::{self, DataError, FederatedData};
+use crate::data::{self, ClientData, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
 use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
@@ -272,13 +272,20 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
     let network = Network::new(devices, placement, server, scenario.clients.dropout, seeds);
     let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
+    // Generating a per-client synthetic row draws each feature and the
+    // source's model (tens of operations a draw): worth counting when
+    // deciding whether a job deserves a worker thread.
+    let row_ops = match &clients {
+        ClientData::PerClient(_) => 50 * (arch.param_count() as u64),
+        ClientData::Table { .. } => 0,
+    };
     let shards = (0..n)
         .step_by(shard_size)
         .map(|first| {
             let states = (first..(first + shard_size).min(n))
                 .map(|c| ClientState { samples: clients.samples(c as u32) as u32 })
                 .collect();
-            ClientShard::new(first as u32, states, params, network.clone(), seeds)
+            ClientShard::new(first as u32, states, params, row_ops, network.clone(), seeds)
         })
         .collect();
     let strategy = strategy::build(&scenario.strategy);

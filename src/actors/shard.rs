@@ -61,6 +61,9 @@ pub struct ClientShard {
     first: u32,
     clients: Vec<ClientState>,
     params: u64,
+    /// Operations to make one row of a client's data (per-client synthetic
+    /// data is generated for every job; a table costs nothing).
+    row_ops: u64,
     network: Network,
     train: SeedTree,
 }
@@ -75,8 +78,16 @@ impl actix::Message for Prepare {
 
 impl ClientShard {
     /// `seeds` is the run's root.
-    pub fn new(first: u32, clients: Vec<ClientState>, params: usize, network: Network, seeds: SeedTree) -> Self {
-        ClientShard { first, clients, params: params as u64, network, train: seeds.child("train") }
+    /// `row_ops`: operations to make one row of a client's data (0 for a table).
+    pub fn new(
+        first: u32,
+        clients: Vec<ClientState>,
+        params: usize,
+        row_ops: u64,
+        network: Network,
+        seeds: SeedTree,
+    ) -> Self {
+        ClientShard { first, clients, params: params as u64, row_ops, network, train: seeds.child("train") }
     }
 
     fn state(&self, c: u32) -> ClientState {
@@ -102,8 +113,13 @@ impl ClientShard {
         let work = order.training.epochs as u64 * samples;
         let compute_s = self.network.device(c).compute_s(work as f64, order.draws.jitter_s);
         let seed = self.train.task(c, order.serial as u64).random::<u64>();
-        let job =
-            TrainJob { client: c, base: order.model.clone(), training: order.training, seed, work: work * self.params };
+        let job = TrainJob {
+            client: c,
+            base: order.model.clone(),
+            training: order.training,
+            seed,
+            work: work * self.params + samples * self.row_ops,
+        };
         out.jobs.push((tag, job));
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
         out.timer(done, Some(tag), Envelope::Client(c, ToClient::Trained(order)));
