@@ -137,7 +137,17 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
             if !s.running.contains_key(&tag) {
                 return None;
             }
-            s = self.shared.changed.wait(s).unwrap_or_else(|p| p.into_inner());
+            // A worker is on it: rather than sit idle, train the next queued
+            // job meanwhile.
+            match next_queued(&mut s) {
+                Some((other, job)) => {
+                    drop(s);
+                    let result = (self.shared.run)(&job);
+                    s = self.shared.lock();
+                    finish(&mut s, other, job, result);
+                }
+                None => s = self.shared.changed.wait(s).unwrap_or_else(|p| p.into_inner()),
+            }
         }
     }
 
@@ -154,6 +164,26 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
     }
 }
 
+/// The oldest queued big job still waiting, now marked running.
+fn next_queued<J: Clone>(s: &mut State<J>) -> Option<(TaskTag, J)> {
+    while let Some(tag) = s.queue.pop_front() {
+        // Taken or cancelled meanwhile: nothing to do.
+        if let Some(job) = s.waiting.remove(&tag) {
+            s.running.insert(tag, job.clone());
+            return Some((tag, job));
+        }
+    }
+    None
+}
+
+/// Files a running job's result (or drops it if its task was cancelled).
+fn finish<J>(s: &mut State<J>, tag: TaskTag, job: J, result: Vec<f64>) {
+    s.running.remove(&tag);
+    if !s.doomed.remove(&tag) {
+        s.done.insert(tag, (job, result));
+    }
+}
+
 /// A worker: trains the oldest waiting big job, until shutdown.
 fn work<J: Clone>(shared: &Shared<J>) {
     let mut s = shared.lock();
@@ -161,20 +191,14 @@ fn work<J: Clone>(shared: &Shared<J>) {
         if s.shutdown {
             return;
         }
-        let Some(tag) = s.queue.pop_front() else {
+        let Some((tag, job)) = next_queued(&mut s) else {
             s = shared.changed.wait(s).unwrap_or_else(|p| p.into_inner());
             continue;
         };
-        // Taken or cancelled meanwhile: nothing to do.
-        let Some(job) = s.waiting.remove(&tag) else { continue };
-        s.running.insert(tag, job.clone());
         drop(s);
         let result = (shared.run)(&job);
         s = shared.lock();
-        s.running.remove(&tag);
-        if !s.doomed.remove(&tag) {
-            s.done.insert(tag, (job, result));
-        }
+        finish(&mut s, tag, job, result);
         shared.changed.notify_all();
     }
 }
