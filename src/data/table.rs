@@ -21,7 +21,6 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
     let read_err = |e: csv::Error| {
         let line = e.position().map(|p| record_line(path, p));
@@ -37,7 +36,9 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
     if !rdr.read_byte_record(&mut rec).map_err(read_err)? {
         return Err(DataError::CsvNoHeader { path: path.to_owned() });
     }
-    let header: Vec<String> = rec.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
+    // Cells are trimmed of ASCII whitespace as they are read: cheaper than
+    // having the reader rebuild every record trimmed.
+    let header: Vec<String> = rec.iter().map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned()).collect();
     let hits: Vec<usize> = (0..header.len()).filter(|&i| header[i] == label).collect();
     let label_col = match hits.len() {
         0 => return Err(DataError::CsvNoLabelColumn { path: path.to_owned(), label: label.into(), header }),
@@ -65,6 +66,7 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
             });
         }
         for (col, cell) in rec.iter().enumerate() {
+            let cell = cell.trim_ascii();
             if col == label_col {
                 let text = std::str::from_utf8(cell).map_err(|e| DataError::CsvRead {
                     path: path.to_owned(),
