@@ -18,6 +18,7 @@ use crate::strategy::AnyStrategy;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The checkpoint's file name in a run folder.
 pub const FILE: &str = "checkpoint.bin";
@@ -77,6 +78,68 @@ pub struct CheckpointRef<'a> {
     pub events_len: u64,
 }
 
+/// Models shared by many messages are written once.
+///
+/// A model travels as an `Arc<Vec<f64>>`: every task in flight holds the
+/// version it started from, so a checkpoint would otherwise hold the same
+/// parameters once per message and job (hundreds of megabytes for a large
+/// model and a busy round). Fields marked `#[serde(with =
+/// "crate::checkpoint::shared_model")]` write an index into a table of
+/// distinct models while a checkpoint is being written, and the table is
+/// written once beside the body; elsewhere they write the vector itself.
+pub mod shared_model {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    type Model = Arc<Vec<f64>>;
+
+    #[derive(Default)]
+    pub(super) struct Table {
+        index: HashMap<*const Vec<f64>, u32>,
+        pub(super) models: Vec<Model>,
+    }
+
+    thread_local! {
+        pub(super) static WRITING: RefCell<Option<Table>> = const { RefCell::new(None) };
+        pub(super) static READING: RefCell<Option<Vec<Model>>> = const { RefCell::new(None) };
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum Wire<'a> {
+        /// An index into the checkpoint's table of models.
+        Shared(u32),
+        /// The parameters themselves.
+        Inline(std::borrow::Cow<'a, [f64]>),
+    }
+
+    pub fn serialize<S: Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> {
+        let shared = WRITING.with(|w| {
+            w.borrow_mut().as_mut().map(|t| {
+                let next = t.models.len() as u32;
+                *t.index.entry(Arc::as_ptr(m)).or_insert_with(|| {
+                    t.models.push(m.clone());
+                    next
+                })
+            })
+        });
+        match shared {
+            Some(i) => Wire::Shared(i).serialize(s),
+            None => Wire::Inline(std::borrow::Cow::Borrowed(m.as_slice())).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Model, D::Error> {
+        match Wire::deserialize(d)? {
+            Wire::Inline(v) => Ok(Arc::new(v.into_owned())),
+            Wire::Shared(i) => READING
+                .with(|r| r.borrow().as_ref().and_then(|t| t.get(i as usize).cloned()))
+                .ok_or_else(|| serde::de::Error::custom(format!("model {i} is not in the checkpoint's table"))),
+        }
+    }
+}
+
 /// SHA-256 of a scenario's effective text.
 pub fn scenario_sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
@@ -91,7 +154,13 @@ fn hex(bytes: &[u8]) -> String {
 pub fn write(dir: &Path, ck: &CheckpointRef<'_>) -> Result<(), CheckpointError> {
     let path = dir.join(FILE);
     let err = |source| CheckpointError::Write { path: path.clone(), source };
-    let body = postcard::to_stdvec(ck).map_err(|e| err(std::io::Error::other(e)))?;
+    shared_model::WRITING.with(|w| *w.borrow_mut() = Some(Default::default()));
+    let state = postcard::to_stdvec(ck);
+    let table = shared_model::WRITING.with(|w| w.borrow_mut().take()).unwrap_or_default();
+    let state = state.map_err(|e| err(std::io::Error::other(e)))?;
+    // The distinct models first, then the state that refers to them.
+    let models: Vec<&[f64]> = table.models.iter().map(|m| m.as_slice()).collect();
+    let body = postcard::to_stdvec(&(models, state)).map_err(|e| err(std::io::Error::other(e)))?;
     let mut bytes = Vec::with_capacity(body.len() + 44);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT.to_le_bytes());
@@ -118,8 +187,12 @@ pub fn read(dir: &Path) -> Result<(Checkpoint, String), CheckpointError> {
     if Sha256::digest(body).as_slice() != &bytes[12..44] {
         return Err(CheckpointError::Corrupt { path });
     }
-    let ck: Checkpoint =
-        postcard::from_bytes(body).map_err(|e| CheckpointError::Decode { path: path.clone(), why: e.to_string() })?;
+    let decode = |e: postcard::Error| CheckpointError::Decode { path: path.clone(), why: e.to_string() };
+    let (models, state): (Vec<Vec<f64>>, Vec<u8>) = postcard::from_bytes(body).map_err(decode)?;
+    shared_model::READING.with(|r| *r.borrow_mut() = Some(models.into_iter().map(Arc::new).collect()));
+    let ck = postcard::from_bytes::<Checkpoint>(&state);
+    shared_model::READING.with(|r| *r.borrow_mut() = None);
+    let ck = ck.map_err(decode)?;
     let scenario = dir.join(SCENARIO_FILE);
     let text = std::fs::read_to_string(&scenario)
         .map_err(|source| CheckpointError::Read { path: scenario.clone(), source })?;
@@ -133,4 +206,35 @@ pub fn read(dir: &Path) -> Result<(Checkpoint, String), CheckpointError> {
         });
     }
     Ok((ck, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared_model;
+    use serde::{Deserialize, Serialize};
+    use std::sync::Arc;
+
+    #[derive(Serialize, Deserialize)]
+    struct Msg(#[serde(with = "shared_model")] Arc<Vec<f64>>);
+
+    #[test]
+    fn a_model_shared_by_many_messages_is_written_once_and_shared_again() {
+        let model = Arc::new(vec![0.5; 10_000]);
+        let msgs: Vec<Msg> = (0..50).map(|_| Msg(model.clone())).collect();
+        // Outside a checkpoint every message carries its parameters.
+        assert!(postcard::to_stdvec(&msgs).unwrap().len() > 50 * 80_000);
+        // Inside one, an index each and one table entry.
+        shared_model::WRITING.with(|w| *w.borrow_mut() = Some(Default::default()));
+        let body = postcard::to_stdvec(&msgs).unwrap();
+        let table = shared_model::WRITING.with(|w| w.borrow_mut().take()).unwrap();
+        assert_eq!(table.models.len(), 1);
+        assert!(body.len() < 200, "{} bytes", body.len());
+        shared_model::READING.with(|r| *r.borrow_mut() = Some(table.models.clone()));
+        let back: Vec<Msg> = postcard::from_bytes(&body).unwrap();
+        shared_model::READING.with(|r| *r.borrow_mut() = None);
+        assert_eq!(back.len(), 50);
+        assert!(back.iter().all(|m| Arc::ptr_eq(&m.0, &back[0].0) && *m.0 == *model));
+        // An index with no table is an error, not a panic.
+        assert!(postcard::from_bytes::<Vec<Msg>>(&body).is_err());
+    }
 }

@@ -23,6 +23,7 @@ pub struct TaskOrder {
     pub serial: u32,
     /// The server version the task starts from.
     pub version: u64,
+    #[serde(with = "crate::checkpoint::shared_model")]
     pub model: Model,
     /// Bytes of the model on the wire (the download).
     pub bytes_down: u64,
@@ -42,6 +43,7 @@ pub struct Report {
     pub base_version: u64,
     pub samples: u32,
     /// The model the client started from.
+    #[serde(with = "crate::checkpoint::shared_model")]
     pub base: Model,
     pub bytes: u64,
     /// The task's draws (the upload's latency).

@@ -30,6 +30,7 @@ use std::sync::Arc;
 pub struct TrainJob {
     pub client: u32,
     /// The model the task started from.
+    #[serde(with = "crate::checkpoint::shared_model")]
     pub base: Arc<Vec<f64>>,
     pub training: LocalTraining,
     pub seed: u64,

@@ -90,6 +90,7 @@ impl actix::Message for Finish {
 pub struct ServerState {
     pub protocol: Protocol,
     pub selection: SelectionState,
+    #[serde(with = "crate::checkpoint::shared_model")]
     pub global: Model,
     pub version: u64,
     pub wake_at: Option<VirtualTime>,
