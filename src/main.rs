@@ -95,6 +95,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print the JSON Schema of a scenario file (docs/scenario.schema.json).
+    Schema,
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
@@ -116,6 +118,11 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
         Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&scenario::json_schema()).expect("a schema always serialises");
+            println!("{schema}");
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -189,3 +189,16 @@ fn an_interrupted_run_leaves_a_whole_resumable_folder_and_no_half_one() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"stop_reason\": \"interrupted\""), "{summary}");
 }
+
+#[test]
+fn schema_prints_the_shipped_json_schema() {
+    let o = fedsim(&["schema"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let shipped: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenario.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, shipped);
+    assert!(printed["properties"]["server"].is_object(), "the schema knows the server key");
+}
