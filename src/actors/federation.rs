@@ -12,7 +12,7 @@
 
 use super::messages::{Envelope, Outbox, Post, Progress, ToClient, ToServer};
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
-use super::shard::{ClientShard, Prepare, TrainJob};
+use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob};
 use super::Deliver;
 use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
@@ -214,12 +214,25 @@ impl Kernel<'_> {
         }
     }
 
+    /// Applies a client's answer at its instant.
+    fn apply_client(&mut self, answer: ClientAnswer) -> io::Result<()> {
+        match answer {
+            ClientAnswer::Train { event, tag, job, done, order } => {
+                self.record(std::slice::from_ref(&event))?;
+                self.pool.submit(tag, job);
+                self.enqueue(done, Some(tag), Envelope::Client(tag.client, ToClient::Trained(order)));
+            }
+            ClientAnswer::Send { event, tag, bytes, report } => {
+                self.record(std::slice::from_ref(&event))?;
+                self.route(Post { tag, leg: Leg::Up, bytes, envelope: Envelope::Server(ToServer::Report(report)) });
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a handler's answer; true if the run is over.
     fn apply(&mut self, outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
         self.record(&outbox.events)?;
-        for (tag, job) in outbox.jobs {
-            self.pool.submit(tag, job);
-        }
         if let Some(n) = self.checkpoint_every {
             self.checkpoint_due |= outbox.events.iter().any(|e| e.kind == EventKind::Aggregate && e.round % n == 0);
         }
@@ -311,7 +324,7 @@ impl Federation {
         let mut batches: Vec<Vec<(u64, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
         // Client handlers' answers computed ahead, by queue sequence number
         // (derived state: a checkpoint does not need them).
-        let mut prepared: HashMap<u64, Outbox, BuildHasherDefault<SeqHasher>> = HashMap::default();
+        let mut prepared: HashMap<u64, ClientAnswer, BuildHasherDefault<SeqHasher>> = HashMap::default();
         let mut interrupted = false;
         loop {
             // An event boundary: everything pending is in the queue.
@@ -357,8 +370,8 @@ impl Federation {
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
-                    let outbox = match prepared.remove(&seq) {
-                        Some(outbox) => outbox,
+                    let answer = match prepared.remove(&seq) {
+                        Some(answer) => answer,
                         None => {
                             // This message and every other client message
                             // waiting unprepared, one batch per shard: the
@@ -386,7 +399,8 @@ impl Federation {
                         }
                     };
                     k.state.stats.messages += 1;
-                    k.apply(outbox, progress)?
+                    k.apply_client(answer)?;
+                    false
                 }
                 Envelope::LinkTick => {
                     if k.state.tick_at == Some(now) {

@@ -133,8 +133,6 @@ pub struct Outbox {
     pub events: Vec<Event>,
     /// Tasks whose pending messages must never arrive.
     pub cancels: Vec<TaskTag>,
-    /// Local training to start now (the compute pool runs it).
-    pub jobs: Vec<(TaskTag, super::shard::TrainJob)>,
     pub progress: Option<Progress>,
     /// The run is over.
     pub halt: bool,
@@ -159,7 +157,6 @@ impl Outbox {
         self.timers.extend(other.timers);
         self.events.extend(other.events);
         self.cancels.extend(other.cancels);
-        self.jobs.extend(other.jobs);
         self.progress = other.progress.or(self.progress);
         self.halt |= other.halt;
     }

@@ -7,17 +7,17 @@
 //! checkpoint finds all of it in the queue.
 //!
 //! A client's handler is a pure function of its message: it reads only the
-//! shard's fixed state and answers with an [`Outbox`] (events, a timer, the
-//! update to send, the training job to start), which the kernel applies at
-//! the message's own instant. So the kernel hands a shard every client
+//! shard's fixed state and answers with a [`ClientAnswer`] (an event, then
+//! a training job and its timer, or the update to send), which the kernel
+//! applies at the message's own instant. So the kernel hands a shard every client
 //! message waiting in its queue in one batch, instants ahead, and keeps the
 //! answers until their instants come (or drops them if their task is
 //! cancelled first): one actor round trip serves hundreds of messages.
 
-use super::messages::{Envelope, Outbox, Report, TaskOrder, ToClient, ToServer};
+use super::messages::{Report, TaskOrder, ToClient};
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining};
-use crate::net::{Leg, Network};
+use crate::net::Network;
 use crate::sim::{Event, EventKind, SeedTree, TaskTag, VirtualTime};
 use actix::{Actor, Context, Handler, MessageResult};
 use rand::RngExt;
@@ -70,11 +70,22 @@ pub struct ClientShard {
 }
 
 /// Client messages for one shard, each with its queue sequence number and
-/// instant; the answer is one outbox per message, by sequence number.
+/// instant; the answer is one [`ClientAnswer`] per message, by sequence
+/// number.
 pub struct Prepare(pub Vec<(u64, VirtualTime, u32, ToClient)>);
 
 impl actix::Message for Prepare {
-    type Result = Vec<(u64, Outbox)>;
+    type Result = Vec<(u64, ClientAnswer)>;
+}
+
+/// What a client does on one message: it notes an event, then either
+/// starts training (a job and the timer of its modelled compute time) or
+/// sends its update. A fixed shape, not a general [`super::Outbox`]: the
+/// kernel applies millions of these, and they allocate nothing.
+#[derive(Debug)]
+pub enum ClientAnswer {
+    Train { event: Event, tag: TaskTag, job: TrainJob, done: VirtualTime, order: TaskOrder },
+    Send { event: Event, tag: TaskTag, bytes: u64, report: Report },
 }
 
 impl ClientShard {
@@ -96,20 +107,18 @@ impl ClientShard {
     }
 
     /// Handles one message for client `c`, delivered at `now`.
-    pub fn on_message(&self, now: VirtualTime, c: u32, msg: ToClient) -> Outbox {
-        let mut out = Outbox::default();
+    pub fn on_message(&self, now: VirtualTime, c: u32, msg: ToClient) -> ClientAnswer {
         match msg {
-            ToClient::Task(order) => self.on_model(now, c, order, &mut out),
-            ToClient::Trained(order) => self.on_trained(now, c, order, &mut out),
+            ToClient::Task(order) => self.on_model(now, c, order),
+            ToClient::Trained(order) => self.on_trained(now, c, order),
         }
-        out
     }
 
     /// The model is here: train, as a timer for the modelled compute time
     /// and a job for the real math.
-    fn on_model(&self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
+    fn on_model(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
         let tag = TaskTag { client: c, serial: order.serial };
-        out.log(Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down));
+        let event = Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down);
         let samples = self.state(c).samples as u64;
         let work = order.training.epochs as u64 * samples;
         let compute_s = self.network.device(c).compute_s(work as f64, order.draws.jitter_s);
@@ -121,15 +130,14 @@ impl ClientShard {
             seed,
             work: work * self.params + samples * self.row_ops,
         };
-        out.jobs.push((tag, job));
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
-        out.timer(done, Some(tag), Envelope::Client(c, ToClient::Trained(order)));
+        ClientAnswer::Train { event, tag, job, done, order }
     }
 
     /// Training is over: send the update.
-    fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder, out: &mut Outbox) {
+    fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
         let tag = TaskTag { client: c, serial: order.serial };
-        out.log(Event::new(now, EventKind::ComputeDone, Some(c), order.version));
+        let event = Event::new(now, EventKind::ComputeDone, Some(c), order.version);
         let report = Report {
             client: c,
             serial: order.serial,
@@ -140,7 +148,7 @@ impl ClientShard {
             draws: order.draws,
             params: None,
         };
-        out.post(tag, Leg::Up, order.bytes_up, Envelope::Server(ToServer::Report(report)));
+        ClientAnswer::Send { event, tag, bytes: order.bytes_up, report }
     }
 }
 
