@@ -191,21 +191,23 @@ impl Kernel<'_> {
     fn route(&mut self, post: Post) {
         let now = self.state.now;
         let Post { tag, leg, bytes, mut envelope } = post;
-        let draws = match &mut envelope {
+        let latency_s = match &mut envelope {
             Envelope::Client(c, ToClient::Task(order)) => {
-                // A new task: the network draws its fate now.
-                order.draws = self.network.draws(*c, order.serial);
+                // A new task: the network draws its fate now, and what the
+                // client and its upload need of it travels with the task.
+                let draws = self.network.draws(*c, order.serial);
+                (order.jitter_s, order.up_latency_s) = (draws.jitter_s, draws.leg_latency_s(Leg::Up));
                 let work = order.training.epochs as f64 * self.data.samples(*c) as f64;
                 let bytes = [order.bytes_down, order.bytes_up];
-                if let Some(at) = self.network.drop_at(now, tag, bytes, work, &order.draws) {
+                if let Some(at) = self.network.drop_at(now, tag, bytes, work, &draws) {
                     self.state.queue.push(at, Some(tag), Envelope::Drop(tag));
                 }
-                order.draws
+                draws.leg_latency_s(Leg::Down)
             }
-            Envelope::Server(ToServer::Report(r)) => r.draws,
-            _ => self.network.draws(tag.client, tag.serial),
+            Envelope::Server(ToServer::Report(r)) => r.latency_s,
+            _ => self.network.draws(tag.client, tag.serial).leg_latency_s(leg),
         };
-        match self.network.send(now, tag, leg, bytes, &draws) {
+        match self.network.send(now, tag, leg, bytes, latency_s) {
             Route::At(t) => self.enqueue(t, Some(tag), envelope),
             Route::Queued => {
                 self.state.in_transit.insert((tag, leg), envelope);

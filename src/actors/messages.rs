@@ -8,7 +8,7 @@
 //! plain value a checkpoint can hold.
 
 use crate::model::LocalTraining;
-use crate::net::{Leg, TaskDraws};
+use crate::net::Leg;
 use crate::sim::{Event, TaskTag, VirtualTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,10 +29,11 @@ pub struct TaskOrder {
     pub bytes_down: u64,
     /// Bytes of the update the client will send back.
     pub bytes_up: u64,
-    pub training: LocalTraining,
-    /// The task's latencies, jitter and dropout, drawn by the network when
-    /// the task is dispatched (the server leaves the default).
-    pub draws: TaskDraws,
+    pub training: Arc<LocalTraining>,
+    /// The task's compute jitter and its upload's latency, s: drawn by the
+    /// network when the task is dispatched (the server leaves zeros).
+    pub jitter_s: f64,
+    pub up_latency_s: f64,
 }
 
 /// A finished update, arriving at the server.
@@ -46,8 +47,8 @@ pub struct Report {
     #[serde(with = "crate::checkpoint::shared_model")]
     pub base: Model,
     pub bytes: u64,
-    /// The task's draws (the upload's latency).
-    pub draws: TaskDraws,
+    /// The upload's latency, s (drawn at dispatch).
+    pub latency_s: f64,
     /// The client's parameters after local training: filled in by the
     /// kernel from the compute pool just before delivery.
     #[serde(skip)]

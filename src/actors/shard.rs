@@ -32,7 +32,7 @@ pub struct TrainJob {
     /// The model the task started from.
     #[serde(with = "crate::checkpoint::shared_model")]
     pub base: Arc<Vec<f64>>,
-    pub training: LocalTraining,
+    pub training: Arc<LocalTraining>,
     pub seed: u64,
     /// Estimated operations (samples x epochs x parameters), to decide
     /// whether a batch is worth the worker threads.
@@ -121,12 +121,12 @@ impl ClientShard {
         let event = Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down);
         let samples = self.state(c).samples as u64;
         let work = order.training.epochs as u64 * samples;
-        let compute_s = self.network.device(c).compute_s(work as f64, order.draws.jitter_s);
+        let compute_s = self.network.device(c).compute_s(work as f64, order.jitter_s);
         let seed = self.train.task(c, order.serial as u64).random::<u64>();
         let job = TrainJob {
             client: c,
             base: order.model.clone(),
-            training: order.training,
+            training: order.training.clone(),
             seed,
             work: work * self.params + samples * self.row_ops,
         };
@@ -145,7 +145,7 @@ impl ClientShard {
             samples: self.state(c).samples,
             base: order.model,
             bytes: order.bytes_up,
-            draws: order.draws,
+            latency_s: order.up_latency_s,
             params: None,
         };
         ClientAnswer::Send { event, tag, bytes: order.bytes_up, report }

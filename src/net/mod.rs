@@ -73,6 +73,14 @@ pub struct TaskDraws {
     pub drop_u: Option<f64>,
 }
 
+impl TaskDraws {
+    /// A leg's whole latency (the client's plus the server link's), s.
+    pub fn leg_latency_s(&self, leg: Leg) -> f64 {
+        let i = leg as usize;
+        self.latency_s[i] + self.server_latency_s[i]
+    }
+}
+
 /// Where a sent message is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -164,17 +172,11 @@ impl Network {
         }
     }
 
-    /// A leg's latency (client's plus server's), s.
-    fn latency_s(draws: &TaskDraws, leg: Leg) -> f64 {
-        let i = leg as usize;
-        draws.latency_s[i] + draws.server_latency_s[i]
-    }
-
-    /// A leg's duration on an idle server link, s: latency plus
+    /// A leg's duration on an idle server link, s: its latency plus
     /// `bytes * 8` at the slower of the two rates.
-    pub fn leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, draws: &TaskDraws) -> f64 {
+    pub fn leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> f64 {
         let (client_bps, server_bps) = self.rates(tag.client, leg);
-        Self::latency_s(draws, leg) + bytes as f64 * 8.0 / client_bps.min(server_bps)
+        latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps)
     }
 
     /// When a task's client vanishes, if it does: `start + U * task`, with
@@ -190,9 +192,9 @@ impl Network {
         draws: &TaskDraws,
     ) -> Option<VirtualTime> {
         let u = draws.drop_u?;
-        let task = self.leg_s(tag, Leg::Down, bytes[0], draws)
+        let task = self.leg_s(tag, Leg::Down, bytes[0], draws.leg_latency_s(Leg::Down))
             + self.device(tag.client).compute_s(work_samples, draws.jitter_s)
-            + self.leg_s(tag, Leg::Up, bytes[1], draws);
+            + self.leg_s(tag, Leg::Up, bytes[1], draws.leg_latency_s(Leg::Up));
         Some(start.after(VirtualTime::from_secs_f64(u * task).as_nanos()))
     }
 
@@ -203,16 +205,16 @@ impl Network {
         }
     }
 
-    /// Sends a task's message of `bytes` over `leg` at `now`; `draws` are
-    /// the task's ([`Network::draws`], drawn once at dispatch).
-    pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64, draws: &TaskDraws) -> Route {
+    /// Sends a task's message of `bytes` over `leg` at `now`; `latency_s`
+    /// is the leg's ([`TaskDraws::leg_latency_s`], drawn once at dispatch).
+    pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> Route {
         let (client_bps, _) = self.rates(tag.client, leg);
         if self.link(leg).is_none() {
-            let s = self.leg_s(tag, leg, bytes, draws);
+            let s = self.leg_s(tag, leg, bytes, latency_s);
             return Route::At(now.after(VirtualTime::from_secs_f64(s).as_nanos()));
         }
         let id = transfer_id(tag);
-        self.state.latency_s.insert(id, Self::latency_s(draws, leg));
+        self.state.latency_s.insert(id, latency_s);
         let link = self.link(leg).expect("checked above");
         link.start(now, id, bytes as f64 * 8.0, client_bps);
         Route::Queued
@@ -278,8 +280,8 @@ mod tests {
         let mut n = Network::new(vec![phone()], vec![0; 2].into(), ServerLink::unlimited(), 0.0, SeedTree::new(1));
         let tag = TaskTag { client: 1, serial: 1 };
         // 0.05 s + 1000 B * 8 / 2 Mb/s = 0.054 s.
-        let d = n.draws(1, 1);
-        assert_eq!(n.send(VirtualTime::ZERO, tag, Leg::Down, 1000, &d), Route::At(VirtualTime::from_nanos(54_000_000)));
+        let d = n.draws(1, 1).leg_latency_s(Leg::Down);
+        assert_eq!(n.send(VirtualTime::ZERO, tag, Leg::Down, 1000, d), Route::At(VirtualTime::from_nanos(54_000_000)));
         assert_eq!(n.next_completion(), None);
     }
 
@@ -288,8 +290,8 @@ mod tests {
         let server = ServerLink { up_bps: 1e6, ..ServerLink::unlimited() };
         let mut n = Network::new(vec![phone()], vec![0; 2].into(), server, 0.0, SeedTree::new(1));
         for c in 0..2 {
-            let d = n.draws(c, 1);
-            assert_eq!(n.send(VirtualTime::ZERO, TaskTag { client: c, serial: 1 }, Leg::Down, 1000, &d), Route::Queued);
+            let d = n.draws(c, 1).leg_latency_s(Leg::Down);
+            assert_eq!(n.send(VirtualTime::ZERO, TaskTag { client: c, serial: 1 }, Leg::Down, 1000, d), Route::Queued);
         }
         // Two transfers of 8000 bits share 1 Mb/s: both through at 16 ms,
         // arriving 50 ms later.

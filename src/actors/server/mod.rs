@@ -102,7 +102,8 @@ pub struct ServerState {
 pub struct ServerActor {
     cfg: ServerConfig,
     strategy: AnyStrategy,
-    training: LocalTraining,
+    /// What every task trains (shared by all of them).
+    training: Arc<LocalTraining>,
     arch: Arc<Architecture>,
     test: Arc<Dataset>,
     selection: Selection,
@@ -126,7 +127,7 @@ impl ServerActor {
     ) -> Self {
         ServerActor {
             protocol: Protocol::new(strategy.schedule()),
-            training: strategy.local_training(cfg.training),
+            training: Arc::new(strategy.local_training(cfg.training)),
             cfg,
             strategy,
             arch,
@@ -254,8 +255,9 @@ impl ServerActor {
             model: self.global.clone(),
             bytes_down: self.cfg.bytes_down,
             bytes_up: self.cfg.bytes_up,
-            training: self.training,
-            draws: Default::default(),
+            training: self.training.clone(),
+            jitter_s: 0.0,
+            up_latency_s: 0.0,
         };
         out.log(self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
