@@ -236,12 +236,11 @@ impl ServerActor {
             return;
         }
         let chosen = self.selection.choose(want, now);
-        let clients: Vec<u32> = chosen.iter().map(|&(c, _)| c).collect();
-        if let Some(d) = self.protocol.started(&clients) {
+        if let Some(d) = self.protocol.started(&chosen) {
             out.timer(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
         }
-        for &(c, serial) in &chosen {
-            self.send_task(now, c, serial, out);
+        for &c in &chosen {
+            self.send_task(now, c, self.selection.serial(c), out);
         }
         if chosen.len() < want && (self.protocol.refills() || chosen.is_empty()) {
             self.wake_when_available(now, out);

@@ -141,9 +141,9 @@ impl Selection {
     }
 
     /// Up to `want` idle clients available at `now`, uniformly at random,
-    /// in ascending order, each with the serial of its new task; they are
-    /// busy from now on.
-    pub fn choose(&mut self, want: usize, now: VirtualTime) -> Vec<(u32, u32)> {
+    /// in ascending order; they are busy from now on, each with a new task
+    /// serial ([`Selection::serial`]).
+    pub fn choose(&mut self, want: usize, now: VirtualTime) -> Vec<u32> {
         if want == 0 {
             return Vec::new();
         }
@@ -151,14 +151,10 @@ impl Selection {
         self.state.choices += 1;
         let mut chosen = self.state.idle.take(want, now, &self.availability, &mut rng);
         chosen.sort_unstable();
+        for &c in &chosen {
+            self.state.serials[c as usize] += 1;
+        }
         chosen
-            .into_iter()
-            .map(|c| {
-                let s = &mut self.state.serials[c as usize];
-                *s += 1;
-                (c, *s)
-            })
-            .collect()
     }
 
     /// The task `serial` of `client` is over (reported, dropped, cancelled);
