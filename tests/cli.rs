@@ -202,3 +202,37 @@ fn schema_prints_the_shipped_json_schema() {
     assert_eq!(printed, shipped);
     assert!(printed["properties"]["server"].is_object(), "the schema knows the server key");
 }
+
+/// metrics.csv accounts for every dispatch, report, drop and late task in
+/// events.jsonl, whatever stopped the run (here virtual time, mid-round),
+/// and its rounds strictly increase.
+#[test]
+fn the_metrics_rows_account_for_every_event_when_time_runs_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.yaml");
+    let o = fedsim(&["run", scenario, "--out", out.to_str().unwrap(), "-q", "--set", "stop={virtual_time_s: 20}"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    let count = |kind: &str| events.matches(&format!("\"kind\":\"{kind}\"")).count() as u64;
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let rows: Vec<Vec<u64>> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| [0, 5, 6, 7, 12].contains(i))
+                .map(|(_, v)| v.parse().unwrap())
+                .collect()
+        })
+        .collect();
+    let sum = |col: usize| rows.iter().map(|r| r[col]).sum::<u64>();
+    assert!(count("dispatch") > 0 && count("late") + count("drop") + count("report") <= count("dispatch"));
+    assert_eq!(sum(1), count("dispatch"), "clients_selected");
+    assert_eq!(sum(2), count("report"), "clients_completed");
+    assert_eq!(sum(3), count("drop"), "clients_dropped");
+    assert_eq!(sum(4), count("late"), "clients_late");
+    assert!(rows.windows(2).all(|w| w[0][0] < w[1][0]), "rounds strictly increase");
+    assert!(String::from_utf8_lossy(&std::fs::read(out.join("summary.json")).unwrap()).contains("\"virtual_time\""));
+}

@@ -77,6 +77,8 @@ pub struct Recorder {
     staleness: BTreeMap<u64, u64>,
     /// A report's staleness, until the next event says whether it was folded.
     pending: Option<u64>,
+    /// The tallies behind the last row, should it be superseded.
+    last: Since,
 }
 
 impl EventSink for Recorder {
@@ -125,8 +127,27 @@ impl Recorder {
     }
 
     /// Cuts a row for an evaluation of `round` at `t`.
+    ///
+    /// A second evaluation of the same model version (the final one, when
+    /// tasks were dispatched after the last row) supersedes the last row:
+    /// rows keep one version each, and the replacement counts everything
+    /// since the row before it.
     fn row(&mut self, round: u64, t: VirtualTime, accuracy: f64, loss: f64, macro_f1: f64) {
-        let s = std::mem::take(&mut self.since);
+        let mut s = std::mem::take(&mut self.since);
+        if self.rows.last().is_some_and(|r| r.round == round) {
+            self.rows.pop();
+            let l = &self.last;
+            s = Since {
+                selected: l.selected + s.selected,
+                completed: l.completed + s.completed,
+                dropped: l.dropped + s.dropped,
+                late: l.late + s.late,
+                stale: l.stale + s.stale,
+                staleness_sum: l.staleness_sum + s.staleness_sum,
+                staleness_max: l.staleness_max.max(s.staleness_max),
+            };
+        }
+        self.last = s.clone();
         self.rows.push(MetricsRow {
             round,
             virtual_time: t,
@@ -163,5 +184,42 @@ impl Recorder {
             self.fold(s);
         }
         (self.rows, self.staleness)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(kind: EventKind, round: u64, bytes: u64) -> Event {
+        Event::new(VirtualTime::from_nanos(round * 10), kind, Some(1), round).bytes(bytes)
+    }
+
+    fn eval(round: u64, t: u64) -> Event {
+        Event::new(VirtualTime::from_nanos(t), EventKind::Evaluate, None, round).detail(Detail::Scores {
+            accuracy: 0.5,
+            loss: 1.0,
+            macro_f1: 0.4,
+        })
+    }
+
+    #[test]
+    fn a_second_evaluation_of_a_version_supersedes_its_row_and_keeps_every_count() {
+        let mut r = Recorder::default();
+        r.record(&eval(0, 0)).unwrap();
+        r.record(&ev(EventKind::Dispatch, 0, 100)).unwrap();
+        r.record(&ev(EventKind::Report, 0, 50)).unwrap();
+        r.record(&eval(1, 5)).unwrap();
+        // After the row of version 1: another dispatch and a drop, then the
+        // run ends and version 1 is evaluated again.
+        r.record(&ev(EventKind::Dispatch, 1, 100)).unwrap();
+        r.record(&ev(EventKind::Drop, 1, 0)).unwrap();
+        r.record(&eval(1, 9)).unwrap();
+        let rows = r.rows();
+        assert_eq!(rows.iter().map(|r| r.round).collect::<Vec<_>>(), [0, 1]);
+        let last = &rows[1];
+        assert_eq!((last.clients_selected, last.clients_completed, last.clients_dropped), (2, 1, 1));
+        assert_eq!((last.bytes_down, last.bytes_up, last.virtual_time.as_nanos()), (200, 50, 9));
+        assert_eq!(last.mean_staleness, Some(0.0));
     }
 }

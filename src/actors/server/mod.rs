@@ -66,8 +66,9 @@ pub struct ServerOutcome {
 }
 
 /// Asks the server for its outcome once the run has stopped; it evaluates
-/// the final model if no row holds it yet, unless the run was interrupted
-/// (a resumed run must find the log as the checkpoint left it).
+/// the final model if something happened since the last row of
+/// `metrics.csv`, so the rows account for every event. (An interrupted
+/// run's final row is past its checkpoint: resuming cuts it off.)
 pub struct Finish {
     pub now: VirtualTime,
     pub interrupted: bool,
@@ -96,6 +97,8 @@ pub struct ServerState {
     pub wake_at: Option<VirtualTime>,
     pub last_evaluated: Option<u64>,
     pub last_evaluation: Option<Evaluation>,
+    /// Events logged since the last evaluation (no row counts them yet).
+    pub unrecorded: bool,
     pub stop_reason: Option<StopReason>,
 }
 
@@ -113,6 +116,7 @@ pub struct ServerActor {
     wake_at: Option<VirtualTime>,
     last_evaluated: Option<u64>,
     last_evaluation: Option<Evaluation>,
+    unrecorded: bool,
     stop_reason: Option<StopReason>,
 }
 
@@ -138,6 +142,7 @@ impl ServerActor {
             wake_at: None,
             last_evaluated: None,
             last_evaluation: None,
+            unrecorded: false,
             stop_reason: None,
         }
     }
@@ -151,6 +156,7 @@ impl ServerActor {
             wake_at: self.wake_at,
             last_evaluated: self.last_evaluated,
             last_evaluation: self.last_evaluation.clone(),
+            unrecorded: self.unrecorded,
             stop_reason: self.stop_reason,
         }
     }
@@ -163,6 +169,7 @@ impl ServerActor {
         self.wake_at = s.wake_at;
         self.last_evaluated = s.last_evaluated;
         self.last_evaluation = s.last_evaluation;
+        self.unrecorded = s.unrecorded;
         self.stop_reason = s.stop_reason;
     }
 
@@ -258,7 +265,7 @@ impl ServerActor {
             jitter_s: 0.0,
             up_latency_s: 0.0,
         };
-        out.log(self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
+        self.log(out, self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
         out.post(tag, Leg::Down, self.cfg.bytes_down, Envelope::Client(c, ToClient::Task(order)));
     }
@@ -285,10 +292,13 @@ impl ServerActor {
             return;
         }
         let staleness = self.version - r.base_version;
-        out.log(self.event(now, EventKind::Report, Some(r.client)).bytes(r.bytes).detail(Detail::Staleness(staleness)));
+        self.log(
+            out,
+            self.event(now, EventKind::Report, Some(r.client)).bytes(r.bytes).detail(Detail::Staleness(staleness)),
+        );
         let Some(params) = r.params else { unreachable!("the kernel fills in a report's parameters") };
         if self.protocol.max_staleness().is_some_and(|max| staleness > max) {
-            out.log(self.event(now, EventKind::Stale, Some(r.client)).detail(Detail::Staleness(staleness)));
+            self.log(out, self.event(now, EventKind::Stale, Some(r.client)).detail(Detail::Staleness(staleness)));
             self.protocol.discarded(r.client);
             return self.dispatch(now, out);
         }
@@ -308,7 +318,7 @@ impl ServerActor {
         if !self.selection.settle(client, serial) {
             return;
         }
-        out.log(self.event(now, EventKind::Drop, Some(client)));
+        self.log(out, self.event(now, EventKind::Drop, Some(client)));
         let next = self.protocol.dropped(client);
         self.after(now, next, out);
     }
@@ -335,7 +345,7 @@ impl ServerActor {
         for c in stragglers {
             let serial = self.selection.serial(c);
             self.selection.settle(c, serial);
-            out.log(self.event(now, EventKind::Late, Some(c)));
+            self.log(out, self.event(now, EventKind::Late, Some(c)));
             out.cancels.push(TaskTag { client: c, serial });
         }
         self.advance(now, out);
@@ -349,7 +359,7 @@ impl ServerActor {
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
         let updates = self.strategy.aggregate(global);
         self.version += 1;
-        out.log(self.event(now, EventKind::Aggregate, None).detail(Detail::Updates(updates as u32)));
+        self.log(out, self.event(now, EventKind::Aggregate, None).detail(Detail::Updates(updates as u32)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
             if self.version % k == 0 {
                 self.evaluate(now, out);
@@ -360,13 +370,26 @@ impl ServerActor {
         }
     }
 
+    /// Logs a server event; anything but an evaluation is then owed a row.
+    fn log(&mut self, out: &mut Outbox, event: Event) {
+        self.unrecorded = event.kind != EventKind::Evaluate;
+        out.log(event);
+    }
+
     fn evaluate(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let eval = self.arch.evaluate(&self.global, &self.test);
-        out.log(self.event(now, EventKind::Evaluate, None).detail(Detail::Scores {
-            accuracy: eval.accuracy,
-            loss: eval.loss,
-            macro_f1: eval.macro_f1,
-        }));
+        let eval = match (&self.last_evaluation, self.last_evaluated == Some(self.version)) {
+            // The same model scores the same: no need to run the test set again.
+            (Some(e), true) => e.clone(),
+            _ => self.arch.evaluate(&self.global, &self.test),
+        };
+        self.log(
+            out,
+            self.event(now, EventKind::Evaluate, None).detail(Detail::Scores {
+                accuracy: eval.accuracy,
+                loss: eval.loss,
+                macro_f1: eval.macro_f1,
+            }),
+        );
         out.progress = Some(Progress { version: self.version, t: now, accuracy: eval.accuracy });
         self.last_evaluated = Some(self.version);
         let reached = self.cfg.stop.target_accuracy.is_some_and(|target| eval.accuracy >= target);
@@ -381,12 +404,14 @@ impl ServerActor {
         out.halt = true;
     }
 
-    /// The outcome, evaluating the final model first if no row holds it.
+    /// The outcome, evaluating the final model first if events happened
+    /// since the last row.
     pub fn finish(&mut self, now: VirtualTime, interrupted: bool) -> (ServerOutcome, Vec<Event>) {
         let mut out = Outbox::default();
         if interrupted {
             self.stop_reason = Some(StopReason::Interrupted);
-        } else if self.last_evaluated != Some(self.version) {
+        }
+        if self.unrecorded {
             self.evaluate(now, &mut out);
         }
         let outcome = ServerOutcome {
