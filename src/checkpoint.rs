@@ -13,6 +13,7 @@
 use crate::actors::server::ServerState;
 use crate::actors::{KernelState, TrainJob};
 use crate::metrics::Recorder;
+use crate::net::NetState;
 use crate::sim::TaskTag;
 use crate::strategy::AnyStrategy;
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,7 @@ pub struct Checkpoint {
     /// The original scenario file: relative data paths resolve from its folder.
     pub source: PathBuf,
     pub kernel: KernelState,
+    pub net: NetState,
     pub server: ServerState,
     pub strategy: AnyStrategy,
     pub recorder: Recorder,
@@ -71,6 +73,7 @@ pub struct CheckpointRef<'a> {
     pub scenario_sha256: [u8; 32],
     pub source: &'a Path,
     pub kernel: &'a KernelState,
+    pub net: &'a NetState,
     pub server: &'a ServerState,
     pub strategy: &'a AnyStrategy,
     pub recorder: &'a Recorder,

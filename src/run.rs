@@ -172,9 +172,10 @@ fn execute(
     let source = std::fs::canonicalize(&scenario.source).unwrap_or_else(|_| scenario.source.clone());
     let (recorder, restart) = match resume_from {
         None => (Recorder::default(), None),
-        Some(ck) => {
-            (ck.recorder, Some(Restart { kernel: ck.kernel, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }))
-        }
+        Some(ck) => (
+            ck.recorder,
+            Some(Restart { kernel: ck.kernel, net: ck.net, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }),
+        ),
     };
     let recorder = Rc::new(RefCell::new(recorder));
     let log = Rc::new(RefCell::new(log));
@@ -191,6 +192,7 @@ fn execute(
                 scenario_sha256,
                 source: &source,
                 kernel: snap.kernel,
+                net: snap.net,
                 server: snap.server,
                 strategy: snap.strategy,
                 recorder: &recorder.borrow(),

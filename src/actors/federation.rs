@@ -47,6 +47,8 @@ pub enum FederationError {
 /// The run's state at an event boundary, borrowed for a checkpoint.
 pub struct Snapshot<'a> {
     pub kernel: &'a KernelState,
+    /// The transfers on the server's link.
+    pub net: &'a NetState,
     pub server: &'a ServerState,
     pub strategy: &'a AnyStrategy,
     pub jobs: &'a [(TaskTag, TrainJob)],
@@ -55,6 +57,7 @@ pub struct Snapshot<'a> {
 /// A saved state to continue from.
 pub struct Restart {
     pub kernel: KernelState,
+    pub net: NetState,
     pub server: ServerState,
     pub strategy: AnyStrategy,
     pub jobs: Vec<(TaskTag, TrainJob)>,
@@ -112,7 +115,6 @@ pub struct KernelState {
     pub queue: EventQueue<Envelope>,
     /// Messages sharing the server's link, by task and leg.
     pub in_transit: BTreeMap<(TaskTag, Leg), Envelope>,
-    pub net: NetState,
     /// The instant of the link tick that is live (older ones are stale).
     pub tick_at: Option<VirtualTime>,
     pub now: VirtualTime,
@@ -293,7 +295,7 @@ impl Federation {
             for (tag, job) in r.jobs {
                 self.pool.submit(tag, job);
             }
-            self.network.restore(r.kernel.net.clone());
+            self.network.restore(r.net);
             resumed = Some(r.kernel);
         }
         let server = self.server.start();
@@ -304,7 +306,6 @@ impl Federation {
             KernelState {
                 queue,
                 in_transit: BTreeMap::new(),
-                net: NetState::default(),
                 tick_at: None,
                 now: VirtualTime::ZERO,
                 stats: LoopStats::default(),
@@ -338,10 +339,15 @@ impl Federation {
                 for sink in k.sinks.iter_mut() {
                     sink.flush()?;
                 }
-                k.state.net = k.network.state().clone();
                 let (server_state, strategy) = server.send(Save).await?;
                 let jobs = k.pool.pending();
-                save(&Snapshot { kernel: &k.state, server: &server_state, strategy: &strategy, jobs: &jobs })?;
+                save(&Snapshot {
+                    kernel: &k.state,
+                    net: k.network.state(),
+                    server: &server_state,
+                    strategy: &strategy,
+                    jobs: &jobs,
+                })?;
                 if interrupted {
                     break;
                 }

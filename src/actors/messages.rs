@@ -151,16 +151,6 @@ impl Outbox {
     pub fn log(&mut self, event: Event) {
         self.events.push(event);
     }
-
-    /// Appends another outbox (a shard's batch).
-    pub fn extend(&mut self, other: Outbox) {
-        self.posts.extend(other.posts);
-        self.timers.extend(other.timers);
-        self.events.extend(other.events);
-        self.cancels.extend(other.cancels);
-        self.progress = other.progress.or(self.progress);
-        self.halt |= other.halt;
-    }
 }
 
 /// A message delivered at a virtual instant.

@@ -173,11 +173,26 @@ impl AvailabilityModel {
         Some(Online { runs })
     }
 
-    /// Diurnal: the first instant after `t` at which a window opens for a
-    /// client that `wanted` accepts, walking the phase order from `t`
-    /// (`None`: no such client, or another model).
+    /// The first instant after `t` at which a client that `wanted`
+    /// accepts becomes available (`None`: none will, or all already are).
+    /// Diurnal walks the phase order from `t`; a trace looks at its listed
+    /// clients only (the others are always available); `always` has no
+    /// windows to open.
     pub fn next_opening(&self, t: VirtualTime, wanted: impl Fn(u32) -> bool) -> Option<VirtualTime> {
-        let AvailabilityModel::Diurnal { period_ns, on_ns, phases, by_phase, .. } = self else { return None };
+        let (period_ns, on_ns, phases, by_phase) = match self {
+            AvailabilityModel::Always => return None,
+            AvailabilityModel::Trace(listed) => {
+                return listed
+                    .keys()
+                    .filter(|&&c| wanted(c))
+                    .filter_map(|&c| self.next_available(c, t))
+                    .filter(|&at| at > t)
+                    .min();
+            }
+            AvailabilityModel::Diurnal { period_ns, on_ns, phases, by_phase, .. } => {
+                (period_ns, on_ns, phases, by_phase)
+            }
+        };
         if *on_ns >= *period_ns || *on_ns == 0 || phases.is_empty() {
             return None;
         }

@@ -114,11 +114,6 @@ impl SharedLink {
         self.capacity
     }
 
-    /// The instant the state was last brought up to date.
-    pub fn updated_at(&self) -> VirtualTime {
-        VirtualTime::from_nanos(self.updated)
-    }
-
     /// Starts a transfer of `bits` at `now`, capped at `cap_bps` (the
     /// client's own link; may be infinite). Every active transfer's rate is
     /// recomputed. Reusing the id of an active or unreported transfer

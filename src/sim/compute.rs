@@ -95,10 +95,6 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
         ComputePool { shared, cost, workers }
     }
 
-    pub fn threads(&self) -> usize {
-        self.workers.len() + 1
-    }
-
     /// Queues the job of task `tag`: a worker starts it as soon as one is
     /// free, or it runs when its result is wanted.
     pub fn submit(&self, tag: TaskTag, job: J) {

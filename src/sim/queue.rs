@@ -156,10 +156,6 @@ impl<T> EventQueue<T> {
         !s.tag.is_some_and(|t| self.is_cancelled(t))
     }
 
-    fn head_is_cancelled(&self, key: &Key) -> bool {
-        self.slab[key.slot as usize].as_ref().is_some_and(|s| !self.live_slot(s))
-    }
-
     /// The earliest live item, skipping cancelled ones.
     pub fn pop(&mut self) -> Option<(VirtualTime, T)> {
         self.pop_entry().map(|(at, _, item)| (at, item))
@@ -181,34 +177,6 @@ impl<T> EventQueue<T> {
     /// The sequence numbers of cancelled items discarded so far (and forgets them).
     pub fn take_discarded(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.discarded)
-    }
-
-    /// The instant of the earliest item, cancelled or not.
-    pub fn peek_time(&self) -> Option<VirtualTime> {
-        self.heap.peek().map(|k| k.at)
-    }
-
-    /// Pops the earliest live item if it is at `at` and `want` accepts it;
-    /// cancelled items met on the way are discarded.
-    pub fn pop_if(&mut self, at: VirtualTime, want: impl Fn(&T) -> bool) -> Option<T> {
-        while let Some(&key) = self.heap.peek() {
-            if key.at != at {
-                return None;
-            }
-            if self.head_is_cancelled(&key) {
-                self.heap.pop();
-                let s = self.take(key.slot);
-                self.discarded.push(s.seq);
-                continue;
-            }
-            let accepted = self.slab[key.slot as usize].as_ref().is_some_and(|s| want(&s.item));
-            if !accepted {
-                return None;
-            }
-            self.heap.pop();
-            return Some(self.take(key.slot).item);
-        }
-        None
     }
 
     /// Pending items, cancelled ones included.

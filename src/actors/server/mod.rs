@@ -173,10 +173,6 @@ impl ServerActor {
         self.stop_reason = s.stop_reason;
     }
 
-    pub fn strategy(&self) -> &AnyStrategy {
-        &self.strategy
-    }
-
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
         &mut self.strategy
     }

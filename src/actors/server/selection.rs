@@ -174,20 +174,7 @@ impl Selection {
 
     /// The first instant after `now` at which an idle client is available.
     pub fn next_available(&self, now: VirtualTime) -> Option<VirtualTime> {
-        let idle = |c: u32| self.state.idle.contains(c);
-        match &self.availability {
-            // Everyone idle is available now; nobody idle means nobody later.
-            AvailabilityModel::Always => None,
-            AvailabilityModel::Diurnal { .. } => self.availability.next_opening(now, idle),
-            // A client without rows is always available, so only listed
-            // ones can open later: look at them, not at every idle client.
-            AvailabilityModel::Trace(listed) => listed
-                .keys()
-                .filter(|&&c| idle(c))
-                .filter_map(|&c| self.availability.next_available(c, now))
-                .filter(|&t| t > now)
-                .min(),
-        }
+        self.availability.next_opening(now, |c| self.state.idle.contains(c))
     }
 }
 
