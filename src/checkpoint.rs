@@ -12,6 +12,7 @@
 
 use crate::actors::server::ServerState;
 use crate::actors::{KernelState, TrainJob};
+use crate::audit::Tally;
 use crate::metrics::Recorder;
 use crate::net::NetState;
 use crate::sim::TaskTag;
@@ -27,7 +28,7 @@ pub const FILE: &str = "checkpoint.bin";
 pub const SCENARIO_FILE: &str = "scenario.yaml";
 
 const MAGIC: &[u8; 8] = b"FEDSIMCK";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -65,6 +66,9 @@ pub struct Checkpoint {
     pub jobs: Vec<(TaskTag, TrainJob)>,
     /// Bytes of `events.jsonl` written when the checkpoint was taken.
     pub events_len: u64,
+    /// The audit trail's tally, and the bytes of `audit.jsonl` written.
+    pub audit: Tally,
+    pub audit_len: u64,
 }
 
 /// The same fields, borrowed, for writing without copying the state.
@@ -79,6 +83,8 @@ pub struct CheckpointRef<'a> {
     pub recorder: &'a Recorder,
     pub jobs: &'a [(TaskTag, TrainJob)],
     pub events_len: u64,
+    pub audit: &'a Tally,
+    pub audit_len: u64,
 }
 
 /// Models shared by many messages are written once.

@@ -9,12 +9,14 @@
 //! `strategy`), and a run leaves its metrics and event log (`report`).
 
 pub mod actors;
+pub mod audit;
 pub mod checkpoint;
 pub mod data;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod net;
+pub mod privacy;
 pub mod report;
 pub mod run;
 pub mod scenario;

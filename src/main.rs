@@ -97,11 +97,24 @@ enum Command {
     },
     /// Print the JSON Schema of a scenario file (docs/scenario.schema.json).
     Schema,
+    /// Check a run's compliance log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Check scenario files without running them.
     Validate {
         /// The scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-hash audit.jsonl's chain against the folder's scenario.yaml and
+    /// final model.json; names the first bad record.
+    Verify {
+        /// The run folder.
+        dir: PathBuf,
     },
 }
 
@@ -118,6 +131,16 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
         Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Audit(AuditCommand::Verify { dir }) => match fedsim::audit::verify_dir(&dir) {
+            Ok(n) => {
+                println!("{}: {n} records, chain and final model verified", dir.join("audit.jsonl").display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&scenario::json_schema()).expect("a schema always serialises");
             println!("{schema}");

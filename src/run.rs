@@ -10,13 +10,16 @@ use crate::actors::{
     ClientShard, ClientState, Control, Federation, FederationError, Progress, Restart, ServerActor, ServerConfig,
     ServerOutcome, Snapshot, TrainJob,
 };
+use crate::audit::{self, AuditLog, AuditTrail};
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointRef};
 use crate::data::{self, ClientData, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
 use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
+use crate::privacy::dp::CentralDp;
+use crate::privacy::{self, ClientPipeline};
 use crate::report::{self, OutputDir, OutputError, Summary, INTERRUPT};
-use crate::scenario::Scenario;
+use crate::scenario::{DpLevel, Scenario, SelectionKind};
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
 use std::cell::RefCell;
@@ -170,16 +173,20 @@ fn execute(
     std::fs::write(&scenario_path, &scenario.effective).map_err(write_err(&scenario_path))?;
     let scenario_sha256 = checkpoint::scenario_sha256(&scenario.effective);
     let source = std::fs::canonicalize(&scenario.source).unwrap_or_else(|_| scenario.source.clone());
-    let (recorder, restart) = match resume_from {
-        None => (Recorder::default(), None),
+    let (recorder, audit_from, restart) = match resume_from {
+        None => (Recorder::default(), None, None),
         Some(ck) => (
             ck.recorder,
+            Some((ck.audit, ck.audit_len)),
             Some(Restart { kernel: ck.kernel, net: ck.net, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }),
         ),
     };
     let recorder = Rc::new(RefCell::new(recorder));
     let log = Rc::new(RefCell::new(log));
-    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
+    let trail = Rc::new(RefCell::new(audit_trail(scenario, &out, audit_from, &scenario_sha256)?));
+    let mut sinks: Vec<Box<dyn EventSink>> =
+        vec![Box::new(log.clone()), Box::new(recorder.clone()), Box::new(trail.clone())];
+    let audit_path = out.file(AUDIT_FILE);
     let mut clock: Box<dyn Clock> = match opts.realtime {
         Some(speed) => Box::new(RealTime::new(speed)),
         None => Box::new(AsFastAsPossible),
@@ -198,11 +205,14 @@ fn execute(
                 recorder: &recorder.borrow(),
                 jobs: snap.jobs,
                 events_len: log.borrow().len(),
+                audit: trail.borrow().tally(),
+                audit_len: std::fs::metadata(&audit_path).map(|m| m.len()).unwrap_or(0),
             },
         )
     };
     let control =
         Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
+    let audited = (prepared.arch.clone(), prepared.data.clients.clone(), prepared.data.test.clone());
     let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
     let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control)?;
     drop(sinks);
@@ -211,6 +221,9 @@ fn execute(
     let target = opts.target.or(scenario.stop.target_accuracy);
     let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
     let fin = &outcome.final_evaluation;
+    let (arch, clients, test) = audited;
+    let privacy_audit =
+        privacy::membership_audit(&arch, &outcome.params, &clients, &test, SeedTree::new(scenario.seed));
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -225,7 +238,8 @@ fn execute(
         bytes_up,
         bytes_down,
         wall_time_s: wall.elapsed().as_secs_f64(),
-        epsilon: None,
+        epsilon: outcome.epsilon,
+        privacy_audit: Some(privacy_audit),
         stop_reason: outcome.stop_reason.name().to_string(),
         clients: scenario.clients.count,
         parameters,
@@ -249,6 +263,62 @@ fn execute(
     Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }
 
+/// The compliance log's file name in a run folder.
+pub const AUDIT_FILE: &str = "audit.jsonl";
+
+/// The audit trail of a run: a fresh `audit.jsonl`, or (resuming) the
+/// folder's log cut back to the checkpoint's `len` bytes and continued
+/// from its `tally`.
+fn audit_trail(
+    scenario: &Scenario,
+    out: &OutputDir,
+    from: Option<(audit::Tally, u64)>,
+    scenario_sha256: &[u8; 32],
+) -> Result<AuditTrail<BufWriter<File>>, RunError> {
+    let path = out.file(AUDIT_FILE);
+    let write_err = |source| OutputError::Write { path: path.clone(), source };
+    let hex: String = scenario_sha256.iter().map(|b| format!("{b:02x}")).collect();
+    let p = &scenario.privacy;
+    let dp = p.dp.as_ref().map(|d| {
+        serde_json::json!({
+            "level": d.level.name(),
+            "clip_norm": d.clip_norm,
+            "noise_multiplier": d.noise_multiplier,
+            "delta": d.delta,
+            "accountant": d.accountant.name(),
+            "adaptive_clip": d.adaptive.is_some(),
+        })
+    });
+    let settings = serde_json::json!({
+        "dp": dp,
+        "selection": scenario.strategy.selection.name(),
+        "threshold": p.secure_aggregation.map(|s| s.threshold),
+    });
+    let secure = p.secure_aggregation.is_some();
+    let (log, tally) = match from {
+        None => (AuditLog::new(BufWriter::new(File::create(&path).map_err(write_err)?)), None),
+        Some((tally, len)) => {
+            // The folder's log, cut back to what the checkpoint had written.
+            let dir = out.target();
+            let text = std::fs::read(dir.join(AUDIT_FILE)).map_err(write_err)?;
+            let kept = text.get(..len as usize).ok_or_else(|| {
+                write_err(std::io::Error::other(format!("shorter than the checkpoint's {len} bytes")))
+            })?;
+            std::fs::write(&path, kept).map_err(write_err)?;
+            let last = std::str::from_utf8(kept).ok().and_then(|t| t.lines().last()).map(str::to_string);
+            let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(write_err)?;
+            let log = AuditLog::resume(BufWriter::new(file), last.as_deref(), tally.count())
+                .map_err(|e| write_err(std::io::Error::other(e)))?;
+            (log, Some(tally))
+        }
+    };
+    let trail = AuditTrail::new(log, settings, secure, hex);
+    Ok(match tally {
+        Some(t) => trail.resume(t),
+        None => trail,
+    })
+}
+
 /// Shard actors at most, and clients per shard at least: enough shards to
 /// spread a large federation, few enough that each batch stays large.
 const SHARDS: usize = 16;
@@ -262,8 +332,13 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let n = scenario.clients.count;
     let params = arch.param_count();
     let bytes = 4 * params as u64;
-    let pool =
-        Arc::new(ComputePool::new(threads, TrainJob::runner(arch.clone(), clients.clone()), |j: &TrainJob| j.work));
+    let dp_spec = scenario.privacy.dp.as_ref();
+    let local_noise = dp_spec.filter(|d| d.level == DpLevel::Local).map_or(0.0, |d| d.noise_multiplier);
+    let tensors = arch.layer_ranges().into_iter().flat_map(|(w, b)| [w, b]).collect();
+    let pipeline = Arc::new(ClientPipeline::new(dp_spec.is_some(), local_noise, &scenario.compression, tensors));
+    let bytes_up = pipeline.bytes_up();
+    let runner = TrainJob::runner(arch.clone(), clients.clone(), pipeline);
+    let pool = Arc::new(ComputePool::new(threads, runner, |j: &TrainJob| j.work));
     let profiles = &scenario.clients.profiles;
     let devices: Vec<Device> =
         if profiles.is_empty() { vec![Device::ideal()] } else { profiles.iter().map(Device::from_profile).collect() };
@@ -281,27 +356,35 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         ClientData::PerClient(_) => 50 * (arch.param_count() as u64),
         ClientData::Table { .. } => 0,
     };
+    let phase_dropout = scenario.privacy.secure_aggregation.map_or(0.0, |s| s.phase_dropout);
     let shards = (0..n)
         .step_by(shard_size)
         .map(|first| {
             let states = (first..(first + shard_size).min(n))
                 .map(|c| ClientState { samples: clients.samples(c as u32) as u32 })
                 .collect();
-            ClientShard::new(first as u32, states, params, row_ops, network.clone(), seeds)
+            ClientShard::new(first as u32, states, params, row_ops, network.clone(), seeds, phase_dropout)
         })
         .collect();
     let strategy = strategy::build(&scenario.strategy);
     let initial = arch.init(&mut seeds.child("model.init").stream());
+    let st = &scenario.strategy;
+    let poisson = st.selection == SelectionKind::Poisson && !st.kind.is_async();
     let config = ServerConfig {
         clients: n,
         bytes_down: bytes,
-        bytes_up: bytes,
+        bytes_up,
         training: LocalTraining::from_spec(&scenario.training),
         stop: scenario.stop.clone(),
         evaluation: scenario.evaluation,
+        poisson_q: poisson.then(|| st.clients_per_round as f64 / n as f64),
+        secure: scenario.privacy.secure_aggregation,
+        params,
     };
+    let expected = if st.kind.is_async() { st.buffer_size } else { st.clients_per_round };
+    let dp = dp_spec.map(|d| CentralDp::new(d, expected, seeds));
     let selection = Selection::new(n, availability, seeds);
-    let server = ServerActor::new(config, strategy, arch, Arc::new(test), initial, selection);
+    let server = ServerActor::new(config, strategy, arch, Arc::new(test), initial, selection, dp);
     // Only a run that relies on virtual time to end can stall: one million
     // deliveries at a single instant is far beyond any real round.
     let stall_limit = scenario.stop.rounds.is_none().then_some(1_000_000);

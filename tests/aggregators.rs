@@ -4,7 +4,7 @@
 use fedsim::strategy::{FedAvg, Robust, Rule, Schedule, ServerOptimizer, ServerRule, Strategy, Update};
 use std::sync::Arc;
 
-const ROUNDS: Schedule = Schedule::Rounds { clients_per_round: 3, over_selection: 1.0, deadline: None };
+const ROUNDS: Schedule = Schedule::Rounds { clients_per_round: 3, over_selection: 1.0, deadline: None, poisson: false };
 
 fn fold_all(s: &mut dyn Strategy, start: &[f64]) -> Vec<f64> {
     let base = Arc::new(start.to_vec());

@@ -10,9 +10,11 @@
 //! events depends on virtual time and scheduling order alone, never on
 //! threads; the compute pool's batch finishes before the clock moves on.
 
-use super::messages::{Envelope, Outbox, Post, Progress, ToClient, ToServer};
+use super::messages::{
+    secure_message_index, Envelope, Outbox, Post, Progress, SecureMemory, SecureUp, ToClient, ToServer,
+};
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
-use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob};
+use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
 use super::Deliver;
 use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
@@ -119,6 +121,12 @@ pub struct KernelState {
     pub tick_at: Option<VirtualTime>,
     pub now: VirtualTime,
     pub stats: LoopStats,
+    /// Error feedback: each client's residual, kept on the client's behalf
+    /// from one of its updates to the next.
+    pub residuals: BTreeMap<u32, Arc<Vec<f64>>>,
+    /// Secure aggregation: what each client of the round keeps between
+    /// phases, held on its behalf (the server never reads it).
+    pub secure_memory: BTreeMap<TaskTag, SecureMemory>,
 }
 
 /// The actors of one run, ready to start.
@@ -129,7 +137,7 @@ pub struct Federation {
     pub shard_size: u32,
     pub network: Network,
     pub data: ClientData,
-    pub pool: Arc<ComputePool<TrainJob>>,
+    pub pool: Arc<ComputePool<TrainJob, Trained>>,
     /// Deliveries at one instant beyond which the run is declared stalled;
     /// `None` when the run has a bound that does not need time to pass.
     pub stall_limit: Option<u64>,
@@ -140,7 +148,7 @@ struct Kernel<'a> {
     state: KernelState,
     network: Network,
     data: ClientData,
-    pool: Arc<ComputePool<TrainJob>>,
+    pool: Arc<ComputePool<TrainJob, Trained>>,
     sinks: &'a mut [Box<dyn EventSink>],
     checkpoint_every: Option<u64>,
     /// A checkpoint is due at the next event boundary.
@@ -179,7 +187,22 @@ impl Kernel<'_> {
             self.state.in_transit.remove(&(tag, leg));
         }
         self.pool.cancel(tag);
+        self.state.secure_memory.remove(&tag);
         self.schedule_tick();
+    }
+
+    /// A client message as its handler gets it: a secure-aggregation
+    /// message comes with what the client kept from the phase before.
+    fn for_client(&self, c: u32, msg: ToClient) -> ToClient {
+        match msg {
+            ToClient::Secure { serial, msg, .. } => {
+                // A copy: the answer may yet be dropped (the task cancelled
+                // first), and a checkpoint must still find it here.
+                let memory = self.state.secure_memory.get(&TaskTag { client: c, serial }).map(|m| Box::new(m.clone()));
+                ToClient::Secure { serial, msg, memory }
+            }
+            other => other,
+        }
     }
 
     fn schedule_tick(&mut self) {
@@ -207,6 +230,15 @@ impl Kernel<'_> {
                 draws.leg_latency_s(Leg::Down)
             }
             Envelope::Server(ToServer::Report(r)) => r.latency_s,
+            // Secure aggregation's messages draw a latency each.
+            Envelope::Server(ToServer::Secure { msg, .. }) => match secure_message_index(msg.phase()) {
+                Some(k) => self.network.message_latency_s(tag, k, leg),
+                None => self.network.draws(tag.client, tag.serial).leg_latency_s(leg),
+            },
+            Envelope::Client(_, ToClient::Secure { msg, .. }) => match secure_message_index(msg.phase()) {
+                Some(k) => self.network.message_latency_s(tag, k, leg),
+                None => self.network.draws(tag.client, tag.serial).leg_latency_s(leg),
+            },
             _ => self.network.draws(tag.client, tag.serial).leg_latency_s(leg),
         };
         match self.network.send(now, tag, leg, bytes, latency_s) {
@@ -221,14 +253,28 @@ impl Kernel<'_> {
     /// Applies a client's answer at its instant.
     fn apply_client(&mut self, answer: ClientAnswer) -> io::Result<()> {
         match answer {
-            ClientAnswer::Train { event, tag, job, done, order } => {
+            ClientAnswer::Train { event, tag, mut job, done, order } => {
                 self.record(std::slice::from_ref(&event))?;
+                job.residual = self.state.residuals.get(&tag.client).cloned();
                 self.pool.submit(tag, job);
                 self.enqueue(done, Some(tag), Envelope::Client(tag.client, ToClient::Trained(order)));
             }
             ClientAnswer::Send { event, tag, bytes, report } => {
                 self.record(std::slice::from_ref(&event))?;
                 self.route(Post { tag, leg: Leg::Up, bytes, envelope: Envelope::Server(ToServer::Report(report)) });
+            }
+            ClientAnswer::Secure { event, tag, up, memory } => {
+                if let Some(e) = event {
+                    self.record(std::slice::from_ref(&e))?;
+                }
+                self.state.secure_memory.insert(tag, *memory);
+                let bytes = up.wire_bytes();
+                let msg = ToServer::Secure { client: tag.client, serial: tag.serial, msg: up };
+                self.route(Post { tag, leg: Leg::Up, bytes, envelope: Envelope::Server(msg) });
+            }
+            // The server learns of it now, as from a dropped connection.
+            ClientAnswer::Vanish { tag } => {
+                self.state.queue.push(self.state.now, Some(tag), Envelope::Drop(tag));
             }
         }
         Ok(())
@@ -309,6 +355,8 @@ impl Federation {
                 tick_at: None,
                 now: VirtualTime::ZERO,
                 stats: LoopStats::default(),
+                residuals: BTreeMap::new(),
+                secure_memory: BTreeMap::new(),
             }
         });
         let mut k = Kernel {
@@ -370,8 +418,19 @@ impl Federation {
                 Envelope::Server(mut msg) => {
                     if let ToServer::Report(r) = &mut msg {
                         let tag = TaskTag { client: r.client, serial: r.serial };
-                        r.params = k.pool.take(tag);
-                        debug_assert!(r.params.is_some(), "a live report has its job");
+                        let trained = k.pool.take(tag).expect("a live report has its job");
+                        if let Some(residual) = trained.residual {
+                            k.state.residuals.insert(tag.client, Arc::new(residual));
+                        }
+                        (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
+                    }
+                    if let ToServer::Secure { client, serial, msg: SecureUp::AdvertiseKeys(_) } = &msg {
+                        // The client keeps its update; only masked, it will leave.
+                        let tag = TaskTag { client: *client, serial: *serial };
+                        let trained = k.pool.take(tag).map(|t| t.params);
+                        if let Some(m) = k.state.secure_memory.get_mut(&tag) {
+                            m.trained = trained;
+                        }
                     }
                     k.state.stats.messages += 1;
                     let outbox = server.send(Deliver { now, msg }).await?;
@@ -385,6 +444,7 @@ impl Federation {
                             // waiting unprepared, one batch per shard: the
                             // handlers are pure, so their answers can be
                             // computed now and applied at their instants.
+                            let msg = k.for_client(c, msg);
                             batches[(c / shard_size) as usize].push((seq, t, c, msg));
                             // At most LOOKAHEAD of them: enough to amortise
                             // the round trip, small enough that the buffers
@@ -393,7 +453,8 @@ impl Federation {
                             while taken < LOOKAHEAD {
                                 let Some(h) = k.fresh.pop() else { break };
                                 if let Some((s, at, Envelope::Client(c, msg))) = k.state.queue.get(h) {
-                                    batches[(c / shard_size) as usize].push((s, at, *c, msg.clone()));
+                                    let msg = k.for_client(*c, msg.clone());
+                                    batches[(c / shard_size) as usize].push((s, at, *c, msg));
                                     taken += 1;
                                 }
                             }

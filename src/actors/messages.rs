@@ -9,7 +9,8 @@
 
 use crate::model::LocalTraining;
 use crate::net::Leg;
-use crate::sim::{Event, TaskTag, VirtualTime};
+use crate::privacy::secagg;
+use crate::sim::{Event, SecAggPhase, TaskTag, VirtualTime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -34,6 +35,114 @@ pub struct TaskOrder {
     /// network when the task is dispatched (the server leaves zeros).
     pub jitter_s: f64,
     pub up_latency_s: f64,
+    /// The L2 norm the client clips its update to (infinite without DP).
+    pub clip_norm: f64,
+    /// Secure aggregation: what the round's participants agree on.
+    pub secure: Option<SecureTask>,
+}
+
+/// What a client of a secure-aggregation round is told with its task.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SecureTask {
+    pub config: secagg::Config,
+    /// Clients dispatched in the round: the most inputs the sum can hold.
+    pub cohort: usize,
+    /// Whether every update weighs the same (DP); else by sample count.
+    pub unit_weights: bool,
+}
+
+impl SecureTask {
+    /// Fractional bits of the fixed-point encoding in the ring Z_2^64:
+    /// a resolution of 2^-24 (6e-8) per coordinate, and room for
+    /// `cohort` inputs of magnitude up to 2^38 / cohort each.
+    pub const FRAC_BITS: u32 = 24;
+
+    /// A client's input: its weighted delta `w (params - base)`, then its
+    /// weight `w`, clipped to the range the cohort's sum can hold and
+    /// encoded in the ring.
+    pub fn encode(&self, base: &[f64], trained: &[f64], samples: u32) -> Vec<u64> {
+        let w = if self.unit_weights { 1.0 } else { f64::from(samples) };
+        let x: Vec<f64> = trained.iter().zip(base).map(|(p, b)| w * (p - b)).chain(std::iter::once(w)).collect();
+        secagg::encode(&x, Self::FRAC_BITS, secagg::max_clip(self.cohort, Self::FRAC_BITS))
+    }
+}
+
+/// What a client keeps between secure aggregation's phases: its secrets
+/// and its trained parameters (never sent in the clear). The kernel holds
+/// it on the client's behalf and hands it to the client's handler with
+/// each of the round's messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecureMemory {
+    pub state: secagg::ClientState,
+    pub task: SecureTask,
+    #[serde(with = "crate::checkpoint::shared_model")]
+    pub base: Model,
+    pub samples: u32,
+    /// The trained parameters, filled in when the client's job is done.
+    pub trained: Option<Vec<f64>>,
+}
+
+/// A secure-aggregation message from the server to a client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SecureDown {
+    KeyList(Arc<secagg::KeyRoster>),
+    Shares(secagg::ShareBundle),
+    Survivors(Arc<secagg::UnmaskRequest>),
+}
+
+impl SecureDown {
+    pub fn phase(&self) -> SecAggPhase {
+        match self {
+            SecureDown::KeyList(_) => SecAggPhase::KeyList,
+            SecureDown::Shares(_) => SecAggPhase::Shares,
+            SecureDown::Survivors(_) => SecAggPhase::Survivors,
+        }
+    }
+
+    pub fn wire_bytes(&self) -> u64 {
+        match self {
+            SecureDown::KeyList(m) => m.wire_bytes(),
+            SecureDown::Shares(m) => m.wire_bytes(),
+            SecureDown::Survivors(m) => m.wire_bytes(),
+        }
+    }
+}
+
+/// A secure-aggregation message from a client to the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SecureUp {
+    AdvertiseKeys(secagg::AdvertiseKeys),
+    ShareKeys(secagg::ShareKeys),
+    MaskedInput(secagg::MaskedInput),
+    UnmaskShares(secagg::UnmaskShares),
+}
+
+impl SecureUp {
+    pub fn phase(&self) -> SecAggPhase {
+        match self {
+            SecureUp::AdvertiseKeys(_) => SecAggPhase::AdvertiseKeys,
+            SecureUp::ShareKeys(_) => SecAggPhase::ShareKeys,
+            SecureUp::MaskedInput(_) => SecAggPhase::MaskedInput,
+            SecureUp::UnmaskShares(_) => SecAggPhase::UnmaskShares,
+        }
+    }
+
+    pub fn wire_bytes(&self) -> u64 {
+        match self {
+            SecureUp::AdvertiseKeys(m) => m.wire_bytes(),
+            SecureUp::ShareKeys(m) => m.wire_bytes(),
+            SecureUp::MaskedInput(m) => m.wire_bytes(),
+            SecureUp::UnmaskShares(m) => m.wire_bytes(),
+        }
+    }
+}
+
+/// The index of a secure-aggregation message within its task (the
+/// network draws each message's latency from it). None for the keys'
+/// advertisement: it is the task's own upload, whose latency was drawn
+/// with the task (and decides when a dropout strikes).
+pub fn secure_message_index(phase: SecAggPhase) -> Option<u64> {
+    (phase != SecAggPhase::AdvertiseKeys).then_some(phase as u64)
 }
 
 /// A finished update, arriving at the server.
@@ -53,6 +162,9 @@ pub struct Report {
     /// kernel from the compute pool just before delivery.
     #[serde(skip)]
     pub params: Option<Vec<f64>>,
+    /// The update was within the clip norm (filled in with `params`).
+    #[serde(skip)]
+    pub unclipped: bool,
 }
 
 impl std::fmt::Debug for Report {
@@ -85,6 +197,12 @@ pub enum ToServer {
     StopAt,
     /// Some client may have become available.
     Wake,
+    /// A secure-aggregation message from `client`'s task `serial`.
+    Secure {
+        client: u32,
+        serial: u32,
+        msg: SecureUp,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +211,9 @@ pub enum ToClient {
     Task(TaskOrder),
     /// The client's own timer: local training is over.
     Trained(TaskOrder),
+    /// A secure-aggregation message for the client's task `serial`; the
+    /// kernel attaches the client's `memory` when it hands it over.
+    Secure { serial: u32, msg: SecureDown, memory: Option<Box<SecureMemory>> },
 }
 
 /// Anything that waits in the kernel's queue.

@@ -14,13 +14,15 @@
 //! answers until their instants come (or drops them if their task is
 //! cancelled first): one actor round trip serves hundreds of messages.
 
-use super::messages::{Report, TaskOrder, ToClient};
+use super::messages::{Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining};
 use crate::net::Network;
+use crate::privacy::secagg;
+use crate::privacy::ClientPipeline;
 use crate::sim::{Event, EventKind, SeedTree, TaskTag, VirtualTime};
 use actix::{Actor, Context, Handler, MessageResult};
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -37,15 +39,42 @@ pub struct TrainJob {
     /// Estimated operations (samples x epochs x parameters), to decide
     /// whether a batch is worth the worker threads.
     pub work: u64,
+    /// The L2 norm the update is clipped to (infinite without DP).
+    pub clip_norm: f64,
+    /// Error feedback: what compression left out of the client's last
+    /// update (filled in by the kernel when the job is submitted).
+    pub residual: Option<Arc<Vec<f64>>>,
+}
+
+/// A finished job: the parameters the client sends (clipped, noised and
+/// compressed as its pipeline says), and what it keeps.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub params: Vec<f64>,
+    /// The update was within the clip norm (adaptive clipping).
+    pub unclipped: bool,
+    /// Error feedback: the client's next residual.
+    pub residual: Option<Vec<f64>>,
 }
 
 impl TrainJob {
     /// The function the compute pool runs jobs with.
-    pub fn runner(arch: Arc<Architecture>, data: ClientData) -> crate::sim::Runner<TrainJob> {
+    pub fn runner(
+        arch: Arc<Architecture>,
+        data: ClientData,
+        pipeline: Arc<ClientPipeline>,
+    ) -> crate::sim::Runner<TrainJob, Trained> {
         Arc::new(move |j: &TrainJob| {
             let mut params = j.base.as_ref().clone();
             data.with_client(j.client, |d, rows| arch.train(&mut params, d, rows, &j.training, j.seed));
-            params
+            let out = pipeline.apply(
+                &j.base,
+                &mut params,
+                j.clip_norm,
+                j.residual.as_deref().map(Vec::as_slice),
+                SeedTree::new(j.seed),
+            );
+            Trained { params, unclipped: out.unclipped, residual: out.residual }
         })
     }
 }
@@ -67,6 +96,10 @@ pub struct ClientShard {
     row_ops: u64,
     network: Network,
     train: SeedTree,
+    /// Secure aggregation: each client's key seeds, and its vanishing.
+    secure: SeedTree,
+    /// Secure aggregation: the chance to vanish at each later phase.
+    phase_dropout: f64,
 }
 
 /// Client messages for one shard, each with its queue sequence number and
@@ -84,8 +117,31 @@ impl actix::Message for Prepare {
 /// kernel applies millions of these, and they allocate nothing.
 #[derive(Debug)]
 pub enum ClientAnswer {
-    Train { event: Event, tag: TaskTag, job: TrainJob, done: VirtualTime, order: TaskOrder },
-    Send { event: Event, tag: TaskTag, bytes: u64, report: Report },
+    Train {
+        event: Event,
+        tag: TaskTag,
+        job: TrainJob,
+        done: VirtualTime,
+        order: TaskOrder,
+    },
+    Send {
+        event: Event,
+        tag: TaskTag,
+        bytes: u64,
+        report: Report,
+    },
+    /// Secure aggregation: a message to the server, and what the client
+    /// keeps until the next phase.
+    Secure {
+        event: Option<Event>,
+        tag: TaskTag,
+        up: SecureUp,
+        memory: Box<SecureMemory>,
+    },
+    /// Secure aggregation: the client vanishes between phases.
+    Vanish {
+        tag: TaskTag,
+    },
 }
 
 impl ClientShard {
@@ -98,8 +154,18 @@ impl ClientShard {
         row_ops: u64,
         network: Network,
         seeds: SeedTree,
+        phase_dropout: f64,
     ) -> Self {
-        ClientShard { first, clients, params: params as u64, row_ops, network, train: seeds.child("train") }
+        ClientShard {
+            first,
+            clients,
+            params: params as u64,
+            row_ops,
+            network,
+            train: seeds.child("train"),
+            secure: seeds.child("privacy.secagg"),
+            phase_dropout,
+        }
     }
 
     fn state(&self, c: u32) -> ClientState {
@@ -111,6 +177,40 @@ impl ClientShard {
         match msg {
             ToClient::Task(order) => self.on_model(now, c, order),
             ToClient::Trained(order) => self.on_trained(now, c, order),
+            ToClient::Secure { serial, msg, memory } => {
+                let tag = TaskTag { client: c, serial };
+                match memory {
+                    Some(memory) => self.on_secure(tag, msg, memory),
+                    None => ClientAnswer::Vanish { tag },
+                }
+            }
+        }
+    }
+
+    /// A secure-aggregation phase: the client answers the server's
+    /// message with the next step of the protocol, or vanishes. A step
+    /// that fails (a message it cannot use) ends its part as vanishing
+    /// would: an honest client stops rather than reveal anything.
+    fn on_secure(&self, tag: TaskTag, msg: SecureDown, mut memory: Box<SecureMemory>) -> ClientAnswer {
+        let draw = (tag.serial as u64) << 3 | msg.phase() as u64;
+        if self.phase_dropout > 0.0
+            && self.secure.child("dropout").task(tag.client, draw).random::<f64>() < self.phase_dropout
+        {
+            return ClientAnswer::Vanish { tag };
+        }
+        let m = &mut *memory;
+        let up = match msg {
+            SecureDown::KeyList(roster) => m.state.share_keys(&roster).map(SecureUp::ShareKeys),
+            SecureDown::Shares(bundle) => {
+                let trained = m.trained.as_deref().unwrap_or(&m.base);
+                let input = m.task.encode(&m.base, trained, m.samples);
+                m.state.masked_input(&bundle, &input).map(SecureUp::MaskedInput)
+            }
+            SecureDown::Survivors(request) => m.state.unmask(&request).map(SecureUp::UnmaskShares),
+        };
+        match up {
+            Ok(up) => ClientAnswer::Secure { event: None, tag, up, memory },
+            Err(_) => ClientAnswer::Vanish { tag },
         }
     }
 
@@ -129,15 +229,30 @@ impl ClientShard {
             training: order.training.clone(),
             seed,
             work: work * self.params + samples * self.row_ops,
+            clip_norm: order.clip_norm,
+            residual: None,
         };
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
         ClientAnswer::Train { event, tag, job, done, order }
     }
 
-    /// Training is over: send the update.
+    /// Training is over: send the update (or, under secure aggregation,
+    /// advertise the round's keys and keep the update).
     fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
         let tag = TaskTag { client: c, serial: order.serial };
         let event = Event::new(now, EventKind::ComputeDone, Some(c), order.version);
+        if let Some(task) = order.secure {
+            let mut seed = [0u8; 32];
+            self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);
+            let (state, keys) = secagg::advertise(c, &task.config, seed);
+            let memory = SecureMemory { state, task, base: order.model, samples: self.state(c).samples, trained: None };
+            return ClientAnswer::Secure {
+                event: Some(event),
+                tag,
+                up: SecureUp::AdvertiseKeys(keys),
+                memory: Box::new(memory),
+            };
+        }
         let report = Report {
             client: c,
             serial: order.serial,
@@ -147,6 +262,7 @@ impl ClientShard {
             bytes: order.bytes_up,
             latency_s: order.up_latency_s,
             params: None,
+            unclipped: true,
         };
         ClientAnswer::Send { event, tag, bytes: order.bytes_up, report }
     }

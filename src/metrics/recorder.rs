@@ -35,10 +35,13 @@ pub struct MetricsRow {
     /// Over the updates folded since the previous row (None: there were none).
     pub mean_staleness: Option<f64>,
     pub max_staleness: Option<u64>,
+    /// With DP: the epsilon spent by this version (None: DP off, or no
+    /// noise, so epsilon is unbounded).
+    pub epsilon: Option<f64>,
 }
 
 /// The column names of `metrics.csv`, in order.
-pub const METRICS_COLUMNS: [&str; 14] = [
+pub const METRICS_COLUMNS: [&str; 15] = [
     "round",
     "virtual_time_s",
     "accuracy",
@@ -53,6 +56,7 @@ pub const METRICS_COLUMNS: [&str; 14] = [
     "max_staleness",
     "clients_late",
     "updates_stale",
+    "epsilon",
 ];
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -79,6 +83,8 @@ pub struct Recorder {
     pending: Option<u64>,
     /// The tallies behind the last row, should it be superseded.
     last: Since,
+    /// The latest `epsilon` event's value.
+    epsilon: Option<f64>,
 }
 
 impl EventSink for Recorder {
@@ -107,6 +113,20 @@ impl EventSink for Recorder {
             }
             EventKind::Drop => self.since.dropped += 1,
             EventKind::Late => self.since.late += 1,
+            EventKind::SecAgg(phase) if phase.from_client() => self.bytes_up += e.bytes,
+            EventKind::SecAgg(_) => self.bytes_down += e.bytes,
+            // Secure aggregation: the masked inputs in the unmasked sum are
+            // the round's aggregated reports.
+            EventKind::Unmasked => {
+                if let Detail::Updates(n) = e.detail {
+                    (0..n).for_each(|_| self.fold(0));
+                }
+            }
+            EventKind::Epsilon => {
+                if let Detail::Epsilon(e) = e.detail {
+                    self.epsilon = e;
+                }
+            }
             EventKind::Evaluate => {
                 if let Detail::Scores { accuracy, loss, macro_f1 } = e.detail {
                     self.row(e.round, e.t, accuracy, loss, macro_f1);
@@ -163,6 +183,7 @@ impl Recorder {
             bytes_down: self.bytes_down,
             mean_staleness: (s.completed > 0).then(|| s.staleness_sum as f64 / s.completed as f64),
             max_staleness: (s.completed > 0).then_some(s.staleness_max),
+            epsilon: self.epsilon,
         });
     }
 

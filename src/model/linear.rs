@@ -106,14 +106,22 @@ fn logits(x: &[f32], w: &[f64], b: &[f64], z: &mut [f64]) {
 }
 
 /// Summed cross-entropy and predictions of softmax regression.
-pub(super) fn softmax_eval(p: &[f64], data: &Dataset, f: usize, c: usize) -> (f64, Vec<u32>) {
+pub(super) fn softmax_eval(
+    p: &[f64],
+    data: &Dataset,
+    f: usize,
+    c: usize,
+    mut on_loss: impl FnMut(f64),
+) -> (f64, Vec<u32>) {
     let (w, b) = p.split_at(f * c);
     let mut z = vec![0.0; c];
     let mut loss = Sum::default();
     let mut pred = Vec::with_capacity(data.rows());
     for (x, &y) in data.x.chunks_exact(f).zip(&data.y) {
         logits(x, w, b, &mut z);
-        loss.add(log_sum_exp(&z) - z[y as usize]);
+        let l = log_sum_exp(&z) - z[y as usize];
+        on_loss(l);
+        loss.add(l);
         pred.push(argmax(&z) as u32);
     }
     (loss.total(), pred)
@@ -165,14 +173,16 @@ pub(super) fn sigmoid(z: f64) -> f64 {
 }
 
 /// Summed binary cross-entropy and predictions (class 1 iff p > 0.5).
-pub(super) fn logistic_eval(p: &[f64], data: &Dataset, f: usize) -> (f64, Vec<u32>) {
+pub(super) fn logistic_eval(p: &[f64], data: &Dataset, f: usize, mut on_loss: impl FnMut(f64)) -> (f64, Vec<u32>) {
     let (w, b) = p.split_at(f);
     let mut loss = Sum::default();
     let mut pred = Vec::with_capacity(data.rows());
     for (x, &y) in data.x.chunks_exact(f).zip(&data.y) {
         let z = dot(w, x) + b[0];
         // -[y ln p + (1-y) ln(1-p)] = softplus(z) - y z, computed stably
-        loss.add(z.max(0.0) - y as f64 * z + (-z.abs()).exp().ln_1p());
+        let l = z.max(0.0) - y as f64 * z + (-z.abs()).exp().ln_1p();
+        on_loss(l);
+        loss.add(l);
         pred.push((sigmoid(z) > 0.5) as u32);
     }
     (loss.total(), pred)

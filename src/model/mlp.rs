@@ -120,8 +120,8 @@ fn add_outer<T: Copy + Into<f64>>(input: &[T], d: &[f64], gw: &mut [f64]) {
     }
 }
 
-/// Summed cross-entropy and predictions.
-pub(super) fn eval(p: &[f64], data: &Dataset, sizes: &[usize]) -> (f64, Vec<u32>) {
+/// Summed cross-entropy and predictions; `on_loss` sees each row's loss.
+pub(super) fn eval(p: &[f64], data: &Dataset, sizes: &[usize], mut on_loss: impl FnMut(f64)) -> (f64, Vec<u32>) {
     let mut k = MlpGrad::new(sizes);
     let f = sizes[0];
     let last = sizes.len() - 2;
@@ -130,7 +130,9 @@ pub(super) fn eval(p: &[f64], data: &Dataset, sizes: &[usize]) -> (f64, Vec<u32>
     for (x, &y) in data.x.chunks_exact(f).zip(&data.y) {
         k.forward(p, x);
         let z = &k.act[last];
-        loss.add(log_sum_exp(z) - z[y as usize]);
+        let l = log_sum_exp(z) - z[y as usize];
+        on_loss(l);
+        loss.add(l);
         pred.push(argmax(z) as u32);
     }
     (loss.total(), pred)

@@ -230,14 +230,27 @@ impl Architecture {
         self.loss_and_predictions(params, data).1
     }
 
+    /// The cross-entropy of every row of `data` (what a membership
+    /// inference attacker thresholds).
+    pub fn losses(&self, params: &[f64], data: &Dataset) -> Vec<f64> {
+        let mut out = Vec::with_capacity(data.rows());
+        self.eval_rows(params, data, |l| out.push(l));
+        out
+    }
+
     /// Summed loss and predictions.
     fn loss_and_predictions(&self, params: &[f64], data: &Dataset) -> (f64, Vec<u32>) {
+        self.eval_rows(params, data, |_| {})
+    }
+
+    /// Summed loss and predictions; `on_loss` sees each row's loss.
+    fn eval_rows(&self, params: &[f64], data: &Dataset, on_loss: impl FnMut(f64)) -> (f64, Vec<u32>) {
         assert_eq!(params.len(), self.param_count(), "parameter vector of the wrong length");
         debug_assert_eq!(data.n_features, self.n_features);
         match self.kind {
-            Kind::Softmax => linear::softmax_eval(params, data, self.n_features, self.n_classes),
-            Kind::Logistic => linear::logistic_eval(params, data, self.n_features),
-            Kind::Mlp => mlp::eval(params, data, &self.sizes),
+            Kind::Softmax => linear::softmax_eval(params, data, self.n_features, self.n_classes, on_loss),
+            Kind::Logistic => linear::logistic_eval(params, data, self.n_features, on_loss),
+            Kind::Mlp => mlp::eval(params, data, &self.sizes, on_loss),
         }
     }
 }

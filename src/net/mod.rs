@@ -147,6 +147,15 @@ impl Network {
     }
 
     /// The draws of task `serial` of `client`; the same on every call.
+    /// The whole latency (the client's plus the server link's) of a
+    /// task's extra message number `k` >= 1 on `leg`, s: drawn from its
+    /// own stream, so every message of a protocol draws independently.
+    pub fn message_latency_s(&self, tag: TaskTag, k: u64, leg: Leg) -> f64 {
+        let d = self.device(tag.client);
+        let at = |s: &SeedTree| s.index(tag.client as u64).index(tag.serial as u64).index(k).index(leg as u64).stream();
+        d.latency.sample_s(&mut at(&self.net)) + self.server.latency.sample_s(&mut at(&self.net_server))
+    }
+
     pub fn draws(&self, client: u32, serial: u32) -> TaskDraws {
         let d = self.device(client);
         let mut net = self.net.task(client, serial as u64);

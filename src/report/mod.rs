@@ -33,8 +33,12 @@ pub struct Summary {
     pub bytes_up: u64,
     pub bytes_down: u64,
     pub wall_time_s: f64,
-    /// Privacy budget spent (null without differential privacy).
+    /// Privacy budget spent (null without differential privacy, or when
+    /// its noise is 0 and epsilon is unbounded).
     pub epsilon: Option<f64>,
+    /// The membership-inference attack on the final model (Yeom et al.'s
+    /// loss threshold): `advantage` (best TPR - FPR) and `auc`.
+    pub privacy_audit: Option<crate::privacy::leakage::AttackResult>,
     pub stop_reason: String,
     pub clients: usize,
     pub parameters: usize,
@@ -89,7 +93,11 @@ pub fn write_metrics(w: &mut impl Write, rows: &[MetricsRow]) -> std::io::Result
             Some(m) => write!(w, "{m},")?,
             None => write!(w, ",")?,
         }
-        writeln!(w, "{},{}", r.clients_late, r.updates_stale)?;
+        write!(w, "{},{},", r.clients_late, r.updates_stale)?;
+        match r.epsilon {
+            Some(e) => writeln!(w, "{e:?}")?,
+            None => writeln!(w)?,
+        }
     }
     Ok(())
 }

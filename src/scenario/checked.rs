@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 
-pub use super::raw::{Normalize, StrategyKind};
+pub use super::raw::{AccountantKind, DpLevel, Normalize, SelectionKind, StrategyKind};
 
 /// A validated scenario, ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,8 @@ pub struct Scenario {
     pub model: ModelSpec,
     pub training: TrainingSpec,
     pub strategy: StrategySpec,
+    /// Differential privacy and secure aggregation (both off by default).
+    pub privacy: PrivacySpec,
     pub compression: CompressionSpec,
     /// The server's link; unlimited when the file has no `server:`.
     pub server: ServerSpec,
@@ -275,6 +277,48 @@ pub struct StrategySpec {
     /// value (1..=clients_per_round) or `clients_per_round - byzantine`;
     /// for every other kind `clients_per_round - byzantine` (at least 1).
     pub keep: usize,
+    /// Sync: how a round's clients are drawn.
+    pub selection: SelectionKind,
+}
+
+/// `privacy:` what protects the updates.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PrivacySpec {
+    pub dp: Option<DpSpec>,
+    /// None when absent or `enabled: false`.
+    pub secure_aggregation: Option<SecAggSpec>,
+}
+
+/// `privacy.dp` (see [`raw::RawDp`](super::raw::RawDp)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DpSpec {
+    pub level: DpLevel,
+    /// L2 norm every update is clipped to (the initial one when adaptive), > 0.
+    pub clip_norm: f64,
+    /// Noise std as a multiple of the clip norm, >= 0.
+    pub noise_multiplier: f64,
+    /// In (0, 1).
+    pub delta: f64,
+    pub accountant: AccountantKind,
+    pub adaptive: Option<AdaptiveClip>,
+}
+
+/// `privacy.dp.clip` (Andrew et al. 2021).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdaptiveClip {
+    /// In [0, 1].
+    pub target_quantile: f64,
+    /// > 0.
+    pub learning_rate: f64,
+}
+
+/// `privacy.secure_aggregation` when enabled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SecAggSpec {
+    /// In (0, 1]: `ceil(threshold * dispatched)` clients must answer every phase.
+    pub threshold: f64,
+    /// Per later phase, in [0, 1).
+    pub phase_dropout: f64,
 }
 
 /// Update compression: the kinds of [`raw::RawCompression`](super::raw::RawCompression)
@@ -282,6 +326,16 @@ pub struct StrategySpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CompressionSpec {
     None,
+    /// Keep the `ratio` largest coordinates (in (0, 1]).
+    TopK {
+        ratio: f64,
+        error_feedback: bool,
+    },
+    /// Stochastic rounding to `bits` (1..=32) per coordinate.
+    Quantize {
+        bits: u32,
+        error_feedback: bool,
+    },
 }
 
 /// The server's side of every transfer (`server:`).
@@ -329,6 +383,8 @@ pub struct StopSpec {
     pub virtual_time_s: Option<f64>,
     /// Also the target of `time_to_target_s`.
     pub target_accuracy: Option<f64>,
+    /// With DP: stop before epsilon would exceed this.
+    pub max_epsilon: Option<f64>,
 }
 
 /// How often the server evaluates: the one key of

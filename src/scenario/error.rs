@@ -77,9 +77,6 @@ pub enum ScenarioError {
     /// Values that disagree with each other (cross-field checks).
     #[error("{at}: {key}: expected {expected}, found {found}")]
     Inconsistent { at: Location, key: String, expected: String, found: String },
-    /// A key for a feature that exists in the schema but not yet in fedsim.
-    #[error("{at}: {key}: {feature} is not supported yet (expected it absent or off, found {found})")]
-    Unsupported { at: Location, key: String, feature: String, found: String },
     /// A file named by the scenario does not exist.
     #[error("{at}: {key}: expected an existing file, found no file at {}", resolved.display())]
     MissingFile { at: Location, key: String, resolved: PathBuf },
@@ -107,7 +104,6 @@ impl ScenarioError {
             | WrongType { at, .. }
             | OutOfRange { at, .. }
             | Inconsistent { at, .. }
-            | Unsupported { at, .. }
             | MissingFile { at, .. }
             | SweepValue { at, .. }
             | Other { at, .. } => Some(at),
@@ -125,7 +121,6 @@ impl ScenarioError {
             | WrongType { key, .. }
             | OutOfRange { key, .. }
             | Inconsistent { key, .. }
-            | Unsupported { key, .. }
             | MissingFile { key, .. }
             | BadOverride { key, .. }
             | SweepValue { key, .. }
@@ -151,7 +146,6 @@ pub(crate) enum Problem {
     WrongType { expected: String, found: String },
     OutOfRange { expected: String, found: String },
     Inconsistent { expected: String, found: String },
-    Unsupported { feature: String, found: String },
     MissingFile { resolved: PathBuf },
     Other { message: String },
 }
@@ -222,7 +216,6 @@ impl Locator<'_> {
             Problem::WrongType { expected, found } => ScenarioError::WrongType { at, key, expected, found },
             Problem::OutOfRange { expected, found } => ScenarioError::OutOfRange { at, key, expected, found },
             Problem::Inconsistent { expected, found } => ScenarioError::Inconsistent { at, key, expected, found },
-            Problem::Unsupported { feature, found } => ScenarioError::Unsupported { at, key, feature, found },
             Problem::MissingFile { resolved } => ScenarioError::MissingFile { at, key, resolved },
             Problem::Other { message } => ScenarioError::Other { at, key, message },
         }

@@ -84,7 +84,7 @@ impl RawScenario {
     }
     /// `stop` when the key is absent.
     pub fn default_stop() -> RawStop {
-        RawStop { rounds: Some(PositiveU64(100)), virtual_time_s: None, target_accuracy: None }
+        RawStop { rounds: Some(PositiveU64(100)), virtual_time_s: None, target_accuracy: None, max_epsilon: None }
     }
     /// `evaluation` when the key is absent.
     pub fn default_evaluation() -> RawEvaluation {
@@ -683,6 +683,21 @@ pub struct RawStrategy {
     /// an integer in 1..=clients_per_round. Default `clients_per_round -
     /// byzantine`. (Krum is Multi-Krum with `keep: 1`.)
     pub keep: Option<PositiveUsize>,
+    /// Sync: how a round's clients are drawn. Default `uniform`.
+    pub selection: SelectionKind,
+}
+
+keyword_enum! {
+    /// `strategy.selection`
+    pub enum SelectionKind {
+        /// `ceil(clients_per_round * over_selection)` available clients,
+        /// uniformly without replacement.
+        Uniform = "uniform",
+        /// Each available client joins independently with probability
+        /// `q = clients_per_round / clients.count`; the round closes when
+        /// every one of them has reported or dropped (or at the deadline).
+        Poisson = "poisson",
+    }
 }
 
 impl Default for RawStrategy {
@@ -706,6 +721,7 @@ impl Default for RawStrategy {
             trim_fraction: TrimFraction(0.1),
             byzantine: NonNegativeUsize(0),
             keep: None,
+            selection: SelectionKind::Uniform,
         }
     }
 }
@@ -829,10 +845,8 @@ impl Default for HingeStaleness {
 
 // ---------------------------------------------------------------- privacy
 
-/// `privacy:` not supported yet. These keys are parsed and checked, then a
-/// scenario that turns either part on is rejected with `... is not
-/// supported yet`; `privacy: {}` and `secure_aggregation: {enabled: false}`
-/// are accepted.
+/// `privacy:` differential privacy and secure aggregation, each optional
+/// (`docs/privacy.md` explains both and what they cost).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with dp and secure_aggregation")]
 pub struct RawPrivacy {
@@ -855,6 +869,44 @@ pub struct RawDp {
     pub noise_multiplier: NonNegativeF64,
     /// The delta of (epsilon, delta)-DP, in (0, 1). Default 1e-5.
     pub delta: OpenFraction,
+    /// How epsilon is computed: `rdp | pld`. Default `rdp`.
+    pub accountant: AccountantKind,
+    /// Adaptive clipping (Andrew et al. 2021): `clip_norm` is the initial
+    /// norm, then it tracks a quantile of the update norms. Default none
+    /// (a fixed `clip_norm`).
+    pub clip: Option<RawAdaptiveClip>,
+}
+
+/// `privacy.dp.clip`: after each round the clip norm moves geometrically
+/// toward the `target_quantile` of the clients' update norms:
+/// `C <- C * exp(-learning_rate * (b - target_quantile))`, where `b` is the
+/// noised fraction of updates that were not clipped.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with target_quantile and learning_rate")]
+pub struct RawAdaptiveClip {
+    /// The quantile of update norms the clip norm tracks, in [0, 1].
+    /// Default 0.5.
+    pub target_quantile: Probability,
+    /// Geometric step size (unitless), finite and > 0. Default 0.2.
+    pub learning_rate: PositiveF64,
+}
+
+impl Default for RawAdaptiveClip {
+    fn default() -> Self {
+        RawAdaptiveClip { target_quantile: Probability(0.5), learning_rate: PositiveF64(0.2) }
+    }
+}
+
+keyword_enum! {
+    /// `privacy.dp.accountant`
+    pub enum AccountantKind {
+        /// Renyi DP of the subsampled Gaussian (Mironov et al. 2019), with
+        /// dp-accounting's orders and its RDP-to-(epsilon, delta) conversion.
+        Rdp = "rdp",
+        /// A discretised privacy-loss distribution, composed by FFT:
+        /// tighter; Poisson sampling only.
+        Pld = "pld",
+    }
 }
 
 impl Default for RawDp {
@@ -864,6 +916,8 @@ impl Default for RawDp {
             clip_norm: PositiveF64(1.0),
             noise_multiplier: NonNegativeF64(1.0),
             delta: OpenFraction(1e-5),
+            accountant: AccountantKind::Rdp,
+            clip: None,
         }
     }
 }
@@ -885,14 +939,19 @@ pub struct RawSecureAggregation {
     /// Whether updates are masked so the server sees only their sum.
     /// Default true (writing the block turns it on).
     pub enabled: bool,
-    /// Fraction in (0, 1] of the selected clients that must report for the
-    /// sum to be unmasked. Default 0.5.
+    /// Fraction in (0, 1] of a round's dispatched clients whose shares are
+    /// needed to unmask the sum: `t = ceil(threshold * dispatched)`, at
+    /// least 1. Fewer survivors at any phase abort the round. Default 0.5.
     pub threshold: UnitFraction,
+    /// Probability in [0, 1) that a client vanishes at each of the
+    /// protocol's later phases (when the key list, its shares and the
+    /// survivor list reach it), on top of `clients.dropout`. Default 0.
+    pub phase_dropout: DecayFraction,
 }
 
 impl Default for RawSecureAggregation {
     fn default() -> Self {
-        RawSecureAggregation { enabled: true, threshold: UnitFraction(0.5) }
+        RawSecureAggregation { enabled: true, threshold: UnitFraction(0.5), phase_dropout: DecayFraction(0.0) }
     }
 }
 
@@ -900,8 +959,8 @@ impl Default for RawSecureAggregation {
 
 tagged_enum! {
     tag = "kind";
-    /// `compression:` of client updates. Only `none` is supported yet; the
-    /// other kinds are rejected with `... is not supported yet`.
+    /// `compression:` of client updates on the wire (`docs/privacy.md`
+    /// gives each kind's bytes). Not with `privacy.secure_aggregation`.
     pub enum RawCompression {
         /// Full f32 updates.
         None(Iid) = "none",
@@ -924,6 +983,10 @@ impl Default for RawCompression {
 pub struct TopKCompression {
     /// Required. Fraction in (0, 1] of coordinates kept.
     pub ratio: UnitFraction,
+    /// Error feedback: what compression dropped is added to the client's
+    /// next update. Default false.
+    #[serde(default)]
+    pub error_feedback: bool,
 }
 
 /// `compression` with `kind: quantize`.
@@ -932,6 +995,10 @@ pub struct TopKCompression {
 pub struct QuantizeCompression {
     /// Required. Bits per coordinate, an integer from 1 to 32.
     pub bits: QuantBits,
+    /// Error feedback: what quantisation lost is added to the client's
+    /// next update. Default false.
+    #[serde(default)]
+    pub error_feedback: bool,
 }
 
 // ---------------------------------------------------------------- server
@@ -988,6 +1055,11 @@ pub struct RawStop {
     /// target of `time_to_target_s`). Default none.
     #[serde(default)]
     pub target_accuracy: Option<Probability>,
+    /// With `privacy.dp`: the run stops before the next round (or FedBuff
+    /// aggregation) would take epsilon above this, finite and > 0.
+    /// Default none.
+    #[serde(default)]
+    pub max_epsilon: Option<PositiveF64>,
 }
 
 /// `evaluation:` how often the server evaluates its model on the test set:

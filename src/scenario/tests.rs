@@ -120,11 +120,18 @@ clients:
       network: { latency: { dist: pareto, scale_ms: 3, shape: 1.5 } }
   availability: { kind: diurnal, period_h: 12, on_fraction: 0.25 }
 model: { kind: softmax_regression }
-strategy: { kind: fedasync, staleness: { fn: polynomial, a: 0.5 } }
+strategy: { kind: fedasync, staleness: { fn: polynomial, a: 0.5 }, selection: poisson }
 privacy:
-  dp: { level: local, clip_norm: 1.0, noise_multiplier: 1.1, delta: 1.0e-5 }
-  secure_aggregation: { enabled: true, threshold: 0.7 }
-compression: { kind: topk, ratio: 0.1 }
+  dp:
+    level: local
+    clip_norm: 1.0
+    noise_multiplier: 1.1
+    delta: 1.0e-5
+    accountant: pld
+    clip: { target_quantile: 0.5, learning_rate: 0.2 }
+  secure_aggregation: { enabled: true, threshold: 0.7, phase_dropout: 0.1 }
+compression: { kind: topk, ratio: 0.1, error_feedback: true }
+stop: { rounds: 5, max_epsilon: 8 }
 server: { network: { latency: { dist: uniform, min_ms: 1, max_ms: 2 } } }
 evaluation: { every_rounds: 5 }
 "#,
@@ -132,7 +139,7 @@ evaluation: { every_rounds: 5 }
 name: c
 data: { dataset: iris, partition: { kind: quantity_skew, sigma: 0.8 } }
 clients: { count: 3 }
-compression: { kind: quantize, bits: 8 }
+compression: { kind: quantize, bits: 8, error_feedback: false }
 server: { network: { up_mbps: 10, latency: { dist: pareto, scale_ms: 3, shape: 1.5 } } }
 "#,
     r#"
@@ -227,6 +234,7 @@ fn full_example_parses_into_the_expected_values() {
             byzantine: 2,
             // `keep` is multikrum's: fedbuff resolves clients_per_round - byzantine.
             keep: 18,
+            selection: SelectionKind::Uniform,
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
@@ -241,7 +249,10 @@ fn full_example_parses_into_the_expected_values() {
         }
     );
     assert!(!s.server.network.is_unlimited());
-    assert_eq!(s.stop, StopSpec { rounds: Some(200), virtual_time_s: Some(3600.0), target_accuracy: Some(0.92) });
+    assert_eq!(
+        s.stop,
+        StopSpec { rounds: Some(200), virtual_time_s: Some(3600.0), target_accuracy: Some(0.92), max_epsilon: None }
+    );
     assert_eq!(s.evaluation, EvaluationSpec::EveryS(60.0));
     assert_eq!(
         s.sweep,
@@ -298,6 +309,7 @@ fn defaults_fill_a_minimal_scenario() {
             trim_fraction: 0.1,
             byzantine: 0,
             keep: 10,
+            selection: SelectionKind::Uniform,
         }
     );
     assert_eq!(s.compression, CompressionSpec::None);
@@ -307,7 +319,7 @@ fn defaults_fill_a_minimal_scenario() {
         ServerNetwork { up_mbps: f64::INFINITY, down_mbps: f64::INFINITY, latency: Delay::Constant { ms: 0.0 } }
     );
     assert!(s.server.network.is_unlimited());
-    assert_eq!(s.stop, StopSpec { rounds: Some(100), virtual_time_s: None, target_accuracy: None });
+    assert_eq!(s.stop, StopSpec { rounds: Some(100), virtual_time_s: None, target_accuracy: None, max_epsilon: None });
     assert_eq!(s.evaluation, EvaluationSpec::EveryRounds(1));
     assert!(s.sweep.is_empty());
 }
@@ -617,7 +629,7 @@ fn overrides_apply_to_the_tree() {
     .unwrap();
     assert_eq!(s.strategy.kind, StrategyKind::FedAvg);
     assert_eq!(s.seed, 3);
-    assert_eq!(s.stop, StopSpec { rounds: Some(5), virtual_time_s: None, target_accuracy: None });
+    assert_eq!(s.stop, StopSpec { rounds: Some(5), virtual_time_s: None, target_accuracy: None, max_epsilon: None });
     assert_eq!(s.description, "with spaces");
     // Missing mapping keys are created.
     let s = load_str(MINIMAL, &source(), &[set("clients.dropout.probability=0.25")]).unwrap();
@@ -711,8 +723,44 @@ fn messages_have_file_line_column_key_expected_found() {
             "x.yaml:6:39: clients.profiles[0].network.latency.dist: missing required key, expected one of constant, uniform, normal, lognormal, exponential, pareto",
         ),
         (
-            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\ncompression: { kind: topk, ratio: 0.1 }\n",
-            "x.yaml:4:22: compression.kind: compression kind `topk` is not supported yet (expected it absent or off, found kind: topk)",
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { secure_aggregation: { threshold: 0.5 } }\ncompression: { kind: topk, ratio: 0.1 }\n",
+            "x.yaml:5:16: compression.kind: expected compression kind none with privacy.secure_aggregation (the server adds masked vectors in a ring, where every client must send every coordinate in the same encoding: a sparsified or quantised update would not unmask), found kind: topk",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { dp: { noise_multiplier: -1 } }\n",
+            "x.yaml:4:36: privacy.dp.noise_multiplier: expected a finite number >= 0, found -1",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { dp: { delta: 1 } }\n",
+            "x.yaml:4:25: privacy.dp.delta: expected a fraction in (0, 1), exclusive, found 1",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { secure_aggregation: { threshold: 1.5 } }\n",
+            "x.yaml:4:45: privacy.secure_aggregation.threshold: expected a fraction in (0, 1], found 1.5",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { secure_aggregation: { threshold: 0 } }\n",
+            "x.yaml:4:45: privacy.secure_aggregation.threshold: expected a fraction in (0, 1], found 0",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nstop: { rounds: 3, max_epsilon: 4 }\n",
+            "x.yaml:4:20: stop.max_epsilon: expected a privacy.dp block (without differential privacy there is no epsilon to bound), found stop.max_epsilon without privacy.dp",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nstrategy: { kind: krum }\nprivacy: { dp: {} }\n",
+            "x.yaml:5:12: privacy.dp: expected a strategy that sums updates (fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad or fedbuff): DP bounds each client's share of a sum, found strategy.kind: krum",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nstrategy: { kind: fedbuff }\nprivacy: { secure_aggregation: {} }\n",
+            "x.yaml:5:12: privacy.secure_aggregation: expected a sync strategy that sums updates (fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad): the server only ever learns a round's sum, found strategy.kind: fedbuff",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nprivacy: { dp: { accountant: pld } }\n",
+            "x.yaml:4:18: privacy.dp.accountant: expected accountant: rdp with strategy.selection: uniform (the PLD accountant covers Poisson sampling; fixed-size sampling without replacement is accounted by RDP), or strategy.selection: poisson, found accountant: pld with selection: uniform",
+        ),
+        (
+            "name: x\ndata: { dataset: digits }\nclients: { count: 3 }\nstrategy: { kind: fedasync, selection: poisson }\n",
+            "x.yaml:4:29: strategy.selection: expected selection: uniform with an async strategy (poisson draws each sync round's cohort; an async pool refills one slot at a time), found selection: poisson with kind: fedasync",
         ),
     ];
     let mut wrong = Vec::new();

@@ -69,19 +69,23 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         weight_decay: t.weight_decay.0,
     };
     let strategy = check_strategy(&raw.strategy, clients.count)?;
-    check_privacy(raw.privacy.as_ref())?;
+    let privacy = check_privacy(raw.privacy.as_ref(), &strategy)?;
     let compression = match &raw.compression {
         RawCompression::None(_) => CompressionSpec::None,
-        other => {
-            return Err(Issue::at_value(
-                key(&["compression", "kind"]),
-                Problem::Unsupported {
-                    feature: format!("compression kind `{}`", other.name()),
-                    found: format!("kind: {}", other.name()),
-                },
-            ))
+        RawCompression::TopK(t) => CompressionSpec::TopK { ratio: t.ratio.0, error_feedback: t.error_feedback },
+        RawCompression::Quantize(q) => {
+            CompressionSpec::Quantize { bits: u32::from(q.bits.0), error_feedback: q.error_feedback }
         }
     };
+    if privacy.secure_aggregation.is_some() && compression != CompressionSpec::None {
+        return Err(inconsistent(
+            key(&["compression", "kind"]),
+            "compression kind none with privacy.secure_aggregation (the server adds masked vectors in a ring, \
+             where every client must send every coordinate in the same encoding: a sparsified or quantised \
+             update would not unmask)",
+            format!("kind: {}", raw.compression.name()),
+        ));
+    }
     let server = check_server(raw.server.as_ref())?;
     let stop = match &raw.stop {
         None => RawScenario::default_stop(),
@@ -105,7 +109,15 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         rounds: stop.rounds.map(|r| r.0),
         virtual_time_s: stop.virtual_time_s.map(|v| v.0),
         target_accuracy: stop.target_accuracy.map(|a| a.0),
+        max_epsilon: stop.max_epsilon.map(|e| e.0),
     };
+    if stop.max_epsilon.is_some() && privacy.dp.is_none() {
+        return Err(inconsistent(
+            key(&["stop", "max_epsilon"]),
+            "a privacy.dp block (without differential privacy there is no epsilon to bound)",
+            "stop.max_epsilon without privacy.dp",
+        ));
+    }
     let evaluation = match &raw.evaluation {
         None => RawScenario::default_evaluation(),
         Some(e) => e.clone(),
@@ -143,6 +155,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         model,
         training,
         strategy,
+        privacy,
         compression,
         server,
         stop,
@@ -466,6 +479,24 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         // kinds do not check `byzantine`, so saturate and keep at least 1.
         _ => clients_per_round.saturating_sub(byzantine).max(1),
     };
+    if s.selection == SelectionKind::Poisson {
+        if kind.is_async() {
+            return Err(inconsistent(
+                key(&["strategy", "selection"]),
+                "selection: uniform with an async strategy (poisson draws each sync round's cohort; an async \
+                 pool refills one slot at a time)",
+                format!("selection: poisson with kind: {}", kind.name()),
+            ));
+        }
+        if s.over_selection.0 != 1.0 {
+            return Err(inconsistent(
+                key(&["strategy", "over_selection"]),
+                "over_selection 1 with selection: poisson (each client joins with probability q; there is no \
+                 fixed number to over-select)",
+                fmt_f64(s.over_selection.0),
+            ));
+        }
+    }
     Ok(StrategySpec {
         kind,
         clients_per_round,
@@ -485,29 +516,83 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         trim_fraction: s.trim_fraction.0,
         byzantine,
         keep,
+        selection: s.selection,
     })
 }
 
-fn check_privacy(p: Option<&RawPrivacy>) -> Result<(), Issue> {
-    let Some(p) = p else { return Ok(()) };
-    if p.dp.is_some() {
-        return Err(Issue::at_key(
-            key(&["privacy", "dp"]),
-            Problem::Unsupported { feature: "differential privacy".into(), found: "a privacy.dp block".into() },
+/// Which strategies each privacy mechanism works with, and the accountant
+/// against the sampling it must account for.
+fn check_privacy(p: Option<&RawPrivacy>, strategy: &StrategySpec) -> Result<PrivacySpec, Issue> {
+    let Some(p) = p else { return Ok(PrivacySpec::default()) };
+    let kind = strategy.kind;
+    // Strategies whose aggregate is a (weighted) sum of updates: noise and
+    // masks act on that sum. Robust rules look at each update, and FedAsync
+    // applies each update on its own.
+    let sums = matches!(
+        kind,
+        StrategyKind::FedAvg
+            | StrategyKind::FedProx
+            | StrategyKind::FedAvgM
+            | StrategyKind::FedAdam
+            | StrategyKind::FedYogi
+            | StrategyKind::FedAdagrad
+            | StrategyKind::FedBuff
+    );
+    let dp = match &p.dp {
+        None => None,
+        Some(d) => {
+            if !sums {
+                return Err(inconsistent(
+                    key(&["privacy", "dp"]),
+                    "a strategy that sums updates (fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad or \
+                     fedbuff): DP bounds each client's share of a sum",
+                    format!("strategy.kind: {}", kind.name()),
+                ));
+            }
+            if d.accountant == AccountantKind::Pld && strategy.selection == SelectionKind::Uniform && !kind.is_async() {
+                return Err(inconsistent(
+                    key(&["privacy", "dp", "accountant"]),
+                    "accountant: rdp with strategy.selection: uniform (the PLD accountant covers Poisson sampling; \
+                     fixed-size sampling without replacement is accounted by RDP), or strategy.selection: poisson",
+                    "accountant: pld with selection: uniform",
+                ));
+            }
+            Some(DpSpec {
+                level: d.level,
+                clip_norm: d.clip_norm.0,
+                noise_multiplier: d.noise_multiplier.0,
+                delta: d.delta.0,
+                accountant: d.accountant,
+                adaptive: d
+                    .clip
+                    .as_ref()
+                    .map(|c| AdaptiveClip { target_quantile: c.target_quantile.0, learning_rate: c.learning_rate.0 }),
+            })
+        }
+    };
+    if p.dp.as_ref().is_some_and(|d| d.clip.is_some() && d.level == DpLevel::Local) {
+        return Err(inconsistent(
+            key(&["privacy", "dp", "clip"]),
+            "no adaptive clip with level: local (the clip norm adapts to the server's noised count of \
+             clipped updates, a central mechanism)",
+            "privacy.dp.clip with level: local",
         ));
     }
-    if let Some(sa) = &p.secure_aggregation {
-        if sa.enabled {
-            return Err(Issue::at_key(
-                key(&["privacy", "secure_aggregation"]),
-                Problem::Unsupported {
-                    feature: "secure aggregation".into(),
-                    found: "privacy.secure_aggregation with enabled: true".into(),
-                },
-            ));
+    let secure_aggregation = match &p.secure_aggregation {
+        Some(sa) if sa.enabled => {
+            if kind.is_async() || !sums {
+                return Err(inconsistent(
+                    key(&["privacy", "secure_aggregation"]),
+                    "a sync strategy that sums updates (fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad): \
+                     the server only ever learns a round's sum",
+                    format!("strategy.kind: {}", kind.name()),
+                ));
+            }
+            Some(SecAggSpec { threshold: sa.threshold.0, phase_dropout: sa.phase_dropout.0 })
         }
-    }
-    Ok(())
+        _ => None,
+    };
+    Ok(PrivacySpec { dp, secure_aggregation })
 }
 
 fn check_sweep(s: &RawSweep) -> Result<Vec<(String, Vec<String>)>, Issue> {

@@ -23,14 +23,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// Runs one job.
-pub type Runner<J> = Arc<dyn Fn(&J) -> Vec<f64> + Send + Sync>;
+pub type Runner<J, O = Vec<f64>> = Arc<dyn Fn(&J) -> O + Send + Sync>;
 
 /// Below this many estimated operations a job runs on the kernel's thread
 /// when its result is wanted: handing tiny jobs to workers costs more than
 /// their math.
 pub const INLINE_WORK: u64 = 100_000;
 
-struct State<J> {
+struct State<J, O> {
     /// Submitted, not started; big jobs in `queue` order for the workers.
     waiting: BTreeMap<TaskTag, J>,
     /// Big waiting jobs, in submission order (a worker takes the oldest).
@@ -40,19 +40,19 @@ struct State<J> {
     /// Cancelled while running: the result is dropped when it lands.
     doomed: BTreeSet<TaskTag>,
     /// Results not yet taken, with their job (a checkpoint saves the job).
-    done: BTreeMap<TaskTag, (J, Vec<f64>)>,
+    done: BTreeMap<TaskTag, (J, O)>,
     shutdown: bool,
 }
 
-struct Shared<J> {
-    state: Mutex<State<J>>,
+struct Shared<J, O> {
+    state: Mutex<State<J, O>>,
     /// Signals a new big job (to workers) and a finished one (to the kernel).
     changed: Condvar,
-    run: Runner<J>,
+    run: Runner<J, O>,
 }
 
-impl<J> Shared<J> {
-    fn lock(&self) -> MutexGuard<'_, State<J>> {
+impl<J, O> Shared<J, O> {
+    fn lock(&self) -> MutexGuard<'_, State<J, O>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -67,16 +67,16 @@ impl<J> Shared<J> {
 /// pool.submit(tag, 21.0);
 /// assert_eq!(pool.take(tag), Some(vec![42.0]));
 /// ```
-pub struct ComputePool<J> {
-    shared: Arc<Shared<J>>,
+pub struct ComputePool<J, O = Vec<f64>> {
+    shared: Arc<Shared<J, O>>,
     /// Estimated operations of a job.
     cost: fn(&J) -> u64,
     workers: Vec<JoinHandle<()>>,
 }
 
-impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
+impl<J: Clone + Send + Sync + 'static, O: Send + 'static> ComputePool<J, O> {
     /// `threads` >= 1 counts the calling thread.
-    pub fn new(threads: usize, run: Runner<J>, cost: fn(&J) -> u64) -> Self {
+    pub fn new(threads: usize, run: Runner<J, O>, cost: fn(&J) -> u64) -> Self {
         let state = State {
             waiting: BTreeMap::new(),
             queue: Default::default(),
@@ -120,7 +120,7 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
 
     /// The result of `tag`'s job: taken if ready, waited for if a worker is
     /// on it, run here otherwise; `None` if no such job was submitted.
-    pub fn take(&self, tag: TaskTag) -> Option<Vec<f64>> {
+    pub fn take(&self, tag: TaskTag) -> Option<O> {
         let mut s = self.shared.lock();
         loop {
             if let Some((_, r)) = s.done.remove(&tag) {
@@ -161,7 +161,7 @@ impl<J: Clone + Send + Sync + 'static> ComputePool<J> {
 }
 
 /// The oldest queued big job still waiting, now marked running.
-fn next_queued<J: Clone>(s: &mut State<J>) -> Option<(TaskTag, J)> {
+fn next_queued<J: Clone, O>(s: &mut State<J, O>) -> Option<(TaskTag, J)> {
     while let Some(tag) = s.queue.pop_front() {
         // Taken or cancelled meanwhile: nothing to do.
         if let Some(job) = s.waiting.remove(&tag) {
@@ -173,7 +173,7 @@ fn next_queued<J: Clone>(s: &mut State<J>) -> Option<(TaskTag, J)> {
 }
 
 /// Files a running job's result (or drops it if its task was cancelled).
-fn finish<J>(s: &mut State<J>, tag: TaskTag, job: J, result: Vec<f64>) {
+fn finish<J, O>(s: &mut State<J, O>, tag: TaskTag, job: J, result: O) {
     s.running.remove(&tag);
     if !s.doomed.remove(&tag) {
         s.done.insert(tag, (job, result));
@@ -181,7 +181,7 @@ fn finish<J>(s: &mut State<J>, tag: TaskTag, job: J, result: Vec<f64>) {
 }
 
 /// A worker: trains the oldest waiting big job, until shutdown.
-fn work<J: Clone>(shared: &Shared<J>) {
+fn work<J: Clone, O>(shared: &Shared<J, O>) {
     let mut s = shared.lock();
     loop {
         if s.shutdown {
@@ -199,7 +199,7 @@ fn work<J: Clone>(shared: &Shared<J>) {
     }
 }
 
-impl<J> Drop for ComputePool<J> {
+impl<J, O> Drop for ComputePool<J, O> {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.changed.notify_all();

@@ -29,6 +29,61 @@ pub enum EventKind {
     Aggregate,
     /// The server evaluates its model on the test set.
     Evaluate,
+    /// Differential privacy: the epsilon spent so far, after a release.
+    Epsilon,
+    /// The new model version's SHA-256 (the last event of an aggregation;
+    /// the audit trail writes its record on it).
+    Model,
+    /// A secure-aggregation message arrives (bytes: its size).
+    SecAgg(SecAggPhase),
+    /// Secure aggregation: the round's sum is unmasked (`updates`: how
+    /// many masked inputs it sums).
+    Unmasked,
+    /// Secure aggregation: too few clients are left to unmask the round's
+    /// sum; the model stays as it was.
+    SecAggAbort,
+}
+
+/// The messages of secure aggregation's four rounds (Bonawitz et al.
+/// 2017), in protocol order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SecAggPhase {
+    /// Client to server: its two public keys.
+    AdvertiseKeys,
+    /// Server to client: every participant's public keys.
+    KeyList,
+    /// Client to server: its encrypted Shamir shares, one per peer.
+    ShareKeys,
+    /// Server to client: the shares addressed to it.
+    Shares,
+    /// Client to server: its masked, fixed-point update.
+    MaskedInput,
+    /// Server to client: who sent a masked input.
+    Survivors,
+    /// Client to server: the shares that unmask the sum.
+    UnmaskShares,
+}
+
+impl SecAggPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecAggPhase::AdvertiseKeys => "advertise_keys",
+            SecAggPhase::KeyList => "key_list",
+            SecAggPhase::ShareKeys => "share_keys",
+            SecAggPhase::Shares => "shares",
+            SecAggPhase::MaskedInput => "masked_input",
+            SecAggPhase::Survivors => "survivors",
+            SecAggPhase::UnmaskShares => "unmask_shares",
+        }
+    }
+
+    /// Whether the message leaves a client (else it leaves the server).
+    pub fn from_client(self) -> bool {
+        matches!(
+            self,
+            SecAggPhase::AdvertiseKeys | SecAggPhase::ShareKeys | SecAggPhase::MaskedInput | SecAggPhase::UnmaskShares
+        )
+    }
 }
 
 impl EventKind {
@@ -43,6 +98,11 @@ impl EventKind {
             EventKind::Stale => "stale",
             EventKind::Aggregate => "aggregate",
             EventKind::Evaluate => "evaluate",
+            EventKind::Epsilon => "epsilon",
+            EventKind::Model => "model",
+            EventKind::SecAgg(phase) => phase.name(),
+            EventKind::Unmasked => "unmasked",
+            EventKind::SecAggAbort => "secagg_abort",
         }
     }
 }
@@ -58,6 +118,11 @@ pub enum Detail {
     Updates(u32),
     /// `evaluate`: test accuracy, loss and macro F1.
     Scores { accuracy: f64, loss: f64, macro_f1: f64 },
+    /// `epsilon`: the privacy spent so far (None: unbounded, as with no
+    /// noise; written as null).
+    Epsilon(Option<f64>),
+    /// `model`: the SHA-256 of the parameters (little-endian f64 bytes).
+    Digest([u8; 32]),
 }
 
 /// One line of `events.jsonl`.
@@ -141,6 +206,17 @@ impl Event {
             // Debug formatting of f64 is the shortest round-trip form: stable.
             Detail::Scores { accuracy, loss, macro_f1 } => {
                 let _ = write!(line, ",\"accuracy\":{accuracy:?},\"loss\":{loss:?},\"macro_f1\":{macro_f1:?}");
+            }
+            Detail::Epsilon(Some(e)) => {
+                let _ = write!(line, ",\"epsilon\":{e:?}");
+            }
+            Detail::Epsilon(None) => line.extend_from_slice(b",\"epsilon\":null"),
+            Detail::Digest(d) => {
+                line.extend_from_slice(b",\"sha256\":\"");
+                for b in d {
+                    let _ = write!(line, "{b:02x}");
+                }
+                line.push(b'"');
             }
         }
         line.extend_from_slice(b"}\n");

@@ -93,6 +93,12 @@ impl Strategy for FedBuff {
         self.deltas.count() >= self.buffer_size
     }
 
+    /// The buffer is the noised sum.
+    fn perturb(&mut self, noise: &[f64]) -> bool {
+        self.deltas.perturb(noise);
+        true
+    }
+
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
         let n = self.deltas.count();
         if n == 0 {

@@ -26,6 +26,22 @@ impl WeightedSum {
         self.count += 1;
     }
 
+    /// Adds a sum of `count` weighted vectors made elsewhere, their
+    /// weights summing to `weight`.
+    pub fn add_sum(&mut self, weight: f64, count: usize, sum: impl ExactSizeIterator<Item = f64>) {
+        self.add(1.0, sum);
+        self.weight += weight - 1.0;
+        self.count += count - 1;
+    }
+
+    /// Adds `noise` to the sum (not to the weights); nothing if no vector
+    /// was added since the last [`WeightedSum::clear`].
+    pub fn perturb(&mut self, noise: &[f64]) {
+        if self.count > 0 {
+            self.sum.iter_mut().zip(noise).for_each(|(s, z)| *s += z);
+        }
+    }
+
     pub fn sum(&self) -> &[f64] {
         &self.sum
     }
@@ -72,6 +88,18 @@ impl Strategy for FedAvg {
 
     fn fold(&mut self, update: Update) {
         self.sum.add(update.samples as f64, update.params.iter().copied());
+    }
+
+    fn perturb(&mut self, noise: &[f64]) -> bool {
+        self.sum.perturb(noise);
+        true
+    }
+
+    fn fold_sum(&mut self, base: &[f64], weighted_delta: &[f64], weight: f64, count: usize) -> bool {
+        if count > 0 {
+            self.sum.add_sum(weight, count, base.iter().zip(weighted_delta).map(|(b, d)| weight * b + d));
+        }
+        true
     }
 
     fn aggregate(&mut self, global: &mut [f64]) -> usize {

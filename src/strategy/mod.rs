@@ -59,6 +59,10 @@ pub enum Schedule {
         /// Relative to the round's start.
         #[serde(with = "saved::opt_time")]
         deadline: Option<VirtualTime>,
+        /// Each client joins with probability `clients_per_round / clients`
+        /// (and the round waits for every one of them), instead of a
+        /// fixed-size draw.
+        poisson: bool,
     },
     /// Async: keep this many clients busy, fold updates as they arrive.
     Continuous { concurrency: usize, max_staleness: Option<u64> },
@@ -82,6 +86,21 @@ pub trait Strategy: Send {
     /// Async: whether the model should advance now. Sync rounds ignore it:
     /// the server closes a round by the spec's rules.
     fn ready(&self) -> bool {
+        false
+    }
+
+    /// Adds `noise` to the running sum of the updates folded since the
+    /// last aggregation (DP's Gaussian on the sum); false if this strategy
+    /// does not aggregate a sum.
+    fn perturb(&mut self, _noise: &[f64]) -> bool {
+        false
+    }
+
+    /// Folds `count` updates that all started from `base`, known only by
+    /// their sum (secure aggregation): `weighted_delta` is the sum of
+    /// `w_i (params_i - base)` and `weight` the sum of the `w_i`. False if
+    /// this strategy needs the updates one by one.
+    fn fold_sum(&mut self, _base: &[f64], _weighted_delta: &[f64], _weight: f64, _count: usize) -> bool {
         false
     }
 
@@ -158,6 +177,14 @@ impl Strategy for AnyStrategy {
         each!(self, s => s.ready())
     }
 
+    fn perturb(&mut self, noise: &[f64]) -> bool {
+        each!(self, s => s.perturb(noise))
+    }
+
+    fn fold_sum(&mut self, base: &[f64], weighted_delta: &[f64], weight: f64, count: usize) -> bool {
+        each!(self, s => s.fold_sum(base, weighted_delta, weight, count))
+    }
+
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
         each!(self, s => s.aggregate(global))
     }
@@ -188,6 +215,7 @@ pub fn build(spec: &StrategySpec) -> AnyStrategy {
         clients_per_round: spec.clients_per_round,
         over_selection: spec.over_selection,
         deadline: spec.deadline_s.map(VirtualTime::from_secs_f64),
+        poisson: spec.selection == crate::scenario::SelectionKind::Poisson,
     };
     let pool = Schedule::Continuous { concurrency: spec.concurrency, max_staleness: spec.max_staleness };
     let eta = spec.server_learning_rate;
@@ -252,6 +280,14 @@ impl Strategy for FedProx {
         self.inner.fold(update);
     }
 
+    fn perturb(&mut self, noise: &[f64]) -> bool {
+        self.inner.perturb(noise)
+    }
+
+    fn fold_sum(&mut self, base: &[f64], weighted_delta: &[f64], weight: f64, count: usize) -> bool {
+        self.inner.fold_sum(base, weighted_delta, weight, count)
+    }
+
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
         self.inner.aggregate(global)
     }
@@ -266,6 +302,7 @@ mod tests {
         clients_per_round: 4,
         over_selection: 1.0,
         deadline: Some(VirtualTime::from_nanos(30_000_000_123)),
+        poisson: false,
     };
     const POOL: Schedule = Schedule::Continuous { concurrency: 3, max_staleness: Some(4) };
 

@@ -62,6 +62,14 @@ impl Strategy for ServerOptimizer {
         self.mean.fold(update);
     }
 
+    fn perturb(&mut self, noise: &[f64]) -> bool {
+        self.mean.perturb(noise)
+    }
+
+    fn fold_sum(&mut self, base: &[f64], weighted_delta: &[f64], weight: f64, count: usize) -> bool {
+        self.mean.fold_sum(base, weighted_delta, weight, count)
+    }
+
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
         let mut mean = global.to_vec();
         let n = self.mean.aggregate(&mut mean);

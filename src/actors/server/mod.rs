@@ -4,21 +4,30 @@
 //! events, and the recorder and the event log subscribe to them.
 
 pub mod protocol;
+pub mod secure;
 pub mod selection;
 
 pub use protocol::{Next, Protocol};
 pub use selection::{IdleSet, Selection, SelectionState};
 
-use super::messages::{Deliver, Envelope, Model, Outbox, Progress, Report, TaskOrder, ToClient, ToServer};
+use super::messages::{
+    Deliver, Envelope, Model, Outbox, Progress, Report, SecureTask, SecureUp, TaskOrder, ToClient, ToServer,
+};
 use crate::data::Dataset;
 use crate::metrics::Evaluation;
 use crate::model::{Architecture, LocalTraining};
 use crate::net::Leg;
+use crate::privacy::dp::{CentralDp, Step};
+use crate::privacy::secagg;
+use crate::scenario::SecAggSpec;
 use crate::scenario::{EvaluationSpec, StopSpec};
+use crate::sim::SecAggPhase;
 use crate::sim::{Detail, Event, EventKind, TaskTag, VirtualTime};
 use crate::strategy::{AnyStrategy, Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
+use secure::SecureRound;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Why a run ended.
@@ -27,6 +36,8 @@ pub enum StopReason {
     Rounds,
     VirtualTime,
     TargetAccuracy,
+    /// The next release would take epsilon above `stop.max_epsilon`.
+    MaxEpsilon,
     /// No client will ever be available again, or nothing is left to happen.
     Exhausted,
     /// Ctrl-C or SIGTERM: the run folder holds a checkpoint to resume.
@@ -39,6 +50,7 @@ impl StopReason {
             StopReason::Rounds => "rounds",
             StopReason::VirtualTime => "virtual_time",
             StopReason::TargetAccuracy => "target_accuracy",
+            StopReason::MaxEpsilon => "max_epsilon",
             StopReason::Exhausted => "exhausted",
             StopReason::Interrupted => "interrupted",
         }
@@ -53,6 +65,12 @@ pub struct ServerConfig {
     pub training: LocalTraining,
     pub stop: StopSpec,
     pub evaluation: EvaluationSpec,
+    /// Poisson selection: each client's probability of joining a round.
+    pub poisson_q: Option<f64>,
+    /// Secure aggregation, when on.
+    pub secure: Option<SecAggSpec>,
+    /// Parameters of the model.
+    pub params: usize,
 }
 
 /// What the server knows at the end.
@@ -63,6 +81,8 @@ pub struct ServerOutcome {
     pub virtual_time: VirtualTime,
     pub stop_reason: StopReason,
     pub params: Arc<Vec<f64>>,
+    /// With DP: the epsilon spent (None: DP off, or unbounded).
+    pub epsilon: Option<f64>,
 }
 
 /// Asks the server for its outcome once the run has stopped; it evaluates
@@ -100,6 +120,12 @@ pub struct ServerState {
     /// Events logged since the last evaluation (no row counts them yet).
     pub unrecorded: bool,
     pub stop_reason: Option<StopReason>,
+    pub dp: Option<CentralDp>,
+    /// How the open round's cohort was drawn (for the accountant).
+    pub round_step: Option<Step>,
+    /// DP with FedBuff: updates per client in the buffer.
+    pub contributions: BTreeMap<u32, u32>,
+    pub secure_round: Option<SecureRound>,
 }
 
 pub struct ServerActor {
@@ -118,6 +144,10 @@ pub struct ServerActor {
     last_evaluation: Option<Evaluation>,
     unrecorded: bool,
     stop_reason: Option<StopReason>,
+    dp: Option<CentralDp>,
+    round_step: Option<Step>,
+    contributions: BTreeMap<u32, u32>,
+    secure_round: Option<SecureRound>,
 }
 
 impl ServerActor {
@@ -128,6 +158,7 @@ impl ServerActor {
         test: Arc<Dataset>,
         initial: Vec<f64>,
         selection: Selection,
+        dp: Option<CentralDp>,
     ) -> Self {
         ServerActor {
             protocol: Protocol::new(strategy.schedule()),
@@ -144,6 +175,10 @@ impl ServerActor {
             last_evaluation: None,
             unrecorded: false,
             stop_reason: None,
+            dp,
+            round_step: None,
+            contributions: BTreeMap::new(),
+            secure_round: None,
         }
     }
 
@@ -158,6 +193,10 @@ impl ServerActor {
             last_evaluation: self.last_evaluation.clone(),
             unrecorded: self.unrecorded,
             stop_reason: self.stop_reason,
+            dp: self.dp.clone(),
+            round_step: self.round_step,
+            contributions: self.contributions.clone(),
+            secure_round: self.secure_round.clone(),
         }
     }
 
@@ -171,6 +210,10 @@ impl ServerActor {
         self.last_evaluation = s.last_evaluation;
         self.unrecorded = s.unrecorded;
         self.stop_reason = s.stop_reason;
+        self.dp = s.dp;
+        self.round_step = s.round_step;
+        self.contributions = s.contributions;
+        self.secure_round = s.secure_round;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -191,6 +234,7 @@ impl ServerActor {
             ToServer::Start => self.start(now, &mut out),
             ToServer::Report(r) => self.on_report(now, r, &mut out),
             ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, &mut out),
+            ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, &mut out),
             ToServer::Deadline { version } => {
                 if version == self.version && self.protocol.round_open() {
                     self.close_round(now, &mut out);
@@ -216,6 +260,9 @@ impl ServerActor {
     }
 
     fn start(&mut self, now: VirtualTime, out: &mut Outbox) {
+        // The initial model opens the audit trail.
+        let digest = crate::audit::model_digest(&self.global);
+        self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         self.evaluate(now, out);
         if self.stop_reason.is_some() {
             return;
@@ -234,20 +281,60 @@ impl ServerActor {
 
     /// Hands out work as the protocol says: a new round, or refilled slots.
     fn dispatch(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let want = self.protocol.wanted();
-        if want == 0 {
+        // A secure round's own phases run before the next round starts.
+        if self.secure_round.is_some() {
             return;
         }
+        loop {
+            let want = self.protocol.wanted();
+            if want == 0 {
+                return;
+            }
+            let (chosen, step) = self.choose(want, now);
+            if let (Some(dp), Some(max), Some(step)) = (&self.dp, self.cfg.stop.max_epsilon, step) {
+                if dp.epsilon_after(step) > max {
+                    return self.halt(StopReason::MaxEpsilon, out);
+                }
+            }
+            self.round_step = step.or(self.round_step);
+            if let (Some(spec), false) = (self.cfg.secure, chosen.is_empty()) {
+                self.open_secure_round(spec, &chosen);
+            }
+            if let Some(d) = self.protocol.started(&chosen) {
+                out.timer(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
+            }
+            for &c in &chosen {
+                self.send_task(now, c, self.selection.serial(c), out);
+            }
+            if chosen.is_empty() && self.cfg.poisson_q.is_some() && self.selection.available(now) > 0 {
+                // Nobody joined this Poisson round: it is over at once,
+                // with the model unchanged (and accounted all the same).
+                self.advance(now, out);
+                if self.stop_reason.is_some() {
+                    return;
+                }
+                continue;
+            }
+            if chosen.len() < want && (self.protocol.refills() || chosen.is_empty()) {
+                self.wake_when_available(now, out);
+            }
+            return;
+        }
+    }
+
+    /// Draws the clients to start, and (with DP, for a sync round) how the
+    /// draw is accounted.
+    fn choose(&mut self, want: usize, now: VirtualTime) -> (Vec<u32>, Option<Step>) {
+        if let Some(q) = self.cfg.poisson_q.filter(|_| !self.protocol.refills()) {
+            return (self.selection.choose_poisson(q, now), Some(Step::Poisson { q }));
+        }
+        if self.dp.is_none() || self.protocol.refills() {
+            return (self.selection.choose(want, now), None);
+        }
+        let available = self.selection.available(now);
         let chosen = self.selection.choose(want, now);
-        if let Some(d) = self.protocol.started(&chosen) {
-            out.timer(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
-        }
-        for &c in &chosen {
-            self.send_task(now, c, self.selection.serial(c), out);
-        }
-        if chosen.len() < want && (self.protocol.refills() || chosen.is_empty()) {
-            self.wake_when_available(now, out);
-        }
+        let step = (!chosen.is_empty()).then(|| Step::WithoutReplacement { q: chosen.len() as f64 / available as f64 });
+        (chosen, step)
     }
 
     fn send_task(&mut self, now: VirtualTime, c: u32, serial: u32, out: &mut Outbox) {
@@ -260,6 +347,8 @@ impl ServerActor {
             training: self.training.clone(),
             jitter_s: 0.0,
             up_latency_s: 0.0,
+            clip_norm: self.dp.as_ref().map_or(f64::INFINITY, CentralDp::clip_norm),
+            secure: self.secure_round.as_ref().map(|r| r.task),
         };
         self.log(out, self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
@@ -298,9 +387,19 @@ impl ServerActor {
             self.protocol.discarded(r.client);
             return self.dispatch(now, out);
         }
+        let mut samples = r.samples as usize;
+        if let Some(dp) = &mut self.dp {
+            dp.on_update(r.client, r.unclipped);
+            if dp.unit_weights() {
+                samples = 1;
+            }
+            if self.protocol.refills() {
+                *self.contributions.entry(r.client).or_insert(0) += 1;
+            }
+        }
         self.strategy.fold(Update {
             client: r.client,
-            samples: r.samples as usize,
+            samples,
             params,
             base: r.base,
             base_version: r.base_version,
@@ -311,6 +410,13 @@ impl ServerActor {
     }
 
     fn on_dropped(&mut self, now: VirtualTime, client: u32, serial: u32, out: &mut Outbox) {
+        if let Some(round) = self.secure_round.as_mut().filter(|r| r.in_protocol() && r.member(client, serial)) {
+            if round.lost(client) {
+                self.log(out, self.event(now, EventKind::Drop, Some(client)));
+                self.secure_phase_over(now, out);
+            }
+            return;
+        }
         if !self.selection.settle(client, serial) {
             return;
         }
@@ -325,12 +431,101 @@ impl ServerActor {
             Next::CloseRound => self.close_round(now, out),
             Next::Refill => {
                 if self.strategy.ready() {
+                    if let (Some(dp), Some(max)) = (&self.dp, self.cfg.stop.max_epsilon) {
+                        if dp.epsilon_after(self.buffer_step()) > max {
+                            return self.halt(StopReason::MaxEpsilon, out);
+                        }
+                    }
                     self.advance(now, out);
                 }
                 if self.stop_reason.is_none() {
                     self.dispatch(now, out);
                 }
             }
+        }
+    }
+
+    /// Secure aggregation: the round's clients agree on a threshold of
+    /// `ceil(threshold * dispatched)` (at least 2) and on the input size
+    /// (the update and its weight).
+    fn open_secure_round(&mut self, spec: SecAggSpec, chosen: &[u32]) {
+        let threshold = ((spec.threshold * chosen.len() as f64).ceil() as usize).max(2);
+        let task = SecureTask {
+            config: secagg::Config { threshold, dim: self.cfg.params + 1 },
+            cohort: chosen.len(),
+            unit_weights: self.dp.as_ref().is_some_and(CentralDp::unit_weights),
+        };
+        let serials = chosen.iter().map(|&c| (c, self.selection.serial(c))).collect();
+        self.secure_round = SecureRound::new(task, serials, self.global.clone()).ok();
+    }
+
+    /// A secure-aggregation message arrived.
+    fn on_secure(&mut self, now: VirtualTime, client: u32, serial: u32, msg: SecureUp, out: &mut Outbox) {
+        let Some(round) = self.secure_round.as_mut().filter(|r| r.member(client, serial)) else { return };
+        let (phase, bytes) = (msg.phase(), msg.wire_bytes());
+        if phase == SecAggPhase::AdvertiseKeys {
+            // Training is over for this client: its advertisement is the
+            // sync round's report.
+            if !self.selection.settle(client, serial) || !round.receive(client, msg) {
+                return;
+            }
+            self.log(out, self.event(now, EventKind::SecAgg(phase), Some(client)).bytes(bytes));
+            let next = self.protocol.reported(client);
+            return self.after(now, next, out);
+        }
+        if round.receive(client, msg) {
+            self.log(out, self.event(now, EventKind::SecAgg(phase), Some(client)).bytes(bytes));
+            if self.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
+                self.secure_phase_over(now, out);
+            }
+        }
+    }
+
+    /// Every client of a secure phase answered or vanished: the next
+    /// phase, the unmasked sum, or an abort.
+    fn secure_phase_over(&mut self, now: VirtualTime, out: &mut Outbox) {
+        let Some(round) = self.secure_round.as_mut() else { return };
+        if !round.phase_over() {
+            return;
+        }
+        match round.close() {
+            secure::Step::Send(to) => {
+                for (c, msg) in to {
+                    let serial = round.serials[&c];
+                    let bytes = msg.wire_bytes();
+                    let e = Event::new(now, EventKind::SecAgg(msg.phase()), Some(c), self.version).bytes(bytes);
+                    self.unrecorded = true;
+                    out.log(e);
+                    let tag = TaskTag { client: c, serial };
+                    let envelope = Envelope::Client(c, ToClient::Secure { serial, msg, memory: None });
+                    out.post(tag, Leg::Down, bytes, envelope);
+                }
+                // Nobody to send to: the phase is over at once.
+                if self.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
+                    self.secure_phase_over(now, out);
+                }
+            }
+            secure::Step::Done { weighted_delta, weight, count } => {
+                let round = self.secure_round.take().expect("a round is open");
+                self.strategy.fold_sum(&round.base, &weighted_delta, weight, count);
+                self.log(out, self.event(now, EventKind::Unmasked, None).detail(Detail::Updates(count as u32)));
+                self.end_secure_round(now, round, out);
+            }
+            secure::Step::Abort(_) => {
+                let round = self.secure_round.take().expect("a round is open");
+                self.log(out, self.event(now, EventKind::SecAggAbort, None));
+                self.end_secure_round(now, round, out);
+            }
+        }
+    }
+
+    /// The secure round is over (unmasked or aborted): its tasks end, the
+    /// model advances (unchanged after an abort) and the next round starts.
+    fn end_secure_round(&mut self, now: VirtualTime, round: SecureRound, out: &mut Outbox) {
+        out.cancels.extend(round.tags());
+        self.advance(now, out);
+        if self.stop_reason.is_none() {
+            self.dispatch(now, out);
         }
     }
 
@@ -344,6 +539,13 @@ impl ServerActor {
             self.log(out, self.event(now, EventKind::Late, Some(c)));
             out.cancels.push(TaskTag { client: c, serial });
         }
+        if let Some(round) = self.secure_round.as_mut() {
+            // The sync round's rules closed training: whoever advertised
+            // keys by now is U1.
+            round.end_training();
+            // Training is over: secure aggregation's own phases begin.
+            return self.secure_phase_over(now, out);
+        }
         self.advance(now, out);
         if self.stop_reason.is_none() {
             self.dispatch(now, out);
@@ -353,9 +555,29 @@ impl ServerActor {
     /// The model version advances; evaluate and check the stop rules.
     fn advance(&mut self, now: VirtualTime, out: &mut Outbox) {
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
+        if let Some(noise) = self.dp.as_ref().and_then(|dp| dp.sum_noise(self.version + 1, global.len())) {
+            self.strategy.perturb(&noise);
+        }
         let updates = self.strategy.aggregate(global);
         self.version += 1;
         self.log(out, self.event(now, EventKind::Aggregate, None).detail(Detail::Updates(updates as u32)));
+        if self.dp.is_some() {
+            let step = if self.protocol.refills() {
+                self.buffer_step()
+            } else {
+                // Conservative if a round was somehow not drawn: no amplification.
+                self.round_step.take().unwrap_or(Step::Full { repeats: 1 })
+            };
+            self.contributions.clear();
+            let dp = self.dp.as_mut().expect("checked above");
+            let epsilon = dp.account(self.version, step);
+            let e = self
+                .event(now, EventKind::Epsilon, None)
+                .detail(Detail::Epsilon(epsilon.is_finite().then_some(epsilon)));
+            self.log(out, e);
+        }
+        let digest = crate::audit::model_digest(&self.global);
+        self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
             if self.version % k == 0 {
                 self.evaluate(now, out);
@@ -366,8 +588,23 @@ impl ServerActor {
         }
     }
 
-    /// Logs a server event; anything but an evaluation is then owed a row.
+    /// How a FedBuff aggregation is accounted: no sampling to amplify, and
+    /// the most updates any one client has in the buffer.
+    fn buffer_step(&self) -> Step {
+        Step::Full { repeats: self.contributions.values().copied().max().unwrap_or(1) }
+    }
+
+    /// The epsilon spent so far (None without DP, or unbounded).
+    pub fn epsilon(&self) -> Option<f64> {
+        self.dp.as_ref().map(CentralDp::epsilon).filter(|e| e.is_finite())
+    }
+
+    /// Logs a server event; anything but an evaluation (or the epsilon
+    /// that comes with an aggregation) is then owed a row.
     fn log(&mut self, out: &mut Outbox, event: Event) {
+        if matches!(event.kind, EventKind::Epsilon | EventKind::Model) {
+            return out.log(event);
+        }
         self.unrecorded = event.kind != EventKind::Evaluate;
         out.log(event);
     }
@@ -416,6 +653,7 @@ impl ServerActor {
             virtual_time: now,
             stop_reason: self.stop_reason.unwrap_or(StopReason::Exhausted),
             params: self.global.clone(),
+            epsilon: self.epsilon(),
         };
         (outcome, out.events)
     }

@@ -31,15 +31,26 @@ pub enum Next {
 /// The protocol's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Protocol {
-    Rounds { clients_per_round: usize, over_selection: f64, deadline: Option<VirtualTime>, round: Option<Round> },
-    Pool { concurrency: usize, max_staleness: Option<u64>, in_flight: usize },
+    Rounds {
+        clients_per_round: usize,
+        over_selection: f64,
+        deadline: Option<VirtualTime>,
+        /// Poisson cohorts: a round closes only when every client is in.
+        poisson: bool,
+        round: Option<Round>,
+    },
+    Pool {
+        concurrency: usize,
+        max_staleness: Option<u64>,
+        in_flight: usize,
+    },
 }
 
 impl Protocol {
     pub fn new(schedule: Schedule) -> Self {
         match schedule {
-            Schedule::Rounds { clients_per_round, over_selection, deadline } => {
-                Protocol::Rounds { clients_per_round, over_selection, deadline, round: None }
+            Schedule::Rounds { clients_per_round, over_selection, deadline, poisson } => {
+                Protocol::Rounds { clients_per_round, over_selection, deadline, poisson, round: None }
             }
             Schedule::Continuous { concurrency, max_staleness } => {
                 Protocol::Pool { concurrency, max_staleness, in_flight: 0 }
@@ -53,7 +64,7 @@ impl Protocol {
     /// ```
     /// use fedsim::actors::server::Protocol;
     /// use fedsim::strategy::Schedule;
-    /// let p = Protocol::new(Schedule::Rounds { clients_per_round: 10, over_selection: 1.3, deadline: None });
+    /// let p = Protocol::new(Schedule::Rounds { clients_per_round: 10, over_selection: 1.3, deadline: None, poisson: false });
     /// assert_eq!(p.wanted(), 13);
     /// ```
     pub fn wanted(&self) -> usize {
@@ -114,9 +125,9 @@ impl Protocol {
     pub fn reported(&mut self, client: u32) -> Next {
         self.settled(client);
         match self {
-            Protocol::Rounds { clients_per_round, round: Some(r), .. } => {
+            Protocol::Rounds { clients_per_round, poisson, round: Some(r), .. } => {
                 r.reports += 1;
-                if r.reports >= *clients_per_round || r.outstanding.is_empty() {
+                if (!*poisson && r.reports >= *clients_per_round) || r.outstanding.is_empty() {
                     Next::CloseRound
                 } else {
                     Next::Wait
@@ -158,7 +169,12 @@ mod tests {
 
     #[test]
     fn a_round_closes_on_enough_reports_or_when_all_are_settled() {
-        let mut p = Protocol::new(Schedule::Rounds { clients_per_round: 2, over_selection: 1.5, deadline: None });
+        let mut p = Protocol::new(Schedule::Rounds {
+            clients_per_round: 2,
+            over_selection: 1.5,
+            deadline: None,
+            poisson: false,
+        });
         assert_eq!(p.wanted(), 3);
         p.started(&[1, 4, 7]);
         assert_eq!(p.wanted(), 0);

@@ -157,6 +157,51 @@ impl Selection {
         chosen
     }
 
+    /// Each idle client available at `now` independently with probability
+    /// `q`, in ascending order; like [`Selection::choose`], they are busy
+    /// from now on. Costs O(q * idle) draws: the gaps between joiners are
+    /// geometric.
+    pub fn choose_poisson(&mut self, q: f64, now: VirtualTime) -> Vec<u32> {
+        let mut rng = self.seeds.index(self.state.choices).stream();
+        self.state.choices += 1;
+        let idle = &self.state.idle;
+        let mut chosen = Vec::new();
+        let mut i = 0usize;
+        // log(1 - q) once; q = 1 takes everyone.
+        let log_miss = (-q).ln_1p();
+        while i < idle.len() {
+            if q < 1.0 {
+                let u: f64 = rng.random();
+                // The number of clients skipped before the next joiner.
+                let gap = ((1.0 - u).ln() / log_miss).floor();
+                if !gap.is_finite() || gap >= (idle.len() - i) as f64 {
+                    break;
+                }
+                i += gap as usize;
+            }
+            let c = idle.list[i];
+            if self.availability.is_available(c, now) {
+                chosen.push(c);
+            }
+            i += 1;
+        }
+        for &c in &chosen {
+            self.state.idle.remove(c);
+            self.state.serials[c as usize] += 1;
+        }
+        chosen.sort_unstable();
+        chosen
+    }
+
+    /// How many idle clients are available at `now` (a scan, except when
+    /// every client is always available).
+    pub fn available(&self, now: VirtualTime) -> usize {
+        match self.availability {
+            AvailabilityModel::Always => self.state.idle.len(),
+            _ => self.state.idle.iter().filter(|&c| self.availability.is_available(c, now)).count(),
+        }
+    }
+
     /// The task `serial` of `client` is over (reported, dropped, cancelled);
     /// false if it was not its current task or the client was idle.
     pub fn settle(&mut self, client: u32, serial: u32) -> bool {
@@ -217,6 +262,28 @@ mod tests {
         let mut s = IdleSet::all(10);
         assert_eq!(s.take(4, VirtualTime::from_nanos(100), &trace, &mut rng), vec![7]);
         assert_eq!(s.len(), 9);
+    }
+
+    #[test]
+    fn a_poisson_choice_takes_each_client_with_probability_q() {
+        let mut counts = [0usize; 20];
+        let mut sizes = 0usize;
+        let trials = 20_000;
+        let mut s = Selection::new(20, AvailabilityModel::Always, SeedTree::new(5));
+        for _ in 0..trials {
+            let chosen = s.choose_poisson(0.25, VirtualTime::ZERO);
+            assert!(chosen.windows(2).all(|w| w[0] < w[1]));
+            sizes += chosen.len();
+            for c in chosen {
+                counts[c as usize] += 1;
+                s.settle(c, s.serial(c));
+            }
+        }
+        // Each client: 5000 of 20000 expected (sd 61); the mean size 5.
+        assert!(counts.iter().all(|&n| (4750..5250).contains(&n)), "{counts:?}");
+        assert!((sizes as f64 / trials as f64 - 5.0).abs() < 0.05);
+        assert_eq!(s.choose_poisson(1.0, VirtualTime::ZERO).len(), 20);
+        assert_eq!(s.available(VirtualTime::ZERO), 0);
     }
 
     #[test]
