@@ -45,13 +45,20 @@ fn resume(dir: &Path) -> Output {
 }
 
 fn check(file: &str) {
+    check_with(file, &[]);
+}
+
+/// `extra`: more `--set` arguments for every run.
+fn check_with(file: &str, extra: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let reference = tmp.path().join("reference");
-    assert!(run(&scenario(file), &reference, &[]).status.success());
+    assert!(run(&scenario(file), &reference, extra).status.success());
 
     // Resumed from a periodic checkpoint (the last one, version 6 or later).
     let periodic = tmp.path().join("periodic");
-    assert!(run(&scenario(file), &periodic, &["--checkpoint-every", "3"]).status.success());
+    let mut args = vec!["--checkpoint-every", "3"];
+    args.extend_from_slice(extra);
+    assert!(run(&scenario(file), &periodic, &args).status.success());
     assert!(periodic.join("checkpoint.bin").exists());
     let out = resume(&periodic);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -63,6 +70,7 @@ fn check(file: &str) {
         let dir = tmp.path().join(format!("sigint{i}"));
         let mut args = vec!["run", file, "--out", dir.to_str().unwrap(), "-q", "--realtime", "100"];
         args.extend_from_slice(&WORLD);
+        args.extend_from_slice(extra);
         let scenario = scenario(file);
         args[1] = scenario.to_str().unwrap();
         let mut child = Command::new(FEDSIM).args(&args).spawn().unwrap();
@@ -101,6 +109,31 @@ fn fedbuff_resumes_byte_identical() {
 #[test]
 fn fedasync_resumes_byte_identical() {
     check("sync_vs_async/fedasync.yaml");
+}
+
+/// Secure aggregation mid-protocol (keys, shares and masked sums in
+/// flight) and DP's accountant and adaptive clip norm are saved whole.
+#[test]
+fn secure_aggregation_with_dp_resumes_byte_identical() {
+    check_with(
+        "privacy/secagg_dropout.yaml",
+        &["--set", "privacy.dp={clip_norm: 2.0, noise_multiplier: 0.5, clip: {target_quantile: 0.5}}"],
+    );
+}
+
+/// FedBuff's buffer is the noised sum; its accounting and error-feedback
+/// residuals of compressed updates survive a resume.
+#[test]
+fn fedbuff_with_dp_and_compression_resumes_byte_identical() {
+    check_with(
+        "sync_vs_async/fedbuff.yaml",
+        &[
+            "--set",
+            "privacy.dp={clip_norm: 1.0, noise_multiplier: 0.8}",
+            "--set",
+            "compression={kind: topk, ratio: 0.2, error_feedback: true}",
+        ],
+    );
 }
 
 #[test]

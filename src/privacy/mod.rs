@@ -64,6 +64,9 @@ impl ClientPipeline {
     pub fn new(clip: bool, local_noise: f64, compression: &CompressionSpec, tensors: Vec<Range<usize>>) -> Self {
         let (compression, error_feedback) = match *compression {
             CompressionSpec::None => (Compression::None, false),
+            // Keeping every coordinate is no compression at all (and must
+            // give the same bits: no round trip through a delta).
+            CompressionSpec::TopK { ratio, .. } if ratio >= 1.0 => (Compression::None, false),
             CompressionSpec::TopK { ratio, error_feedback } => (Compression::TopK { ratio }, error_feedback),
             CompressionSpec::Quantize { bits, error_feedback } => (Compression::Quantize { bits }, error_feedback),
         };

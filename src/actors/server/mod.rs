@@ -263,6 +263,14 @@ impl ServerActor {
         // The initial model opens the audit trail.
         let digest = crate::audit::model_digest(&self.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
+        if let Some(dp) = &self.dp {
+            // Nothing released yet (a resumed run has its own count).
+            let e = dp.epsilon();
+            self.log(
+                out,
+                self.event(now, EventKind::Epsilon, None).detail(Detail::Epsilon(e.is_finite().then_some(e))),
+            );
+        }
         self.evaluate(now, out);
         if self.stop_reason.is_some() {
             return;
