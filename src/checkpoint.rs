@@ -154,10 +154,6 @@ pub fn scenario_sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Writes a checkpoint into `dir`, atomically: a reader sees the old file
 /// or the new one, never half of one.
 pub fn write(dir: &Path, ck: &CheckpointRef<'_>) -> Result<(), CheckpointError> {
@@ -210,8 +206,8 @@ pub fn read(dir: &Path) -> Result<(Checkpoint, String), CheckpointError> {
         return Err(CheckpointError::OtherScenario {
             path,
             scenario,
-            expected: hex(&ck.scenario_sha256),
-            found: hex(&sha),
+            expected: hex::encode(ck.scenario_sha256),
+            found: hex::encode(sha),
         });
     }
     Ok((ck, text))

@@ -277,7 +277,7 @@ fn audit_trail(
 ) -> Result<AuditTrail<BufWriter<File>>, RunError> {
     let path = out.file(AUDIT_FILE);
     let write_err = |source| OutputError::Write { path: path.clone(), source };
-    let hex: String = scenario_sha256.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(scenario_sha256);
     let p = &scenario.privacy;
     let dp = p.dp.as_ref().map(|d| {
         serde_json::json!({
@@ -296,7 +296,7 @@ fn audit_trail(
     });
     let secure = p.secure_aggregation.is_some();
     let (log, tally) = match from {
-        None => (AuditLog::new(BufWriter::new(File::create(&path).map_err(write_err)?)), None),
+        None => (AuditLog::new(BufWriter::with_capacity(1 << 16, File::create(&path).map_err(write_err)?)), None),
         Some((tally, len)) => {
             // The folder's log, cut back to what the checkpoint had written.
             let dir = out.target();
@@ -307,7 +307,7 @@ fn audit_trail(
             std::fs::write(&path, kept).map_err(write_err)?;
             let last = std::str::from_utf8(kept).ok().and_then(|t| t.lines().last()).map(str::to_string);
             let file = std::fs::OpenOptions::new().append(true).open(&path).map_err(write_err)?;
-            let log = AuditLog::resume(BufWriter::new(file), last.as_deref(), tally.count())
+            let log = AuditLog::resume(BufWriter::with_capacity(1 << 16, file), last.as_deref(), tally.count())
                 .map_err(|e| write_err(std::io::Error::other(e)))?;
             (log, Some(tally))
         }

@@ -223,3 +223,39 @@ fn audit_verify_names_the_first_bad_record() {
     // The last record's model is the final one.
     tamper(without(lines.len() - 1), "a truncated log", lines.len() - 1);
 }
+
+#[test]
+fn fedbuff_aggregations_are_accounted_without_amplification() {
+    let r = run_file(
+        "scenarios/sync_vs_async/fedbuff.yaml",
+        2,
+        &["privacy.dp={clip_norm: 1.0, noise_multiplier: 2.0}", "stop={rounds: 30, max_epsilon: 20}"],
+    );
+    let s = &r.result.summary;
+    let eps = s.epsilon.unwrap();
+    // Each aggregation is a Gaussian with sigma / (a client's repeats in the
+    // buffer): at least the cost of sigma itself, every time.
+    let mut at_least = Accountant::new(AccountantKind::Rdp, 1e-5);
+    at_least.compose(Sampling::Poisson, 1.0, 2.0, s.rounds);
+    assert!(eps >= at_least.epsilon() - 1e-12, "{eps} < {}", at_least.epsilon());
+    assert!(eps <= 20.0);
+    match s.stop_reason.as_str() {
+        "rounds" => assert_eq!(s.rounds, 30),
+        "max_epsilon" => assert!(s.rounds < 30),
+        other => panic!("stopped by {other}"),
+    }
+}
+
+#[test]
+fn local_dp_composes_each_clients_own_releases() {
+    let r = run_file("scenarios/privacy/dp_local.yaml", 2, &["stop={rounds: 12}"]);
+    let mut per_client = std::collections::BTreeMap::new();
+    for e in r.events_of("report") {
+        *per_client.entry(e["client"].as_u64().unwrap()).or_insert(0u64) += 1;
+    }
+    let worst = *per_client.values().max().unwrap();
+    // A plain Gaussian per release, on a vector anywhere in the clip ball.
+    let mut a = Accountant::new(AccountantKind::Rdp, 1e-5);
+    a.compose(Sampling::Poisson, 1.0, 0.5, worst);
+    assert!((r.result.summary.epsilon.unwrap() - a.epsilon()).abs() < 1e-9);
+}

@@ -5,7 +5,7 @@
 //! Hashes are lowercase hex SHA-256:
 //!
 //! - `model_sha256`: of the model parameters as little-endian f64 bytes ([`model_sha256`]);
-//! - `prev_sha256`: of the previous line's exact bytes without its newline, 64 zeros for the first record;
+//! - `prev_sha256`: the previous record's `sha256`, 64 zeros for the first record;
 //! - `sha256`: of the record's canonical form, its serialisation without the `sha256` member, which is the last
 //!   one: the line with `,"sha256":"…"` cut out. It covers `prev_sha256`, so each record seals the ones before it.
 //!
@@ -25,7 +25,6 @@ pub mod trail;
 pub use trail::{AuditTrail, Tally};
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -87,7 +86,7 @@ pub enum AuditError {
     Hash { line: usize },
     #[error("audit line {line}: index {found}, expected {expected}")]
     Index { line: usize, found: u64, expected: u64 },
-    #[error("audit line {line}: prev_sha256 is not the hash of the line before")]
+    #[error("audit line {line}: prev_sha256 is not the sha256 of the record before")]
     Chain { line: usize },
     #[error("audit line {line}: round {round} does not follow round {previous}")]
     Round { line: usize, round: u64, previous: u64 },
@@ -136,16 +135,13 @@ pub fn model_sha256(params: &[f64]) -> String {
 }
 
 fn hex(digest: &[u8]) -> String {
-    digest.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}"); // writing to a String cannot fail
-        s
-    })
+    hex::encode(digest)
 }
 
 /// Writes records to an `audit.jsonl`, one line each, chaining their hashes.
 pub struct AuditLog<W: Write> {
     out: W,
-    /// Hash of the last line written, the next record's `prev_sha256`.
+    /// The last record's `sha256`, the next record's `prev_sha256`.
     prev: String,
     /// Records in the log so far, the next record's `index`.
     count: u64,
@@ -187,7 +183,7 @@ impl<W: Write> AuditLog<W> {
             let expected = count.saturating_sub(1);
             return Err(AuditError::Index { line: count.max(1) as usize, found: record.index, expected });
         }
-        Ok(AuditLog { out, prev: sha256_hex(line.as_bytes()), count })
+        Ok(AuditLog { out, prev: record.sha256, count })
     }
 
     /// Appends the record of one round.
@@ -205,7 +201,7 @@ impl<W: Write> AuditLog<W> {
         } = input;
         // Sorted keys read back in the same order with or without serde_json's `preserve_order`.
         privacy.sort_all_objects();
-        let mut record = AuditRecord {
+        let record = AuditRecord {
             index: self.count,
             round,
             t,
@@ -219,11 +215,21 @@ impl<W: Write> AuditLog<W> {
             prev_sha256: std::mem::take(&mut self.prev),
             sha256: String::new(),
         };
-        record.sha256 = sha256_hex(serde_json::to_string(&record)?.as_bytes());
-        let line = serde_json::to_string(&record)?;
+        // The canonical form is the line without its last member, `sha256`
+        // (skipped while empty): serialise once, hash, and append it.
+        let mut line = serde_json::to_string(&record)?;
+        let sha256 = sha256_hex(line.as_bytes());
+        line.truncate(line.len() - 1);
+        line.push_str(",\"sha256\":\"");
+        line.push_str(&sha256);
+        line.push_str("\"}");
+        debug_assert_eq!(
+            line,
+            serde_json::to_string(&AuditRecord { sha256: sha256.clone(), ..record }).unwrap_or_default()
+        );
         self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;
-        self.prev = sha256_hex(line.as_bytes());
+        self.prev = sha256;
         self.count += 1;
         Ok(())
     }
@@ -241,7 +247,7 @@ impl<W: Write> AuditLog<W> {
 }
 
 /// Checks a whole log, line by line: each line is the canonical serialisation of its record, its `sha256` matches,
-/// its `index` is its line number - 1, its `prev_sha256` is the hash of the line before, and its round is above the
+/// its `index` is its line number - 1, its `prev_sha256` is the `sha256` of the record before, and its round is above the
 /// previous one. With `scenario_sha256`, every record must carry it; with `final_model_sha256`, the last record
 /// must (an empty log then fails at line 1). Returns the number of records, or the first bad one.
 ///
@@ -273,7 +279,7 @@ pub fn verify(
         if scenario_sha256.is_some_and(|s| s != record.scenario_sha256) {
             return Err(AuditError::Scenario { line: n, found: record.scenario_sha256 });
         }
-        prev = sha256_hex(line.as_bytes());
+        prev = record.sha256.clone();
         last = Some(record);
         count = n;
     }

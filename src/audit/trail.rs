@@ -135,8 +135,7 @@ impl<W: Write> EventSink for AuditTrail<W> {
             }
             EventKind::Model => {
                 if let Detail::Digest(d) = e.detail {
-                    let hex = d.iter().map(|b| format!("{b:02x}")).collect();
-                    self.write_record(e, hex)?;
+                    self.write_record(e, hex::encode(d))?;
                 }
             }
             _ => {}

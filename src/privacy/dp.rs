@@ -256,6 +256,48 @@ mod tests {
         }
     }
 
+    fn adaptive(target: f64) -> CentralDp {
+        use crate::scenario::{AccountantKind, AdaptiveClip};
+        let spec = DpSpec {
+            level: DpLevel::Client,
+            clip_norm: 1.0,
+            noise_multiplier: 1.0,
+            delta: 1e-5,
+            accountant: AccountantKind::Rdp,
+            adaptive: Some(AdaptiveClip { target_quantile: target, learning_rate: 0.2 }),
+        };
+        CentralDp::new(&spec, 100, SeedTree::new(3))
+    }
+
+    /// Andrew et al.: the clip norm moves geometrically toward the target
+    /// quantile of the update norms.
+    #[test]
+    fn adaptive_clipping_tracks_the_target_quantile() {
+        // Updates of norms 0.01, 0.02, ..., 1.00 (100 a round); the median
+        // target is 0.5.
+        let mut dp = adaptive(0.5);
+        for version in 1..=80 {
+            let c = dp.clip_norm();
+            for i in 1..=100u32 {
+                dp.on_update(i, f64::from(i) / 100.0 <= c);
+            }
+            dp.account(version, Step::Poisson { q: 0.1 });
+        }
+        assert!((dp.clip_norm() - 0.5).abs() < 0.06, "{}", dp.clip_norm());
+        // Every update below the clip: it shrinks; every one above: it grows.
+        let mut low = adaptive(0.5);
+        let mut high = adaptive(0.5);
+        for version in 1..=5 {
+            (0..100).for_each(|i| low.on_update(i, true));
+            (0..100).for_each(|i| high.on_update(i, false));
+            low.account(version, Step::Poisson { q: 0.1 });
+            high.account(version, Step::Poisson { q: 0.1 });
+        }
+        assert!(low.clip_norm() < 0.95 && high.clip_norm() > 1.05);
+        // Part of the budget goes to the count: the sum's noise is larger.
+        assert!(low.sum_noise_multiplier() > 1.0);
+    }
+
     #[test]
     fn noise_has_the_asked_std_and_depends_on_the_seed() {
         let mut z = vec![0.0; 20_000];

@@ -213,9 +213,9 @@ impl Event {
             Detail::Epsilon(None) => line.extend_from_slice(b",\"epsilon\":null"),
             Detail::Digest(d) => {
                 line.extend_from_slice(b",\"sha256\":\"");
-                for b in d {
-                    let _ = write!(line, "{b:02x}");
-                }
+                let at = line.len();
+                line.resize(at + 64, 0);
+                hex::encode_to_slice(d, &mut line[at..]).expect("64 hex digits for 32 bytes");
                 line.push(b'"');
             }
         }
