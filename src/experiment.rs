@@ -41,6 +41,10 @@ pub struct Outcome {
     pub bytes_down: u64,
     /// Over every folded update of the run (None: none was folded).
     pub mean_staleness: Option<f64>,
+    /// With DP: the epsilon spent.
+    pub epsilon: Option<f64>,
+    /// The membership-inference attack on the final model: advantage, AUC.
+    pub attack: Option<(f64, f64)>,
     pub dir: PathBuf,
     /// (virtual seconds, accuracy) of every evaluation.
     pub curve: Vec<(f64, f64)>,
@@ -62,6 +66,8 @@ impl Outcome {
             bytes_up: r.summary.bytes_up,
             bytes_down: r.summary.bytes_down,
             mean_staleness,
+            epsilon: r.summary.epsilon,
+            attack: r.summary.privacy_audit.map(|a| (a.advantage, a.auc)),
             dir: r.dir.clone(),
             curve: r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
         }
@@ -148,20 +154,25 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// The result columns shared by `compare.csv` and `sweep_runs.csv`.
-const RESULT_COLUMNS: &str = "final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness";
+const RESULT_COLUMNS: &str =
+    "final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness,\
+                              epsilon,attack_advantage,attack_auc";
 
 impl Outcome {
     /// The values of [`RESULT_COLUMNS`].
     fn csv_fields(&self) -> String {
         format!(
-            "{:?},{},{:?},{},{},{},{}",
+            "{:?},{},{:?},{},{},{},{},{},{},{}",
             self.final_accuracy,
             self.rounds,
             self.virtual_time_s,
             opt(self.time_to_target_s),
             self.bytes_up,
             self.bytes_down,
-            opt(self.mean_staleness)
+            opt(self.mean_staleness),
+            opt(self.epsilon),
+            opt(self.attack.map(|a| a.0)),
+            opt(self.attack.map(|a| a.1)),
         )
     }
 }
@@ -307,7 +318,8 @@ pub fn sweep_csv(keys: &[&str], runs: &[SweepRun]) -> String {
     }
     let mut s: String = group_keys.iter().map(|&i| format!("{},", keys[i])).collect();
     s += "runs,accuracy_mean,accuracy_std,virtual_time_s_mean,virtual_time_s_std,rounds_mean,rounds_std,\
-          time_to_target_s_mean,time_to_target_s_std,reached_target,bytes_up_mean,mean_staleness_mean\n";
+          time_to_target_s_mean,time_to_target_s_std,reached_target,bytes_up_mean,mean_staleness_mean,epsilon_mean,\
+          attack_advantage_mean,attack_auc_mean\n";
     for (id, outs) in groups {
         let stat = |f: &dyn Fn(&Outcome) -> f64| mean_std(&outs.iter().map(|o| f(o)).collect::<Vec<_>>());
         let (acc, acc_sd) = stat(&|o| o.final_accuracy);
@@ -323,15 +335,23 @@ pub fn sweep_csv(keys: &[&str], runs: &[SweepRun]) -> String {
         let (up, _) = stat(&|o| o.bytes_up as f64);
         let stale: Vec<f64> = outs.iter().filter_map(|o| o.mean_staleness).collect();
         let stale = (!stale.is_empty()).then(|| mean_std(&stale).0);
+        // A mean over the runs that have the value (epsilon: runs with DP).
+        let mean_of = |f: &dyn Fn(&Outcome) -> Option<f64>| {
+            let v: Vec<f64> = outs.iter().filter_map(|o| f(o)).collect();
+            (v.len() == outs.len()).then(|| mean_std(&v).0)
+        };
         let _ = writeln!(
             s,
-            "{}{},{acc:?},{acc_sd:?},{vt:?},{vt_sd:?},{rounds:?},{rounds_sd:?},{},{},{},{up:?},{}",
+            "{}{},{acc:?},{acc_sd:?},{vt:?},{vt_sd:?},{rounds:?},{rounds_sd:?},{},{},{},{up:?},{},{},{},{}",
             id.iter().map(|v| format!("{v},")).collect::<String>(),
             outs.len(),
             opt(ttt),
             opt(ttt_sd),
             reached.len(),
-            opt(stale)
+            opt(stale),
+            opt(mean_of(&|o| o.epsilon)),
+            opt(mean_of(&|o| o.attack.map(|a| a.0))),
+            opt(mean_of(&|o| o.attack.map(|a| a.1))),
         );
     }
     s

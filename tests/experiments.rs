@@ -99,3 +99,34 @@ fn sweep_without_a_sweep_map_is_an_error() {
     assert!(!o.status.success() && o.status.code() != Some(101));
     assert!(String::from_utf8_lossy(&o.stderr).contains("sweep"));
 }
+
+/// A sweep of the noise multiplier shows epsilon, accuracy and the
+/// attack's advantage side by side.
+#[test]
+fn a_noise_sweep_tabulates_epsilon_accuracy_and_leakage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("noise.yaml");
+    std::fs::write(
+        &scenario,
+        "name: noise\ndata: { dataset: digits }\nclients: { count: 50 }\nmodel: { kind: softmax_regression }\n\
+         strategy: { kind: fedavg, clients_per_round: 10, selection: poisson }\n\
+         privacy: { dp: { clip_norm: 1.0, noise_multiplier: 1.0 } }\nstop: { rounds: 10 }\n\
+         evaluation: { every_rounds: 5 }\nsweep: { privacy.dp.noise_multiplier: [0.5, 4.0] }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    ok(&fedsim(&["sweep", scenario.to_str().unwrap(), "--jobs", "2", "--out", out.to_str().unwrap()]));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    let eps: Vec<f64> = rows.iter().map(|r| r[col("epsilon_mean")].parse().unwrap()).collect();
+    assert!(eps[0] > 4.0 * eps[1], "more noise, less epsilon: {eps:?}");
+    for r in &rows {
+        let adv: f64 = r[col("attack_advantage_mean")].parse().unwrap();
+        let auc: f64 = r[col("attack_auc_mean")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&adv) && (0.0..=1.0).contains(&auc));
+    }
+}
