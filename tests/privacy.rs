@@ -115,7 +115,8 @@ fn a_secure_rounds_extra_time_is_the_closed_form_of_its_phases() {
     let secure = run_yaml(&yaml(true), 1).result.summary.virtual_time_s;
     let (latency, up, down) = (0.030, 2e6, 8e6);
     let params = 650;
-    let b = round_wire_bytes(10, params + 1);
+    // The masked input holds the update, its weight and its unclipped bit.
+    let b = round_wire_bytes(10, params + 2);
     let send = |bytes: u64, bps: f64| bytes as f64 * 8.0 / bps;
     let mut extra = send(b[0].up, up) - send(4 * params as u64, up);
     // Keys out, shares in; shares out, masked inputs in; survivors out,
@@ -233,10 +234,10 @@ fn fedbuff_aggregations_are_accounted_without_amplification() {
     );
     let s = &r.result.summary;
     let eps = s.epsilon.unwrap();
-    // Each aggregation is a Gaussian with sigma / (a client's repeats in the
-    // buffer): at least the cost of sigma itself, every time.
+    // Each aggregation is a Gaussian with sigma / (2 x a client's repeats
+    // in the buffer): at least the cost of sigma / 2, every time.
     let mut at_least = Accountant::new(AccountantKind::Rdp, 1e-5);
-    at_least.compose(Sampling::Poisson, 1.0, 2.0, s.rounds);
+    at_least.compose(Sampling::Poisson, 1.0, 1.0, s.rounds);
     assert!(eps >= at_least.epsilon() - 1e-12, "{eps} < {}", at_least.epsilon());
     assert!(eps <= 20.0);
     match s.stop_reason.as_str() {

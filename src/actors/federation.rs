@@ -427,9 +427,9 @@ impl Federation {
                     if let ToServer::Secure { client, serial, msg: SecureUp::AdvertiseKeys(_) } = &msg {
                         // The client keeps its update; only masked, it will leave.
                         let tag = TaskTag { client: *client, serial: *serial };
-                        let trained = k.pool.take(tag).map(|t| t.params);
-                        if let Some(m) = k.state.secure_memory.get_mut(&tag) {
-                            m.trained = trained;
+                        let trained = k.pool.take(tag);
+                        if let (Some(m), Some(t)) = (k.state.secure_memory.get_mut(&tag), trained) {
+                            (m.trained, m.unclipped) = (Some(t.params), t.unclipped);
                         }
                     }
                     k.state.stats.messages += 1;

@@ -57,12 +57,14 @@ impl SecureTask {
     /// `cohort` inputs of magnitude up to 2^38 / cohort each.
     pub const FRAC_BITS: u32 = 24;
 
-    /// A client's input: its weighted delta `w (params - base)`, then its
-    /// weight `w`, clipped to the range the cohort's sum can hold and
-    /// encoded in the ring.
-    pub fn encode(&self, base: &[f64], trained: &[f64], samples: u32) -> Vec<u64> {
+    /// A client's input: its weighted delta `w (params - base)`, its
+    /// weight `w`, and 1 if its update was within DP's clip norm (adaptive
+    /// clipping needs only their count), clipped to the range the cohort's
+    /// sum can hold and encoded in the ring.
+    pub fn encode(&self, base: &[f64], trained: &[f64], samples: u32, unclipped: bool) -> Vec<u64> {
         let w = if self.unit_weights { 1.0 } else { f64::from(samples) };
-        let x: Vec<f64> = trained.iter().zip(base).map(|(p, b)| w * (p - b)).chain(std::iter::once(w)).collect();
+        let x: Vec<f64> =
+            trained.iter().zip(base).map(|(p, b)| w * (p - b)).chain([w, f64::from(u8::from(unclipped))]).collect();
         secagg::encode(&x, Self::FRAC_BITS, secagg::max_clip(self.cohort, Self::FRAC_BITS))
     }
 }
@@ -80,6 +82,8 @@ pub struct SecureMemory {
     pub samples: u32,
     /// The trained parameters, filled in when the client's job is done.
     pub trained: Option<Vec<f64>>,
+    /// The update was within DP's clip norm.
+    pub unclipped: bool,
 }
 
 /// A secure-aggregation message from the server to a client.

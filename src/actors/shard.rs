@@ -203,7 +203,7 @@ impl ClientShard {
             SecureDown::KeyList(roster) => m.state.share_keys(&roster).map(SecureUp::ShareKeys),
             SecureDown::Shares(bundle) => {
                 let trained = m.trained.as_deref().unwrap_or(&m.base);
-                let input = m.task.encode(&m.base, trained, m.samples);
+                let input = m.task.encode(&m.base, trained, m.samples, m.unclipped);
                 m.state.masked_input(&bundle, &input).map(SecureUp::MaskedInput)
             }
             SecureDown::Survivors(request) => m.state.unmask(&request).map(SecureUp::UnmaskShares),
@@ -245,7 +245,14 @@ impl ClientShard {
             let mut seed = [0u8; 32];
             self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);
             let (state, keys) = secagg::advertise(c, &task.config, seed);
-            let memory = SecureMemory { state, task, base: order.model, samples: self.state(c).samples, trained: None };
+            let memory = SecureMemory {
+                state,
+                task,
+                base: order.model,
+                samples: self.state(c).samples,
+                trained: None,
+                unclipped: true,
+            };
             return ClientAnswer::Secure {
                 event: Some(event),
                 tag,

@@ -61,9 +61,7 @@ pub struct CentralDp {
     noise_multiplier: f64,
     /// The clip norm the next round's clients use.
     clip_norm: f64,
-    /// Adaptive clipping: (target quantile, learning rate, the noise std of
-    /// the unclipped count).
-    adaptive: Option<(f64, f64, f64)>,
+    adaptive: Option<Adaptive>,
     /// Updates in the current round, and how many were unclipped.
     updates: u64,
     unclipped: u64,
@@ -86,7 +84,11 @@ impl CentralDp {
             noise_multiplier: spec.noise_multiplier,
             clip_norm: spec.clip_norm,
             // Andrew et al.'s default: the count's noise is expected/20.
-            adaptive: spec.adaptive.map(|a| (a.target_quantile, a.learning_rate, expected_clients as f64 / 20.0)),
+            adaptive: spec.adaptive.map(|a| Adaptive {
+                target: a.target_quantile,
+                rate: a.learning_rate,
+                expected: expected_clients as f64,
+            }),
             updates: 0,
             unclipped: 0,
             accountant: Accountant::new(spec.accountant, spec.delta),
@@ -118,6 +120,15 @@ impl CentralDp {
         self.level == DpLevel::Client
     }
 
+    /// A securely aggregated round: `clients` sent masked inputs, of which
+    /// `unclipped` (their sum is all the server learns) were within the clip.
+    pub fn on_secure_sum(&mut self, clients: &[u32], unclipped: u64) {
+        for &c in clients {
+            self.on_update(c, false);
+        }
+        self.unclipped += unclipped;
+    }
+
     /// One update was taken in.
     pub fn on_update(&mut self, client: u32, unclipped: bool) {
         self.updates += 1;
@@ -135,13 +146,10 @@ impl CentralDp {
     /// whole mechanism at `noise_multiplier`.
     fn sum_noise_multiplier(&self) -> f64 {
         match self.adaptive {
-            Some((_, _, sigma_b)) if self.noise_multiplier > 0.0 => {
-                let rest = self.noise_multiplier.powi(-2) - (2.0 * sigma_b).powi(-2);
-                if rest > 0.0 {
-                    rest.powf(-0.5)
-                } else {
-                    f64::INFINITY
-                }
+            // Validation keeps the count's share below the whole budget
+            // (noise_multiplier < 2 sigma_b), so the rest is positive.
+            Some(a) if self.noise_multiplier > 0.0 => {
+                (self.noise_multiplier.powi(-2) - (2.0 * a.count_std()).powi(-2)).max(f64::MIN_POSITIVE).powf(-0.5)
             }
             _ => self.noise_multiplier,
         }
@@ -154,12 +162,7 @@ impl CentralDp {
             return None;
         }
         let mut z = vec![0.0; dim];
-        let std = self.sum_noise_multiplier() * self.clip_norm;
-        add_gaussian(
-            &mut z,
-            if std.is_finite() { std } else { f64::MAX.sqrt() },
-            self.seeds.child("sum").index(version),
-        );
+        add_gaussian(&mut z, self.sum_noise_multiplier() * self.clip_norm, self.seeds.child("sum").index(version));
         Some(z)
     }
 
@@ -190,17 +193,18 @@ impl CentralDp {
     }
 
     /// How one release is accounted: central DP composes a subsampled
-    /// Gaussian per round; replace-one adjacency (sampling without
-    /// replacement, and an unsampled FedBuff buffer where one client may
-    /// contribute `repeats` times) doubles the sensitivity.
+    /// Gaussian per round. A fixed-size draw (sampling without
+    /// replacement, a FedBuff buffer) is replace-one: the sensitivity
+    /// doubles, and in a buffer it counts once per update of the client.
     fn step_terms(&self, step: Step) -> (Sampling, f64, f64) {
         let sigma = self.noise_multiplier;
         match step {
             Step::Poisson { q } => (Sampling::Poisson, q, sigma),
             Step::WithoutReplacement { q } => (Sampling::WithoutReplacement, q, sigma / 2.0),
-            // Add/remove adjacency, no amplification: a client present
-            // `repeats` times moves the sum by `repeats * C`.
-            Step::Full { repeats } => (Sampling::Poisson, 1.0, sigma / f64::from(repeats.max(1))),
+            // No amplification, and replace-one in effect: without a
+            // client, others' updates fill its places in the fixed-size
+            // buffer, so the sum moves by up to 2C per place it held.
+            Step::Full { repeats } => (Sampling::Poisson, 1.0, sigma / (2.0 * f64::from(repeats.max(1)))),
         }
     }
 
@@ -211,17 +215,43 @@ impl CentralDp {
         if self.level == DpLevel::Client {
             self.accountant.compose(sampling, q, sigma, 1);
         }
-        if let Some((target, rate, sigma_b)) = self.adaptive {
-            let mut count = [self.unclipped as f64];
-            add_gaussian(&mut count, sigma_b, self.seeds.child("count").index(version));
-            let expected = (sigma_b * 20.0).max(1.0);
-            let b = count[0] / expected;
-            self.clip_norm *= (-rate * (b - target)).exp();
+        if let Some(a) = self.adaptive {
+            // Each update says 1/2 if it was within the clip, -1/2 if not:
+            // adding or removing a client moves the sum by 1/2 at most.
+            let mut count = [self.unclipped as f64 - 0.5 * self.updates as f64];
+            add_gaussian(&mut count, a.count_std(), self.seeds.child("count").index(version));
+            let b = count[0] / a.expected.max(1.0) + 0.5;
+            self.clip_norm *= (-a.rate * (b - a.target)).exp();
         }
         self.updates = 0;
         self.unclipped = 0;
         self.epsilon()
     }
+}
+
+/// Adaptive clipping's settings (Andrew et al. 2021).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Adaptive {
+    /// The quantile of update norms the clip norm tracks.
+    target: f64,
+    /// Geometric step size.
+    rate: f64,
+    /// Updates expected per release.
+    expected: f64,
+}
+
+impl Adaptive {
+    /// The noise std of the count of unclipped updates: Andrew et al.'s
+    /// default, expected / 20.
+    fn count_std(self) -> f64 {
+        self.expected / 20.0
+    }
+}
+
+/// Adaptive clipping needs `noise_multiplier < expected / 10` (twice the
+/// count's noise): above it the count alone would spend the whole budget.
+pub fn adaptive_noise_limit(expected_clients: usize) -> f64 {
+    2.0 * expected_clients as f64 / 20.0
 }
 
 /// How one round's participants were drawn, for the accountant.

@@ -48,12 +48,12 @@ pub struct RawScenario {
     /// its keys.
     #[serde(default)]
     pub strategy: RawStrategy,
-    /// Optional: differential privacy and secure aggregation. Not supported
-    /// yet: a scenario that enables either is rejected.
+    /// Optional: differential privacy and secure aggregation
+    /// (`docs/privacy.md`). Default none.
     #[serde(default)]
     pub privacy: Option<RawPrivacy>,
-    /// Update compression. Default `{kind: none}`; other kinds are not
-    /// supported yet.
+    /// Update compression on the wire: `none | topk | quantize`. Default
+    /// `{kind: none}`. Not with `privacy.secure_aggregation`.
     #[serde(default)]
     pub compression: RawCompression,
     /// Optional: the server's own link, which every transfer also crosses.
@@ -941,7 +941,7 @@ pub struct RawSecureAggregation {
     pub enabled: bool,
     /// Fraction in (0, 1] of a round's dispatched clients whose shares are
     /// needed to unmask the sum: `t = ceil(threshold * dispatched)`, at
-    /// least 1. Fewer survivors at any phase abort the round. Default 0.5.
+    /// least 2. Fewer survivors at any phase abort the round. Default 0.5.
     pub threshold: UnitFraction,
     /// Probability in [0, 1) that a client vanishes at each of the
     /// protocol's later phases (when the key list, its shares and the

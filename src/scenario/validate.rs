@@ -549,7 +549,8 @@ fn check_privacy(p: Option<&RawPrivacy>, strategy: &StrategySpec) -> Result<Priv
                     format!("strategy.kind: {}", kind.name()),
                 ));
             }
-            if d.accountant == AccountantKind::Pld && strategy.selection == SelectionKind::Uniform && !kind.is_async() {
+            let sampled = d.level == DpLevel::Client && !kind.is_async();
+            if d.accountant == AccountantKind::Pld && strategy.selection == SelectionKind::Uniform && sampled {
                 return Err(inconsistent(
                     key(&["privacy", "dp", "accountant"]),
                     "accountant: rdp with strategy.selection: uniform (the PLD accountant covers Poisson sampling; \
@@ -578,6 +579,29 @@ fn check_privacy(p: Option<&RawPrivacy>, strategy: &StrategySpec) -> Result<Priv
             "privacy.dp.clip with level: local",
         ));
     }
+    if let Some(d) = p.dp.as_ref().filter(|d| d.clip.is_some()) {
+        if kind.is_async() {
+            return Err(inconsistent(
+                key(&["privacy", "dp", "clip"]),
+                "no adaptive clip with an async strategy (a buffer would mix updates clipped to different norms, \
+                 and its noise can only be scaled to one)",
+                format!("privacy.dp.clip with strategy.kind: {}", kind.name()),
+            ));
+        }
+        let limit = crate::privacy::dp::adaptive_noise_limit(strategy.clients_per_round);
+        if d.noise_multiplier.0 >= limit {
+            return Err(out_of_range(
+                key(&["privacy", "dp", "noise_multiplier"]),
+                format!(
+                    "a noise multiplier below {} with adaptive clipping (the count of unclipped updates takes \
+                     noise of std clients_per_round / 20, Andrew et al. 2021, which must leave part of the budget \
+                     for the updates' sum)",
+                    fmt_f64(limit)
+                ),
+                fmt_f64(d.noise_multiplier.0),
+            ));
+        }
+    }
     let secure_aggregation = match &p.secure_aggregation {
         Some(sa) if sa.enabled => {
             if kind.is_async() || !sums {
@@ -586,6 +610,14 @@ fn check_privacy(p: Option<&RawPrivacy>, strategy: &StrategySpec) -> Result<Priv
                     "a sync strategy that sums updates (fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad): \
                      the server only ever learns a round's sum",
                     format!("strategy.kind: {}", kind.name()),
+                ));
+            }
+            if strategy.clients_per_round < 2 {
+                return Err(inconsistent(
+                    key(&["strategy", "clients_per_round"]),
+                    "at least 2 with privacy.secure_aggregation (the sum of one update is that update, and Shamir \
+                     sharing needs a threshold of 2)",
+                    strategy.clients_per_round.to_string(),
                 ));
             }
             Some(SecAggSpec { threshold: sa.threshold.0, phase_dropout: sa.phase_dropout.0 })

@@ -260,17 +260,17 @@ impl ServerActor {
     }
 
     fn start(&mut self, now: VirtualTime, out: &mut Outbox) {
-        // The initial model opens the audit trail.
-        let digest = crate::audit::model_digest(&self.global);
-        self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         if let Some(dp) = &self.dp {
-            // Nothing released yet (a resumed run has its own count).
+            // Nothing released yet.
             let e = dp.epsilon();
             self.log(
                 out,
                 self.event(now, EventKind::Epsilon, None).detail(Detail::Epsilon(e.is_finite().then_some(e))),
             );
         }
+        // The initial model opens the audit trail.
+        let digest = crate::audit::model_digest(&self.global);
+        self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         self.evaluate(now, out);
         if self.stop_reason.is_some() {
             return;
@@ -351,7 +351,9 @@ impl ServerActor {
             version: self.version,
             model: self.global.clone(),
             bytes_down: self.cfg.bytes_down,
-            bytes_up: self.cfg.bytes_up,
+            // Under secure aggregation the task's upload is the keys'
+            // advertisement: the update leaves later, masked.
+            bytes_up: if self.secure_round.is_some() { secagg::AdvertiseKeys::WIRE_BYTES } else { self.cfg.bytes_up },
             training: self.training.clone(),
             jitter_s: 0.0,
             up_latency_s: 0.0,
@@ -459,7 +461,8 @@ impl ServerActor {
     fn open_secure_round(&mut self, spec: SecAggSpec, chosen: &[u32]) {
         let threshold = ((spec.threshold * chosen.len() as f64).ceil() as usize).max(2);
         let task = SecureTask {
-            config: secagg::Config { threshold, dim: self.cfg.params + 1 },
+            // The update, its weight and its unclipped bit.
+            config: secagg::Config { threshold, dim: self.cfg.params + 2 },
             cohort: chosen.len(),
             unit_weights: self.dp.as_ref().is_some_and(CentralDp::unit_weights),
         };
@@ -513,9 +516,13 @@ impl ServerActor {
                     self.secure_phase_over(now, out);
                 }
             }
-            secure::Step::Done { weighted_delta, weight, count } => {
+            secure::Step::Done { weighted_delta, weight, unclipped, clients } => {
                 let round = self.secure_round.take().expect("a round is open");
+                let count = clients.len();
                 self.strategy.fold_sum(&round.base, &weighted_delta, weight, count);
+                if let Some(dp) = &mut self.dp {
+                    dp.on_secure_sum(&clients, unclipped);
+                }
                 self.log(out, self.event(now, EventKind::Unmasked, None).detail(Detail::Updates(count as u32)));
                 self.end_secure_round(now, round, out);
             }

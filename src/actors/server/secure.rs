@@ -38,8 +38,9 @@ pub enum Step {
     /// Send each client its message of the next phase.
     Send(Vec<(u32, SecureDown)>),
     /// The sum is unmasked: `weighted_delta` (sum of `w (params - base)`),
-    /// `weight` (sum of `w`) over `count` clients.
-    Done { weighted_delta: Vec<f64>, weight: f64, count: usize },
+    /// `weight` (sum of `w`) and `unclipped` (how many were within DP's
+    /// clip) over the `clients` whose masked inputs it sums.
+    Done { weighted_delta: Vec<f64>, weight: f64, unclipped: u64, clients: Vec<u32> },
     /// Too few clients are left.
     Abort(SecAggError),
 }
@@ -135,13 +136,15 @@ impl SecureRound {
     }
 
     fn unmask(&mut self) -> Step {
-        let count = self.server.u3_len();
+        let clients = self.server.u3();
         let server = std::mem::replace(&mut self.server, secagg::Server::new(self.task.config).expect("valid config"));
         match server.finish() {
             Ok(sum) => {
+                // The input's layout (`SecureTask::encode`): deltas, weight, unclipped bit.
                 let mut x = secagg::decode(&sum, SecureTask::FRAC_BITS);
+                let unclipped = x.pop().unwrap_or(0.0).round().max(0.0) as u64;
                 let weight = x.pop().unwrap_or(0.0);
-                Step::Done { weighted_delta: x, weight, count }
+                Step::Done { weighted_delta: x, weight, unclipped, clients }
             }
             Err(e) => Step::Abort(e),
         }

@@ -33,9 +33,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// How many masked inputs the running sum holds (|U3|).
-    pub fn u3_len(&self) -> usize {
-        self.u3.len()
+    /// The clients whose masked inputs the running sum holds (U3).
+    pub fn u3(&self) -> Vec<u32> {
+        self.u3.iter().copied().collect()
     }
 
     /// A server for one round, collecting advertisements; fails if `cfg` is invalid.
