@@ -88,6 +88,7 @@ stop:
   virtual_time_s: 3600
   target_accuracy: 0.92
 evaluation: { every_s: 60 }
+output: { trace_clients: 50 }
 sweep:
   strategy.kind: [fedavg, fedasync, multikrum]
   seed: [1, 2]
