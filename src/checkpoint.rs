@@ -3,8 +3,11 @@
 //!
 //! A checkpoint holds the kernel's queue and links, the server's state and
 //! its strategy's, the recorder, the training jobs in flight (as their
-//! descriptions: a resumed run recomputes them, with the same numbers) and
-//! how many bytes of `events.jsonl` belong to it. It is binary (postcard,
+//! descriptions: a resumed run recomputes them, with the same numbers),
+//! how many bytes of `events.jsonl`, `audit.jsonl` and `trace.json` belong
+//! to it, and the small states of the sinks that write the rest (the audit
+//! trail's tally, the trace's open spans, the per-client and per-round
+//! tables). It is binary (postcard,
 //! exact for every `f64`), framed by a magic number, a format version and
 //! the SHA-256 of its body, and it names the scenario it belongs to by the
 //! SHA-256 of the folder's `scenario.yaml`. A torn, edited or foreign file
@@ -15,6 +18,7 @@ use crate::actors::{KernelState, TrainJob};
 use crate::audit::Tally;
 use crate::metrics::Recorder;
 use crate::net::NetState;
+use crate::report::{ClientsTable, RoundsTable, TraceState};
 use crate::sim::TaskTag;
 use crate::strategy::AnyStrategy;
 use serde::{Deserialize, Serialize};
@@ -28,7 +32,7 @@ pub const FILE: &str = "checkpoint.bin";
 pub const SCENARIO_FILE: &str = "scenario.yaml";
 
 const MAGIC: &[u8; 8] = b"FEDSIMCK";
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -69,6 +73,12 @@ pub struct Checkpoint {
     /// The audit trail's tally, and the bytes of `audit.jsonl` written.
     pub audit: Tally,
     pub audit_len: u64,
+    /// The trace's open spans and counters, and the bytes of `trace.json`
+    /// written.
+    pub trace: TraceState,
+    pub trace_len: u64,
+    pub clients: ClientsTable,
+    pub rounds: RoundsTable,
 }
 
 /// The same fields, borrowed, for writing without copying the state.
@@ -85,6 +95,10 @@ pub struct CheckpointRef<'a> {
     pub events_len: u64,
     pub audit: &'a Tally,
     pub audit_len: u64,
+    pub trace: &'a TraceState,
+    pub trace_len: u64,
+    pub clients: &'a ClientsTable,
+    pub rounds: &'a RoundsTable,
 }
 
 /// Models shared by many messages are written once.

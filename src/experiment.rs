@@ -45,6 +45,11 @@ pub struct Outcome {
     pub epsilon: Option<f64>,
     /// The membership-inference attack on the final model: advantage, AUC.
     pub attack: Option<(f64, f64)>,
+    /// Tasks cancelled as late, and tasks whose client vanished, over the run.
+    pub clients_late: u64,
+    pub clients_dropped: u64,
+    /// The largest staleness of a folded update (None: none was folded).
+    pub max_staleness: Option<u64>,
     pub dir: PathBuf,
     /// (virtual seconds, accuracy) of every evaluation.
     pub curve: Vec<(f64, f64)>,
@@ -68,6 +73,9 @@ impl Outcome {
             mean_staleness,
             epsilon: r.summary.epsilon,
             attack: r.summary.privacy_audit.map(|a| (a.advantage, a.auc)),
+            clients_late: r.summary.clients_late,
+            clients_dropped: r.summary.clients_dropped,
+            max_staleness: r.summary.max_staleness,
             dir: r.dir.clone(),
             curve: r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
         }
@@ -153,16 +161,17 @@ fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:?}"))
 }
 
-/// The result columns shared by `compare.csv` and `sweep_runs.csv`.
+/// The result columns shared by `compare.csv` and `sweep_runs.csv` (new
+/// ones are appended: scripts read these files by position too).
 const RESULT_COLUMNS: &str =
     "final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness,\
-                              epsilon,attack_advantage,attack_auc";
+                              epsilon,attack_advantage,attack_auc,clients_late,clients_dropped,max_staleness";
 
 impl Outcome {
     /// The values of [`RESULT_COLUMNS`].
     fn csv_fields(&self) -> String {
         format!(
-            "{:?},{},{:?},{},{},{},{},{},{},{}",
+            "{:?},{},{:?},{},{},{},{},{},{},{},{},{},{}",
             self.final_accuracy,
             self.rounds,
             self.virtual_time_s,
@@ -173,6 +182,9 @@ impl Outcome {
             opt(self.epsilon),
             opt(self.attack.map(|a| a.0)),
             opt(self.attack.map(|a| a.1)),
+            self.clients_late,
+            self.clients_dropped,
+            self.max_staleness.map_or(String::new(), |m| m.to_string()),
         )
     }
 }
@@ -192,14 +204,17 @@ pub fn compare_table(outcomes: &[Outcome]) -> String {
         "scenario",
         "strategy",
         "accuracy",
-        "rounds",
+        "model versions",
         "virtual s",
         "to target s",
         "bytes up",
         "bytes down",
         "staleness",
+        "max staleness",
+        "late",
+        "dropped",
     ];
-    let rows: Vec<[String; 9]> = outcomes
+    let rows: Vec<[String; 12]> = outcomes
         .iter()
         .map(|o| {
             [
@@ -212,11 +227,15 @@ pub fn compare_table(outcomes: &[Outcome]) -> String {
                 o.bytes_up.to_string(),
                 o.bytes_down.to_string(),
                 o.mean_staleness.map_or("-".into(), |m| format!("{m:.2}")),
+                o.max_staleness.map_or("-".into(), |m| m.to_string()),
+                o.clients_late.to_string(),
+                o.clients_dropped.to_string(),
             ]
         })
         .collect();
-    let widths: Vec<usize> =
-        (0..9).map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
     let mut s = String::new();
     let line = |cells: Vec<&str>, s: &mut String| {
         let parts: Vec<String> = cells

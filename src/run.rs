@@ -18,7 +18,10 @@ use crate::model::{Architecture, LocalTraining, ModelError};
 use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
 use crate::privacy::dp::CentralDp;
 use crate::privacy::{self, ClientPipeline};
-use crate::report::{self, OutputDir, OutputError, Summary, INTERRUPT};
+use crate::report::{
+    self, ClientsTable, OutputDir, OutputError, Roster, RoundsTable, Summary, TraceConfig, TraceSink, TraceState,
+    INTERRUPT, TRACE_FILE,
+};
 use crate::scenario::{DpLevel, Scenario, SelectionKind};
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
@@ -138,19 +141,35 @@ pub fn resume(dir: &Path, opts: &RunOptions, progress: &mut dyn FnMut(Progress))
     let prepared = prepare(&scenario)?;
     let out = OutputDir::create(dir)?;
     // The log, cut back to what the checkpoint had written.
-    let (from, to) = (dir.join("events.jsonl"), out.file("events.jsonl"));
-    let copy = || -> std::io::Result<File> {
-        let mut log = File::create(&to)?;
-        std::io::copy(&mut File::open(&from)?.take(ck.events_len), &mut log)?;
-        if log.metadata()?.len() != ck.events_len {
-            return Err(std::io::Error::other(format!("shorter than the checkpoint's {} bytes", ck.events_len)));
-        }
-        Ok(log)
-    };
-    let file = copy().map_err(|source| OutputError::Write { path: from.clone(), source })?;
+    let file = carry_over(&out, "events.jsonl", ck.events_len)?;
     let log = JsonLines::resume(file, ck.events_len);
     let opts = RunOptions { out: Some(dir.to_path_buf()), ..opts.clone() };
     execute(&scenario, &opts, prepared, out, log, Some(ck), wall, progress)
+}
+
+/// Copies the first `len` bytes of the run folder's file `name` (what a
+/// checkpoint had written of it) into the staging folder, and returns the
+/// copy open at its end, to continue writing.
+fn carry_over(out: &OutputDir, name: &str, len: u64) -> Result<File, OutputError> {
+    let from = out.target().join(name);
+    let copy = || -> std::io::Result<File> {
+        let mut file = File::create(out.file(name))?;
+        std::io::copy(&mut File::open(&from)?.take(len), &mut file)?;
+        if file.metadata()?.len() != len {
+            return Err(std::io::Error::other(format!("shorter than the checkpoint's {len} bytes")));
+        }
+        Ok(file)
+    };
+    copy().map_err(|source| OutputError::Write { path: from.clone(), source })
+}
+
+/// What a checkpoint restores besides the actors: the sinks' states.
+struct SinkStates {
+    recorder: Recorder,
+    audit: Option<(audit::Tally, u64)>,
+    trace: Option<(TraceState, u64)>,
+    clients: ClientsTable,
+    rounds: RoundsTable,
 }
 
 /// Runs (or continues) a prepared scenario into `out` and publishes it.
@@ -173,19 +192,50 @@ fn execute(
     std::fs::write(&scenario_path, &scenario.effective).map_err(write_err(&scenario_path))?;
     let scenario_sha256 = checkpoint::scenario_sha256(&scenario.effective);
     let source = std::fs::canonicalize(&scenario.source).unwrap_or_else(|_| scenario.source.clone());
-    let (recorder, audit_from, restart) = match resume_from {
-        None => (Recorder::default(), None, None),
+    let (states, restart) = match resume_from {
+        None => (
+            SinkStates {
+                recorder: Recorder::default(),
+                audit: None,
+                trace: None,
+                clients: ClientsTable::default(),
+                rounds: RoundsTable::default(),
+            },
+            None,
+        ),
         Some(ck) => (
-            ck.recorder,
-            Some((ck.audit, ck.audit_len)),
+            SinkStates {
+                recorder: ck.recorder,
+                audit: Some((ck.audit, ck.audit_len)),
+                trace: Some((ck.trace, ck.trace_len)),
+                clients: ck.clients,
+                rounds: ck.rounds,
+            },
             Some(Restart { kernel: ck.kernel, net: ck.net, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }),
         ),
     };
-    let recorder = Rc::new(RefCell::new(recorder));
+    let audited = (prepared.arch.clone(), prepared.data.clients.clone(), prepared.data.test.clone());
+    let Built { federation, classes, parameters, roster, bytes_up } =
+        build_federation(scenario, prepared, opts.threads);
+    let recorder = Rc::new(RefCell::new(states.recorder));
     let log = Rc::new(RefCell::new(log));
-    let trail = Rc::new(RefCell::new(audit_trail(scenario, &out, audit_from, &scenario_sha256)?));
-    let mut sinks: Vec<Box<dyn EventSink>> =
-        vec![Box::new(log.clone()), Box::new(recorder.clone()), Box::new(trail.clone())];
+    let trail = Rc::new(RefCell::new(audit_trail(scenario, &out, states.audit, &scenario_sha256)?));
+    let config = TraceConfig {
+        max_tracks: scenario.output.trace_clients.0,
+        bytes_up,
+        secure: scenario.privacy.secure_aggregation.is_some(),
+    };
+    let trace = Rc::new(RefCell::new(trace_sink(&out, states.trace, config, roster.clone())?));
+    let clients_table = Rc::new(RefCell::new(states.clients));
+    let rounds_table = Rc::new(RefCell::new(states.rounds));
+    let mut sinks: Vec<Box<dyn EventSink>> = vec![
+        Box::new(log.clone()),
+        Box::new(recorder.clone()),
+        Box::new(trail.clone()),
+        Box::new(trace.clone()),
+        Box::new(clients_table.clone()),
+        Box::new(rounds_table.clone()),
+    ];
     let audit_path = out.file(AUDIT_FILE);
     let mut clock: Box<dyn Clock> = match opts.realtime {
         Some(speed) => Box::new(RealTime::new(speed)),
@@ -207,16 +257,33 @@ fn execute(
                 events_len: log.borrow().len(),
                 audit: trail.borrow().tally(),
                 audit_len: std::fs::metadata(&audit_path).map(|m| m.len()).unwrap_or(0),
+                trace: trace.borrow().state(),
+                trace_len: trace.borrow().len(),
+                clients: &clients_table.borrow(),
+                rounds: &rounds_table.borrow(),
             },
         )
     };
     let control =
         Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
-    let audited = (prepared.arch.clone(), prepared.data.clients.clone(), prepared.data.test.clone());
-    let (federation, classes, parameters) = build_federation(scenario, prepared, opts.threads);
     let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control)?;
     drop(sinks);
     let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
+    // The trace is closed on every path that publishes, an interrupted
+    // run's too, so the file is always whole JSON.
+    let trace_path = out.file(TRACE_FILE);
+    let trace = Rc::into_inner(trace).expect("the sinks are dropped").into_inner();
+    trace.finish(outcome.virtual_time).map_err(write_err(&trace_path))?;
+    let clients_path = out.file("clients.csv");
+    let mut w = BufWriter::new(File::create(&clients_path).map_err(write_err(&clients_path))?);
+    clients_table.borrow().write(&mut w, &roster).and_then(|_| w.flush()).map_err(write_err(&clients_path))?;
+    let rounds_path = out.file("rounds.csv");
+    let mut w = BufWriter::new(File::create(&rounds_path).map_err(write_err(&rounds_path))?);
+    rounds_table
+        .borrow()
+        .write(&mut w, outcome.virtual_time)
+        .and_then(|_| w.flush())
+        .map_err(write_err(&rounds_path))?;
 
     let target = opts.target.or(scenario.stop.target_accuracy);
     let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
@@ -247,6 +314,9 @@ fn execute(
         messages: stats.messages,
         events: stats.events,
         peak_rss_bytes: report::peak_rss_bytes(),
+        clients_late: rows.iter().map(|r| r.clients_late).sum(),
+        clients_dropped: rows.iter().map(|r| r.clients_dropped).sum(),
+        max_staleness: staleness_histogram.keys().next_back().copied(),
         staleness_histogram,
         classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
     };
@@ -319,13 +389,47 @@ fn audit_trail(
     })
 }
 
+/// The trace of a run: a fresh `trace.json`, or (resuming) the folder's
+/// trace cut back to the checkpoint's `len` bytes and continued from its
+/// `state`.
+fn trace_sink(
+    out: &OutputDir,
+    from: Option<(TraceState, u64)>,
+    config: TraceConfig,
+    roster: Roster,
+) -> Result<TraceSink<BufWriter<File>>, RunError> {
+    let path = out.file(TRACE_FILE);
+    Ok(match from {
+        None => {
+            let file = File::create(&path).map_err(|source| OutputError::Write { path: path.clone(), source })?;
+            TraceSink::new(BufWriter::with_capacity(1 << 16, file), config, roster)
+                .map_err(|source| OutputError::Write { path, source })?
+        }
+        Some((state, len)) => {
+            let file = carry_over(out, TRACE_FILE, len)?;
+            TraceSink::resume(BufWriter::with_capacity(1 << 16, file), len, config, roster, state)
+        }
+    })
+}
+
+/// The actors of a run and what the outputs need to know of them.
+struct Built {
+    federation: Federation,
+    /// The data set's class names.
+    classes: Vec<String>,
+    parameters: usize,
+    roster: Roster,
+    /// Bytes of one update upload.
+    bytes_up: u64,
+}
+
 /// Shard actors at most, and clients per shard at least: enough shards to
 /// spread a large federation, few enough that each batch stays large.
 const SHARDS: usize = 16;
 const MIN_SHARD: usize = 4096;
 
 /// The actors of a run: one server, the clients in a few shards.
-fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> (Federation, Vec<String>, usize) {
+fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> Built {
     let seeds = SeedTree::new(scenario.seed);
     let Prepared { data, arch, availability } = prepared;
     let FederatedData { test, clients, class_names, .. } = data;
@@ -347,7 +451,7 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let sn = &scenario.server.network;
     let server =
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
-    let network = Network::new(devices, placement, server, scenario.clients.dropout, seeds);
+    let network = Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds);
     let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
     // Generating a per-client synthetic row draws each feature and the
     // source's model (tens of operations a draw): worth counting when
@@ -388,7 +492,9 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     // Only a run that relies on virtual time to end can stall: one million
     // deliveries at a single instant is far beyond any real round.
     let stall_limit = scenario.stop.rounds.is_none().then_some(1_000_000);
+    let names = profiles.iter().map(|p| p.name.clone()).collect();
+    let roster = Roster::of(names, placement, clients.clone());
     let federation =
         Federation { server, shards, shard_size: shard_size as u32, network, data: clients, pool, stall_limit };
-    (federation, class_names, params)
+    Built { federation, classes: class_names, parameters: params, roster, bytes_up }
 }

@@ -26,12 +26,15 @@ fn compare_runs_every_scenario_and_writes_a_table_a_csv_and_a_plot() {
         "scenario",
         "strategy",
         "accuracy",
-        "rounds",
+        "model versions",
         "virtual s",
         "to target s",
         "bytes up",
         "bytes down",
         "staleness",
+        "max staleness",
+        "late",
+        "dropped",
     ] {
         assert!(stdout.contains(header), "table lacks {header}: {stdout}");
     }
@@ -39,6 +42,7 @@ fn compare_runs_every_scenario_and_writes_a_table_a_csv_and_a_plot() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(lines[0].starts_with("scenario,strategy,final_accuracy,rounds,virtual_time_s,time_to_target_s"));
+    assert!(lines[0].ends_with(",clients_late,clients_dropped,max_staleness"), "{}", lines[0]);
     assert!(lines[4].starts_with("sva_fedbuff,fedbuff,"));
     // --target 0.9 is used for time to target: every run reached it.
     for l in &lines[1..] {

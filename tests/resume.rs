@@ -1,6 +1,7 @@
 //! Save and resume: a run interrupted by SIGINT at several points, or
 //! resumed from a `--checkpoint-every` checkpoint, leaves `metrics.csv`,
-//! `events.jsonl`, `model.json` and `audit.jsonl` byte-identical to an uninterrupted run;
+//! `events.jsonl`, `model.json`, `audit.jsonl`, `trace.json`, `clients.csv` and
+//! `rounds.csv` byte-identical to an uninterrupted run;
 //! a corrupted or foreign checkpoint is refused with a clear error.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 const FEDSIM: &str = env!("CARGO_BIN_EXE_fedsim");
-const COMPARED: [&str; 4] = ["metrics.csv", "events.jsonl", "model.json", "audit.jsonl"];
+const COMPARED: [&str; 7] =
+    ["metrics.csv", "events.jsonl", "model.json", "audit.jsonl", "trace.json", "clients.csv", "rounds.csv"];
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)

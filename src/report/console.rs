@@ -53,7 +53,14 @@ pub fn render_summary(s: &Summary, classes: &[(String, ClassScores)]) -> String 
         let _ = writeln!(out, "  to {target:.2}       {ttt}");
     }
     let _ = writeln!(out, "  bytes         {} up, {} down", s.bytes_up, s.bytes_down);
-    let _ = writeln!(out, "  wall time     {:.3} s ({} messages, {} threads)", s.wall_time_s, s.messages, s.threads);
+    let _ = writeln!(
+        out,
+        "  wall time     {:.3} s ({} messages, {} thread{})",
+        s.wall_time_s,
+        s.messages,
+        s.threads,
+        if s.threads == 1 { "" } else { "s" }
+    );
     let _ = writeln!(out);
     out.push_str(&classification_table(classes, s.final_accuracy));
     out

@@ -1,14 +1,21 @@
 //! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
-//! `events.jsonl` in a folder that appears whole or not at all, and the
-//! short summary printed at the end of a run.
+//! `events.jsonl`, `trace.json`, `clients.csv` and `rounds.csv` in a folder
+//! that appears whole or not at all (every file is described in
+//! `docs/outputs.md`), and the short summary printed at the end of a run.
 
 mod console;
 mod output;
 mod plot;
+mod roster;
+pub mod tables;
+pub mod trace;
 
 pub use console::{classification_table, render_summary};
 pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
 pub use plot::{accuracy_svg, PlotError, Series};
+pub use roster::Roster;
+pub use tables::{ClientsTable, RoundsTable};
+pub use trace::{TraceConfig, TraceSink, TraceState, TRACE_FILE};
 
 use crate::metrics::{ClassScores, MetricsRow};
 use serde::Serialize;
@@ -50,6 +57,12 @@ pub struct Summary {
     /// (Linux's VmHWM; null where unknown). A wall-clock-like figure: it is
     /// in the summary only, never in `metrics.csv` or `events.jsonl`.
     pub peak_rss_bytes: Option<u64>,
+    /// Tasks cancelled as late at a round's close, over the run.
+    pub clients_late: u64,
+    /// Tasks whose client vanished, over the run.
+    pub clients_dropped: u64,
+    /// The largest staleness of a folded update (null: none was folded).
+    pub max_staleness: Option<u64>,
     /// Staleness of folded updates: value -> count.
     pub staleness_histogram: BTreeMap<u64, u64>,
     /// Per class (by name): precision, recall, f1, support.

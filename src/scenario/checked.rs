@@ -18,6 +18,9 @@
 
 use std::path::PathBuf;
 
+/// `output:` has nothing to resolve or merge: the raw struct is the
+/// checked one.
+pub use super::raw::RawOutput as OutputSpec;
 pub use super::raw::{AccountantKind, DpLevel, Normalize, SelectionKind, StrategyKind};
 
 /// A validated scenario, ready to run.
@@ -42,6 +45,8 @@ pub struct Scenario {
     pub server: ServerSpec,
     pub stop: StopSpec,
     pub evaluation: EvaluationSpec,
+    /// What the run folder holds beyond the contract's files.
+    pub output: OutputSpec,
     /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
     /// in file order. Empty when the file has none.
     pub sweep: Vec<(String, Vec<String>)>,

@@ -72,6 +72,10 @@ pub struct RawScenario {
     #[serde(default)]
     #[schemars(default = "RawScenario::default_evaluation_key")]
     pub evaluation: Option<RawEvaluation>,
+    /// What a run writes beside its metrics (`trace.json`'s size). Default:
+    /// see its keys.
+    #[serde(default)]
+    pub output: RawOutput,
     /// Optional map from a dotted key (e.g. `strategy.kind`) to a non-empty
     /// list of values; `fedsim sweep` runs the cross product. Default none.
     #[serde(default)]
@@ -1073,6 +1077,27 @@ pub struct RawEvaluation {
     /// Evaluate every this many virtual seconds, finite and > 0.
     #[serde(default)]
     pub every_s: Option<PositiveF64>,
+}
+
+// ---------------------------------------------------------------- output
+
+/// `output:` what a run folder holds beyond the contract's files (see
+/// `docs/outputs.md`). Nothing here changes the run itself.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with trace_clients")]
+pub struct RawOutput {
+    /// Client tracks drawn in `trace.json`, an integer >= 0: the first this
+    /// many clients to be dispatched a task get a track each; later ones
+    /// are not drawn (the counters still count them, and the trace's
+    /// `otherData` says how many were left out). Keeps a run with a million
+    /// clients openable in Perfetto. Default 200.
+    pub trace_clients: NonNegativeUsize,
+}
+
+impl Default for RawOutput {
+    fn default() -> Self {
+        RawOutput { trace_clients: NonNegativeUsize(200) }
+    }
 }
 
 // ---------------------------------------------------------------- sweep

@@ -88,6 +88,7 @@ stop:
   virtual_time_s: 3600
   target_accuracy: 0.92
 evaluation: { every_s: 60 }
+output: { trace_clients: 50 }
 sweep:
   strategy.kind: [fedavg, fedasync, multikrum]
   seed: [1, 2]
@@ -254,6 +255,7 @@ fn full_example_parses_into_the_expected_values() {
         StopSpec { rounds: Some(200), virtual_time_s: Some(3600.0), target_accuracy: Some(0.92), max_epsilon: None }
     );
     assert_eq!(s.evaluation, EvaluationSpec::EveryS(60.0));
+    assert_eq!(s.output.trace_clients.0, 50);
     assert_eq!(
         s.sweep,
         vec![
@@ -321,6 +323,7 @@ fn defaults_fill_a_minimal_scenario() {
     assert!(s.server.network.is_unlimited());
     assert_eq!(s.stop, StopSpec { rounds: Some(100), virtual_time_s: None, target_accuracy: None, max_epsilon: None });
     assert_eq!(s.evaluation, EvaluationSpec::EveryRounds(1));
+    assert_eq!(s.output.trace_clients.0, 200);
     assert!(s.sweep.is_empty());
 }
 

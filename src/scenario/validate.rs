@@ -160,6 +160,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         server,
         stop,
         evaluation,
+        output: raw.output.clone(),
         sweep,
     })
 }

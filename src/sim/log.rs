@@ -107,6 +107,37 @@ impl EventKind {
     }
 }
 
+/// Why a round ended and the model version advanced (the `close` field of
+/// an `aggregate` event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RoundClose {
+    /// Sync: every selected client reported or dropped out.
+    AllReported,
+    /// Sync: `clients_per_round` reports arrived (over-selection's extras
+    /// are cut off as late).
+    Quorum,
+    /// Sync: the round's deadline passed.
+    Deadline,
+    /// Sync with Poisson selection: nobody joined the round; the model
+    /// advances unchanged.
+    Empty,
+    /// Async: an update (FedAsync) or a full buffer of them (FedBuff) was
+    /// folded in.
+    Update,
+}
+
+impl RoundClose {
+    pub fn name(self) -> &'static str {
+        match self {
+            RoundClose::AllReported => "all_reported",
+            RoundClose::Quorum => "quorum",
+            RoundClose::Deadline => "deadline",
+            RoundClose::Empty => "empty",
+            RoundClose::Update => "update",
+        }
+    }
+}
+
 /// Extra fields some kinds carry.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Detail {
@@ -114,8 +145,11 @@ pub enum Detail {
     None,
     /// `report`/`stale`: server version now minus the client's start version.
     Staleness(u64),
-    /// `aggregate`: how many updates went into the new version.
+    /// `unmasked`: how many masked inputs the sum holds.
     Updates(u32),
+    /// `aggregate`: how many updates went into the new version, and why the
+    /// round closed.
+    Aggregation { updates: u32, close: RoundClose },
     /// `evaluate`: test accuracy, loss and macro F1.
     Scores { accuracy: f64, loss: f64, macro_f1: f64 },
     /// `epsilon`: the privacy spent so far (None: unbounded, as with no
@@ -203,6 +237,13 @@ impl Event {
                 line.extend_from_slice(b",\"updates\":");
                 line.extend_from_slice(num.format(n).as_bytes());
             }
+            Detail::Aggregation { updates, close } => {
+                line.extend_from_slice(b",\"updates\":");
+                line.extend_from_slice(num.format(updates).as_bytes());
+                line.extend_from_slice(b",\"close\":\"");
+                line.extend_from_slice(close.name().as_bytes());
+                line.push(b'"');
+            }
             // Debug formatting of f64 is the shortest round-trip form: stable.
             Detail::Scores { accuracy, loss, macro_f1 } => {
                 let _ = write!(line, ",\"accuracy\":{accuracy:?},\"loss\":{loss:?},\"macro_f1\":{macro_f1:?}");
@@ -235,7 +276,8 @@ fn push_secs(out: &mut Vec<u8>, t: VirtualTime) {
 }
 
 /// A subscriber to the run's one stream of events: the event log, the
-/// metrics recorder, and later the trace and the audit log.
+/// metrics recorder, the audit trail, the trace and the per-client and
+/// per-round tables.
 pub trait EventSink {
     fn record(&mut self, event: &Event) -> io::Result<()>;
 

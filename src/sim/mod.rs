@@ -15,7 +15,7 @@ pub mod time;
 
 pub use clock::{AsFastAsPossible, Clock, RealTime};
 pub use compute::{ComputePool, Runner};
-pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog, SecAggPhase};
+pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog, RoundClose, SecAggPhase};
 pub use queue::{EventQueue, Handle, TaskTag};
 pub use seed::{Rng, SeedTree};
 pub use time::VirtualTime;

@@ -22,7 +22,7 @@ use crate::privacy::secagg;
 use crate::scenario::SecAggSpec;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::SecAggPhase;
-use crate::sim::{Detail, Event, EventKind, TaskTag, VirtualTime};
+use crate::sim::{Detail, Event, EventKind, RoundClose, TaskTag, VirtualTime};
 use crate::strategy::{AnyStrategy, Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
 use secure::SecureRound;
@@ -126,6 +126,9 @@ pub struct ServerState {
     /// DP with FedBuff: updates per client in the buffer.
     pub contributions: BTreeMap<u32, u32>,
     pub secure_round: Option<SecureRound>,
+    /// Why the sync round whose secure phases are running closed its
+    /// training (its `aggregate` event says it once the sum is unmasked).
+    pub closing: Option<RoundClose>,
 }
 
 pub struct ServerActor {
@@ -148,6 +151,7 @@ pub struct ServerActor {
     round_step: Option<Step>,
     contributions: BTreeMap<u32, u32>,
     secure_round: Option<SecureRound>,
+    closing: Option<RoundClose>,
 }
 
 impl ServerActor {
@@ -179,6 +183,7 @@ impl ServerActor {
             round_step: None,
             contributions: BTreeMap::new(),
             secure_round: None,
+            closing: None,
         }
     }
 
@@ -197,6 +202,7 @@ impl ServerActor {
             round_step: self.round_step,
             contributions: self.contributions.clone(),
             secure_round: self.secure_round.clone(),
+            closing: self.closing,
         }
     }
 
@@ -214,6 +220,7 @@ impl ServerActor {
         self.round_step = s.round_step;
         self.contributions = s.contributions;
         self.secure_round = s.secure_round;
+        self.closing = s.closing;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -237,7 +244,7 @@ impl ServerActor {
             ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, &mut out),
             ToServer::Deadline { version } => {
                 if version == self.version && self.protocol.round_open() {
-                    self.close_round(now, &mut out);
+                    self.close_round(now, RoundClose::Deadline, &mut out);
                 }
             }
             ToServer::EvalTick => {
@@ -317,7 +324,7 @@ impl ServerActor {
             if chosen.is_empty() && self.cfg.poisson_q.is_some() && self.selection.available(now) > 0 {
                 // Nobody joined this Poisson round: it is over at once,
                 // with the model unchanged (and accounted all the same).
-                self.advance(now, out);
+                self.advance(now, RoundClose::Empty, out);
                 if self.stop_reason.is_some() {
                     return;
                 }
@@ -438,7 +445,7 @@ impl ServerActor {
     fn after(&mut self, now: VirtualTime, next: Next, out: &mut Outbox) {
         match next {
             Next::Wait => {}
-            Next::CloseRound => self.close_round(now, out),
+            Next::CloseRound(why) => self.close_round(now, why, out),
             Next::Refill => {
                 if self.strategy.ready() {
                     if let (Some(dp), Some(max)) = (&self.dp, self.cfg.stop.max_epsilon) {
@@ -446,7 +453,7 @@ impl ServerActor {
                             return self.halt(StopReason::MaxEpsilon, out);
                         }
                     }
-                    self.advance(now, out);
+                    self.advance(now, RoundClose::Update, out);
                 }
                 if self.stop_reason.is_none() {
                     self.dispatch(now, out);
@@ -538,7 +545,10 @@ impl ServerActor {
     /// model advances (unchanged after an abort) and the next round starts.
     fn end_secure_round(&mut self, now: VirtualTime, round: SecureRound, out: &mut Outbox) {
         out.cancels.extend(round.tags());
-        self.advance(now, out);
+        // Secure phases start only once `close_round` has recorded why
+        // training closed; the fallback is never taken.
+        let why = self.closing.take().unwrap_or(RoundClose::AllReported);
+        self.advance(now, why, out);
         if self.stop_reason.is_none() {
             self.dispatch(now, out);
         }
@@ -546,7 +556,7 @@ impl ServerActor {
 
     /// Closes a sync round: cancels the stragglers, aggregates what is in
     /// hand, and starts the next round at the same instant.
-    fn close_round(&mut self, now: VirtualTime, out: &mut Outbox) {
+    fn close_round(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
         let Some(stragglers) = self.protocol.close() else { return };
         for c in stragglers {
             let serial = self.selection.serial(c);
@@ -558,24 +568,30 @@ impl ServerActor {
             // The sync round's rules closed training: whoever advertised
             // keys by now is U1.
             round.end_training();
+            self.closing = Some(why);
             // Training is over: secure aggregation's own phases begin.
             return self.secure_phase_over(now, out);
         }
-        self.advance(now, out);
+        self.advance(now, why, out);
         if self.stop_reason.is_none() {
             self.dispatch(now, out);
         }
     }
 
-    /// The model version advances; evaluate and check the stop rules.
-    fn advance(&mut self, now: VirtualTime, out: &mut Outbox) {
+    /// The model version advances (the round closed for reason `why`);
+    /// evaluate and check the stop rules.
+    fn advance(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
         if let Some(noise) = self.dp.as_ref().and_then(|dp| dp.sum_noise(self.version + 1, global.len())) {
             self.strategy.perturb(&noise);
         }
         let updates = self.strategy.aggregate(global);
         self.version += 1;
-        self.log(out, self.event(now, EventKind::Aggregate, None).detail(Detail::Updates(updates as u32)));
+        self.log(
+            out,
+            self.event(now, EventKind::Aggregate, None)
+                .detail(Detail::Aggregation { updates: updates as u32, close: why }),
+        );
         if self.dp.is_some() {
             let step = if self.protocol.refills() {
                 self.buffer_step()

@@ -4,7 +4,7 @@
 //! clients busy). A protocol says how many clients to start and when a
 //! round closes; it never touches the model, the network or the log.
 
-use crate::sim::VirtualTime;
+use crate::sim::{RoundClose, VirtualTime};
 use crate::strategy::Schedule;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -22,8 +22,8 @@ pub struct Round {
 pub enum Next {
     /// Nothing yet.
     Wait,
-    /// Close the sync round now.
-    CloseRound,
+    /// Close the sync round now, for this reason.
+    CloseRound(RoundClose),
     /// Async: the update is in; advance if the strategy is ready, then refill.
     Refill,
 }
@@ -127,8 +127,10 @@ impl Protocol {
         match self {
             Protocol::Rounds { clients_per_round, poisson, round: Some(r), .. } => {
                 r.reports += 1;
-                if (!*poisson && r.reports >= *clients_per_round) || r.outstanding.is_empty() {
-                    Next::CloseRound
+                if r.outstanding.is_empty() {
+                    Next::CloseRound(RoundClose::AllReported)
+                } else if !*poisson && r.reports >= *clients_per_round {
+                    Next::CloseRound(RoundClose::Quorum)
                 } else {
                     Next::Wait
                 }
@@ -148,7 +150,9 @@ impl Protocol {
     pub fn dropped(&mut self, client: u32) -> Next {
         self.settled(client);
         match self {
-            Protocol::Rounds { round: Some(r), .. } if r.outstanding.is_empty() => Next::CloseRound,
+            Protocol::Rounds { round: Some(r), .. } if r.outstanding.is_empty() => {
+                Next::CloseRound(RoundClose::AllReported)
+            }
             Protocol::Rounds { .. } => Next::Wait,
             Protocol::Pool { .. } => Next::Refill,
         }
@@ -179,13 +183,13 @@ mod tests {
         p.started(&[1, 4, 7]);
         assert_eq!(p.wanted(), 0);
         assert_eq!(p.reported(4), Next::Wait);
-        assert_eq!(p.reported(1), Next::CloseRound);
+        assert_eq!(p.reported(1), Next::CloseRound(RoundClose::Quorum));
         assert_eq!(p.close(), Some(vec![7]));
         assert_eq!(p.wanted(), 3);
         p.started(&[2, 3, 5]);
         assert_eq!(p.dropped(2), Next::Wait);
         assert_eq!(p.dropped(3), Next::Wait);
-        assert_eq!(p.dropped(5), Next::CloseRound);
+        assert_eq!(p.dropped(5), Next::CloseRound(RoundClose::AllReported));
         assert_eq!(p.close(), Some(vec![]));
     }
 

@@ -1,0 +1,316 @@
+//! `clients.csv` and `rounds.csv`: the run's events tallied per client and
+//! per round (model version), as subscribers to the event stream like the
+//! metrics recorder, so they can never disagree with `events.jsonl`.
+//!
+//! Both hold small tallies (a client's counts and its task times, a
+//! round's counts) that a checkpoint saves, and write their file once, at
+//! the end of the run. Columns are documented in `docs/outputs.md`.
+
+use super::roster::Roster;
+use crate::sim::{Detail, Event, EventKind, EventSink, SecAggPhase, VirtualTime};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// One client's tally.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ClientTally {
+    tasks: u64,
+    reports: u64,
+    stale: u64,
+    late: u64,
+    dropped: u64,
+    bytes_up: u64,
+    bytes_down: u64,
+    /// The dispatch of its task in progress.
+    started: Option<VirtualTime>,
+    /// Dispatch-to-report time of every reported task, in ns.
+    task_ns: Vec<u64>,
+}
+
+/// The columns of `clients.csv`, in order.
+pub const CLIENTS_COLUMNS: &str =
+    "client,profile,samples,tasks,reports,stale,late,dropped,median_task_s,max_task_s,bytes_up,bytes_down,bytes";
+
+/// `clients.csv`: one row per client that was dispatched at least one task,
+/// by client id. (A client never selected has nothing to tally; leaving it
+/// out keeps the file as large as the work done, not as the population.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClientsTable {
+    clients: BTreeMap<u32, ClientTally>,
+}
+
+impl EventSink for ClientsTable {
+    fn record(&mut self, e: &Event) -> io::Result<()> {
+        let Some(c) = e.client else { return Ok(()) };
+        if e.kind == EventKind::Dispatch {
+            let tally = self.clients.entry(c).or_default();
+            tally.tasks += 1;
+            tally.bytes_down += e.bytes;
+            tally.started = Some(e.t);
+            return Ok(());
+        }
+        let Some(tally) = self.clients.get_mut(&c) else { return Ok(()) };
+        // The task's update reached the server: a report, or under secure
+        // aggregation its masked input.
+        let mut reported = || {
+            tally.reports += 1;
+            if let Some(s) = tally.started.take() {
+                tally.task_ns.push((e.t - s).as_nanos());
+            }
+        };
+        match e.kind {
+            EventKind::Report => {
+                tally.bytes_up += e.bytes;
+                reported();
+            }
+            EventKind::SecAgg(SecAggPhase::MaskedInput) => {
+                tally.bytes_up += e.bytes;
+                reported();
+            }
+            EventKind::SecAgg(phase) if phase.from_client() => tally.bytes_up += e.bytes,
+            EventKind::SecAgg(_) => tally.bytes_down += e.bytes,
+            EventKind::Stale => tally.stale += 1,
+            EventKind::Late => {
+                tally.late += 1;
+                tally.started = None;
+            }
+            EventKind::Drop => {
+                tally.dropped += 1;
+                tally.started = None;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl ClientsTable {
+    /// Reports per client (tests, summaries).
+    pub fn reports(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.clients.iter().map(|(&c, t)| (c, t.reports))
+    }
+
+    /// Writes `clients.csv`. Task times are seconds with nine decimals;
+    /// the median of an even count is the mean of the middle two (to the
+    /// nanosecond); both are empty for a client with no report.
+    pub fn write(&self, w: &mut impl Write, roster: &Roster) -> io::Result<()> {
+        writeln!(w, "{CLIENTS_COLUMNS}")?;
+        for (&c, t) in &self.clients {
+            let mut times = t.task_ns.clone();
+            times.sort_unstable();
+            let (median, max) = match times.len() {
+                0 => (String::new(), String::new()),
+                n => {
+                    let mid = if n % 2 == 1 {
+                        times[n / 2]
+                    } else {
+                        ((u128::from(times[n / 2 - 1]) + u128::from(times[n / 2])) / 2) as u64
+                    };
+                    (VirtualTime::from_nanos(mid).to_string(), VirtualTime::from_nanos(times[n - 1]).to_string())
+                }
+            };
+            writeln!(
+                w,
+                "{c},{},{},{},{},{},{},{},{median},{max},{},{},{}",
+                roster.profile(c),
+                roster.samples(c),
+                t.tasks,
+                t.reports,
+                t.stale,
+                t.late,
+                t.dropped,
+                t.bytes_up,
+                t.bytes_down,
+                t.bytes_up + t.bytes_down
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One round's tally: the events logged while the server was at `round`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RoundTally {
+    round: u64,
+    /// Its first dispatch.
+    start: Option<VirtualTime>,
+    selected: u64,
+    reported: u64,
+    stale: u64,
+    late: u64,
+    dropped: u64,
+    bytes_up: u64,
+    bytes_down: u64,
+}
+
+impl RoundTally {
+    fn active(&self) -> bool {
+        self.selected + self.reported + self.stale + self.late + self.dropped + self.bytes_up + self.bytes_down > 0
+    }
+}
+
+/// A closed round.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RoundRow {
+    tally: RoundTally,
+    start: VirtualTime,
+    close: VirtualTime,
+    /// `None`: the run stopped with the round open.
+    closed_by: Option<(crate::sim::RoundClose, u32)>,
+}
+
+/// The columns of `rounds.csv`, in order.
+pub const ROUNDS_COLUMNS: &str = "round,version,start_s,close_s,duration_s,close_reason,selected,reported,aggregated,\
+                                  stale,late,dropped,bytes_up,bytes_down";
+
+/// `rounds.csv`: one row per model version (the round that made it), and
+/// a last row with `close_reason` `stop` for a round the run's end cut
+/// short. A round's events are those whose `round` field is its number
+/// (the server's version while it ran).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RoundsTable {
+    rows: Vec<RoundRow>,
+    open: RoundTally,
+    /// The last aggregation: a round with no dispatch starts there.
+    last_close: VirtualTime,
+}
+
+impl EventSink for RoundsTable {
+    fn record(&mut self, e: &Event) -> io::Result<()> {
+        if e.kind == EventKind::Aggregate {
+            let close = match e.detail {
+                Detail::Aggregation { updates, close } => Some((close, updates)),
+                _ => None,
+            };
+            let tally = std::mem::replace(&mut self.open, RoundTally { round: e.round, ..RoundTally::default() });
+            let start = tally.start.unwrap_or(self.last_close);
+            self.rows.push(RoundRow { tally, start, close: e.t, closed_by: close });
+            self.last_close = e.t;
+            return Ok(());
+        }
+        // Only the task events below count, and each is logged with the
+        // server's version at that instant: the open round's.
+        let r = &mut self.open;
+        match e.kind {
+            EventKind::Dispatch => {
+                r.selected += 1;
+                r.bytes_down += e.bytes;
+                r.start.get_or_insert(e.t);
+            }
+            EventKind::Report => {
+                r.reported += 1;
+                r.bytes_up += e.bytes;
+            }
+            EventKind::SecAgg(phase) => {
+                if phase == SecAggPhase::MaskedInput {
+                    r.reported += 1;
+                }
+                if phase.from_client() {
+                    r.bytes_up += e.bytes;
+                } else {
+                    r.bytes_down += e.bytes;
+                }
+            }
+            EventKind::Stale => r.stale += 1,
+            EventKind::Late => r.late += 1,
+            EventKind::Drop => r.dropped += 1,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl RoundsTable {
+    /// Writes `rounds.csv`; `end` is the run's last instant (the close of a
+    /// round the run's end cut short).
+    pub fn write(&self, w: &mut impl Write, end: VirtualTime) -> io::Result<()> {
+        writeln!(w, "{ROUNDS_COLUMNS}")?;
+        let open = self.open.active().then(|| RoundRow {
+            tally: self.open.clone(),
+            start: self.open.start.unwrap_or(self.last_close),
+            close: end.max(self.last_close),
+            closed_by: None,
+        });
+        for row in self.rows.iter().chain(open.as_ref()) {
+            let t = &row.tally;
+            let (version, reason, aggregated) = match row.closed_by {
+                Some((why, n)) => ((t.round + 1).to_string(), why.name(), n.to_string()),
+                None => (String::new(), "stop", String::new()),
+            };
+            writeln!(
+                w,
+                "{},{version},{},{},{},{reason},{},{},{aggregated},{},{},{},{},{}",
+                t.round,
+                row.start,
+                row.close,
+                row.close - row.start,
+                t.selected,
+                t.reported,
+                t.stale,
+                t.late,
+                t.dropped,
+                t.bytes_up,
+                t.bytes_down
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::RoundClose;
+
+    fn ev(t: u64, kind: EventKind, c: Option<u32>, round: u64, bytes: u64) -> Event {
+        Event::new(VirtualTime::from_nanos(t), kind, c, round).bytes(bytes)
+    }
+
+    #[test]
+    fn clients_tally_their_tasks_and_the_median_of_an_even_count_is_the_middle_mean() {
+        use EventKind::*;
+        let mut t = ClientsTable::default();
+        for e in [
+            ev(0, Dispatch, Some(3), 0, 10),
+            ev(4, Report, Some(3), 0, 5),
+            ev(4, Dispatch, Some(3), 1, 10),
+            ev(11, Report, Some(3), 1, 5),
+            ev(11, Dispatch, Some(3), 2, 10),
+            ev(12, Drop, Some(3), 2, 0),
+        ] {
+            t.record(&e).unwrap();
+        }
+        let roster = Roster::new(vec![], vec![0; 5].into(), |c| c as u64 * 2);
+        let mut out = Vec::new();
+        t.write(&mut out, &roster).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // Task times 4 ns and 7 ns: median 5.5 ns, to the nanosecond.
+        assert_eq!(text.lines().nth(1), Some("3,ideal,6,3,2,0,0,1,0.000000005,0.000000007,10,30,40"));
+    }
+
+    #[test]
+    fn a_round_row_per_version_and_one_for_a_round_the_stop_cut_short() {
+        use EventKind::*;
+        let mut t = RoundsTable::default();
+        let agg = |t: u64, v: u64| {
+            ev(t, Aggregate, None, v, 0).detail(Detail::Aggregation { updates: 1, close: RoundClose::Quorum })
+        };
+        for e in [
+            ev(2, Dispatch, Some(1), 0, 10),
+            ev(2, Dispatch, Some(2), 0, 10),
+            ev(5, Report, Some(1), 0, 4),
+            ev(5, Late, Some(2), 0, 0),
+            agg(5, 1),
+            ev(5, Dispatch, Some(2), 1, 10),
+        ] {
+            t.record(&e).unwrap();
+        }
+        let mut out = Vec::new();
+        t.write(&mut out, VirtualTime::from_nanos(9)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "0,1,0.000000002,0.000000005,0.000000003,quorum,2,1,1,0,1,0,4,20");
+        assert_eq!(lines[2], "1,,0.000000005,0.000000009,0.000000004,stop,1,0,,0,0,0,0,10");
+    }
+}
