@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fedsim::data::{self, ClientData, FederatedData};
-use fedsim::model::{Architecture, LocalTraining};
+use fedsim::model::{Architecture, LocalTraining, OptimizerSpec};
 use fedsim::run::{run, RunOptions};
 use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition, SyntheticSpec};
 use fedsim::sim::{Event, EventKind, EventQueue, SeedTree, VirtualTime};
@@ -26,7 +26,15 @@ fn parity_data(clients: usize) -> FederatedData {
 }
 
 fn training() -> LocalTraining {
-    LocalTraining { epochs: 1, batch_size: 32, learning_rate: 0.1, shuffle: false, weight_decay: 0.0, prox_mu: 0.0 }
+    LocalTraining {
+        epochs: 1,
+        batch_size: 32,
+        learning_rate: 0.1,
+        shuffle: false,
+        weight_decay: 0.0,
+        prox_mu: 0.0,
+        optimizer: OptimizerSpec::Sgd,
+    }
 }
 
 /// A bare loop of the workload's local training, the yardstick for

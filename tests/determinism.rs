@@ -41,3 +41,22 @@ fn pacing_against_the_wall_clock_changes_nothing() {
     // Two rounds of about a second of virtual time, at 1000x: a few ms of waiting.
     assert_eq!(go("fast", None), go("paced", Some(1000.0)));
 }
+
+/// Optimiser state kept per client across its tasks (held by the kernel,
+/// filled into each job) does not depend on the thread count either, with
+/// sync rounds or an async pool.
+#[test]
+fn kept_optimizer_state_is_thread_independent() {
+    for kind in ["strategy.kind=fedavg", "strategy.kind=fedbuff"] {
+        let mut sets = SETS.to_vec();
+        sets.extend(["training.optimizer={kind: adam, keep_state: true}", "training.learning_rate=0.01", kind]);
+        let a = run_file("scenarios/stragglers.yaml", 1, &sets);
+        let b = run_file("scenarios/stragglers.yaml", 2, &sets);
+        assert_eq!(a.read("metrics.csv"), b.read("metrics.csv"), "{kind}: metrics differ between --threads 1 and 2");
+        assert_eq!(a.read("model.json"), b.read("model.json"), "{kind}: models differ between --threads 1 and 2");
+        let at = sets.iter().position(|s| s.contains("keep_state")).unwrap();
+        sets[at] = "training.optimizer={kind: adam}";
+        let reset = run_file("scenarios/stragglers.yaml", 2, &sets);
+        assert_ne!(a.read("model.json"), reset.read("model.json"), "{kind}: keep_state changed nothing");
+    }
+}

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use fedsim::data::{self, FederatedData};
-use fedsim::model::{Architecture, LocalTraining};
+use fedsim::model::{Architecture, LocalTraining, OptimizerSpec};
 use fedsim::scenario::checked::{CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition};
 use fedsim::sim::SeedTree;
 
@@ -37,6 +37,7 @@ fn fedavg(fd: &FederatedData, rounds: usize) -> Vec<(f64, f64)> {
         shuffle: false,
         weight_decay: 0.0,
         prox_mu: 0.0,
+        optimizer: OptimizerSpec::Sgd,
     };
     let total = fd.clients.total_rows() as usize;
     let mut global = arch.init(&mut SeedTree::new(0).stream());

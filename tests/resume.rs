@@ -138,6 +138,18 @@ fn fedbuff_with_dp_and_compression_resumes_byte_identical() {
     );
 }
 
+/// Optimiser state kept across a client's tasks (`keep_state`) is saved
+/// whole: Adam's moments on the report path, momentum's velocity under
+/// secure aggregation (kept when the client advertises its keys).
+#[test]
+fn kept_optimizer_state_resumes_byte_identical() {
+    check_with(
+        "dropout.yaml",
+        &["--set", "training.optimizer={kind: adam, keep_state: true}", "--set", "training.learning_rate=0.01"],
+    );
+    check_with("privacy/secagg_dropout.yaml", &["--set", "training.optimizer={kind: momentum, keep_state: true}"]);
+}
+
 #[test]
 fn corrupted_and_foreign_checkpoints_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

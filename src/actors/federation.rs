@@ -18,6 +18,7 @@ use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
 use super::Deliver;
 use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
+use crate::model::OptimizerState;
 use crate::net::{Leg, NetState, Network, Route};
 use crate::sim::EventKind;
 use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, TaskTag, VirtualTime};
@@ -124,6 +125,11 @@ pub struct KernelState {
     /// Error feedback: each client's residual, kept on the client's behalf
     /// from one of its updates to the next.
     pub residuals: BTreeMap<u32, Arc<Vec<f64>>>,
+    /// `training.optimizer.keep_state`: each client's optimiser state, kept
+    /// on the client's behalf from one of its tasks to the next (updated
+    /// when the task's update reaches the server, or under secure
+    /// aggregation when its first message does).
+    pub optimizers: BTreeMap<u32, Arc<OptimizerState>>,
     /// Secure aggregation: what each client of the round keeps between
     /// phases, held on its behalf (the server never reads it).
     pub secure_memory: BTreeMap<TaskTag, SecureMemory>,
@@ -256,6 +262,7 @@ impl Kernel<'_> {
             ClientAnswer::Train { event, tag, mut job, done, order } => {
                 self.record(std::slice::from_ref(&event))?;
                 job.residual = self.state.residuals.get(&tag.client).cloned();
+                job.optimizer = self.state.optimizers.get(&tag.client).cloned();
                 self.pool.submit(tag, job);
                 self.enqueue(done, Some(tag), Envelope::Client(tag.client, ToClient::Trained(order)));
             }
@@ -356,6 +363,7 @@ impl Federation {
                 now: VirtualTime::ZERO,
                 stats: LoopStats::default(),
                 residuals: BTreeMap::new(),
+                optimizers: BTreeMap::new(),
                 secure_memory: BTreeMap::new(),
             }
         });
@@ -422,14 +430,21 @@ impl Federation {
                         if let Some(residual) = trained.residual {
                             k.state.residuals.insert(tag.client, Arc::new(residual));
                         }
+                        if let Some(state) = trained.optimizer {
+                            k.state.optimizers.insert(tag.client, Arc::new(state));
+                        }
                         (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
                     }
                     if let ToServer::Secure { client, serial, msg: SecureUp::AdvertiseKeys(_) } = &msg {
                         // The client keeps its update; only masked, it will leave.
                         let tag = TaskTag { client: *client, serial: *serial };
-                        let trained = k.pool.take(tag);
-                        if let (Some(m), Some(t)) = (k.state.secure_memory.get_mut(&tag), trained) {
-                            (m.trained, m.unclipped) = (Some(t.params), t.unclipped);
+                        if let Some(t) = k.pool.take(tag) {
+                            if let Some(state) = t.optimizer {
+                                k.state.optimizers.insert(tag.client, Arc::new(state));
+                            }
+                            if let Some(m) = k.state.secure_memory.get_mut(&tag) {
+                                (m.trained, m.unclipped) = (Some(t.params), t.unclipped);
+                            }
                         }
                     }
                     k.state.stats.messages += 1;

@@ -16,7 +16,7 @@
 
 use super::messages::{Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
 use crate::data::ClientData;
-use crate::model::{Architecture, LocalTraining};
+use crate::model::{Architecture, LocalTraining, OptimizerState};
 use crate::net::Network;
 use crate::privacy::secagg;
 use crate::privacy::ClientPipeline;
@@ -44,6 +44,9 @@ pub struct TrainJob {
     /// Error feedback: what compression left out of the client's last
     /// update (filled in by the kernel when the job is submitted).
     pub residual: Option<Arc<Vec<f64>>>,
+    /// `keep_state` optimisers: the client's optimiser state from its last
+    /// task (filled in by the kernel when the job is submitted; none = zeros).
+    pub optimizer: Option<Arc<OptimizerState>>,
 }
 
 /// A finished job: the parameters the client sends (clipped, noised and
@@ -55,6 +58,8 @@ pub struct Trained {
     pub unclipped: bool,
     /// Error feedback: the client's next residual.
     pub residual: Option<Vec<f64>>,
+    /// `keep_state` optimisers: the client's state for its next task.
+    pub optimizer: Option<OptimizerState>,
 }
 
 impl TrainJob {
@@ -66,7 +71,14 @@ impl TrainJob {
     ) -> crate::sim::Runner<TrainJob, Trained> {
         Arc::new(move |j: &TrainJob| {
             let mut params = j.base.as_ref().clone();
-            data.with_client(j.client, |d, rows| arch.train(&mut params, d, rows, &j.training, j.seed));
+            let keep = j.training.optimizer.keeps_state();
+            let mut state = match &j.optimizer {
+                Some(s) if keep => s.as_ref().clone(),
+                _ => OptimizerState::default(),
+            };
+            data.with_client(j.client, |d, rows| {
+                arch.train_with(&mut params, d, rows, &j.training, j.seed, &mut state)
+            });
             let out = pipeline.apply(
                 &j.base,
                 &mut params,
@@ -74,7 +86,7 @@ impl TrainJob {
                 j.residual.as_deref().map(Vec::as_slice),
                 SeedTree::new(j.seed),
             );
-            Trained { params, unclipped: out.unclipped, residual: out.residual }
+            Trained { params, unclipped: out.unclipped, residual: out.residual, optimizer: keep.then_some(state) }
         })
     }
 }
@@ -231,6 +243,7 @@ impl ClientShard {
             work: work * self.params + samples * self.row_ops,
             clip_norm: order.clip_norm,
             residual: None,
+            optimizer: None,
         };
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
         ClientAnswer::Train { event, tag, job, done, order }

@@ -19,16 +19,28 @@
 //! given (`shuffle: false`) or a fresh permutation of them (`shuffle: true`)
 //! drawn from `SeedTree::new(seed).stream()` (one shuffle per epoch, each of
 //! the rows as given). Batches are consecutive slices of `batch_size` rows,
-//! the last one possibly shorter. One step per batch:
+//! the last one possibly shorter. One step per batch, on the gradient
 //!
-//! `theta -= lr * (g / m + weight_decay * w + prox_mu * (theta - anchor))`
+//! `d = g / m + weight_decay * w + prox_mu * (theta - anchor)`
 //!
 //! where `g` is the sum over the batch of the per-row cross-entropy
 //! gradients (so `g / m` is the batch mean), the weight-decay term applies
 //! to **weights only** (not to biases), and the proximal term (FedProx) to
 //! every parameter, `anchor` being the parameters at the start of `train`.
-//! A client with no rows (or `epochs == 0`) leaves the parameters as they
-//! are. Scratch buffers are allocated once per call, never per batch.
+//! The optimiser ([`OptimizerSpec`]) turns `d` into the step:
+//!
+//! - **sgd**: `theta -= lr * d`;
+//! - **momentum** (PyTorch's form, no dampening): `v = beta * v + d;
+//!   theta -= lr * v`;
+//! - **adam** (Kingma & Ba, PyTorch's `Adam`: L2 decay in `d`, not AdamW):
+//!   `t += 1; m = beta1 m + (1 - beta1) d; v = beta2 v + (1 - beta2) d^2;
+//!   theta -= lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)`.
+//!
+//! Their state ([`OptimizerState`]: `v`, or `m`, `v` and `t`) starts at
+//! zero in [`Architecture::train`]; [`Architecture::train_with`] takes it
+//! from the caller (a client that keeps it across its tasks). A client
+//! with no rows (or `epochs == 0`) leaves the parameters and the state as
+//! they are. Scratch buffers are allocated once per call, never per batch.
 //!
 //! # Evaluation ([`Architecture::evaluate`])
 //! Mean cross-entropy (natural log; binary cross-entropy for logistic
@@ -46,6 +58,7 @@ use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::data::Dataset;
 use crate::metrics::classification::{score, Evaluation};
+pub use crate::scenario::checked::OptimizerSpec;
 use crate::scenario::checked::{ModelSpec, TrainingSpec};
 use crate::sim::{Rng, SeedTree};
 
@@ -61,6 +74,20 @@ pub struct LocalTraining {
     /// FedProx proximal coefficient (0 = off); the anchor is the
     /// parameters' value at the start of `train`.
     pub prox_mu: f64,
+    /// How each step is taken (see the module notes).
+    pub optimizer: OptimizerSpec,
+}
+
+/// What an optimiser carries from one step to the next: all zeros (empty
+/// vectors) before the first step.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerState {
+    /// Steps taken (Adam's `t`; momentum counts them too).
+    pub steps: u64,
+    /// Momentum's velocity, or Adam's first moment; empty = zeros.
+    pub m: Vec<f64>,
+    /// Adam's second moment; empty = zeros.
+    pub v: Vec<f64>,
 }
 
 impl LocalTraining {
@@ -73,6 +100,7 @@ impl LocalTraining {
             shuffle: t.shuffle,
             weight_decay: t.weight_decay,
             prox_mu: 0.0,
+            optimizer: t.optimizer,
         }
     }
 }
@@ -192,9 +220,27 @@ impl Architecture {
         p
     }
 
-    /// Local minibatch SGD on `rows` of `data`, in place (see the module
-    /// notes for the exact step).
+    /// Local minibatch training on `rows` of `data`, in place, the
+    /// optimiser's state starting at zero (see the module notes for the
+    /// exact step).
     pub fn train(&self, params: &mut [f64], data: &Dataset, rows: &[u32], cfg: &LocalTraining, seed: u64) {
+        self.train_with(params, data, rows, cfg, seed, &mut OptimizerState::default());
+    }
+
+    /// [`Architecture::train`] from the optimiser state `state` (which it
+    /// updates): a client that keeps its state across tasks.
+    ///
+    /// # Panics
+    /// If `state` holds vectors of another length than the parameters'.
+    pub fn train_with(
+        &self,
+        params: &mut [f64],
+        data: &Dataset,
+        rows: &[u32],
+        cfg: &LocalTraining,
+        seed: u64,
+        state: &mut OptimizerState,
+    ) {
         assert_eq!(params.len(), self.param_count(), "parameter vector of the wrong length");
         debug_assert_eq!(data.n_features, self.n_features);
         if rows.is_empty() || cfg.epochs == 0 {
@@ -203,15 +249,15 @@ impl Architecture {
         match self.kind {
             Kind::Softmax => {
                 let mut k = linear::SoftmaxGrad::new(self.n_features, self.n_classes);
-                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, state, |p, batch, g| k.accumulate(p, data, batch, g));
             }
             Kind::Logistic => {
                 let k = linear::LogisticGrad::new(self.n_features);
-                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, state, |p, batch, g| k.accumulate(p, data, batch, g));
             }
             Kind::Mlp => {
                 let mut k = mlp::MlpGrad::new(&self.sizes);
-                sgd(self, params, rows, cfg, seed, |p, batch, g| k.accumulate(p, data, batch, g));
+                sgd(self, params, rows, cfg, seed, state, |p, batch, g| k.accumulate(p, data, batch, g));
             }
         }
     }
@@ -255,14 +301,32 @@ impl Architecture {
     }
 }
 
-/// The SGD driver: batch order, gradient accumulation through `grad`
+/// The training driver: batch order, gradient accumulation through `grad`
 /// (which must ADD the batch's summed per-row gradients into its third
-/// argument), and the step.
-fn sgd<G>(arch: &Architecture, params: &mut [f64], rows: &[u32], cfg: &LocalTraining, seed: u64, mut grad: G)
-where
+/// argument), and the optimiser's step.
+fn sgd<G>(
+    arch: &Architecture,
+    params: &mut [f64],
+    rows: &[u32],
+    cfg: &LocalTraining,
+    seed: u64,
+    state: &mut OptimizerState,
+    mut grad: G,
+) where
     G: FnMut(&[f64], &[u32], &mut [f64]),
 {
     let n = params.len();
+    let moments = match cfg.optimizer {
+        OptimizerSpec::Sgd => 0,
+        OptimizerSpec::Momentum { .. } => 1,
+        OptimizerSpec::Adam { .. } => 2,
+    };
+    for (k, buf) in [&mut state.m, &mut state.v].into_iter().enumerate().take(moments) {
+        if buf.is_empty() {
+            buf.resize(n, 0.0);
+        }
+        assert_eq!(buf.len(), n, "optimiser state {} of the wrong length", ["m", "v"][k]);
+    }
     // The gradient buffer is reused across calls on a thread: a client
     // with a handful of rows would otherwise spend more on allocating and
     // zeroing it than on its math.
@@ -290,6 +354,8 @@ where
             g.fill(0.0);
             grad(params, batch, &mut g);
             let m = batch.len() as f64;
+            state.steps += 1;
+            let rule = Rule::new(cfg.optimizer, lr, state.steps);
             // per layer: weights (with decay), then biases (without)
             let mut at = 0;
             for w in arch.sizes.windows(2) {
@@ -297,7 +363,15 @@ where
                     let r = at..at + len;
                     at += len;
                     let a = anchor.as_deref().map(|a| &a[r.clone()]);
-                    step(&mut params[r.clone()], &g[r], a, m, lr, wd, cfg.prox_mu);
+                    match rule {
+                        None => step(&mut params[r.clone()], &g[r], a, m, lr, wd, cfg.prox_mu),
+                        Some(rule) => {
+                            let p = &mut params[r.clone()];
+                            let (sm, sv) = (&mut state.m, &mut state.v);
+                            let v = if sv.is_empty() { &mut [][..] } else { &mut sv[r.clone()] };
+                            rule.step(p, &g[r.clone()], a, m, wd, cfg.prox_mu, &mut sm[r], v);
+                        }
+                    }
                 }
             }
         }
@@ -323,6 +397,71 @@ fn step(p: &mut [f64], g: &[f64], anchor: Option<&[f64]>, m: f64, lr: f64, wd: f
         Some(a) => {
             for ((p, &g), &a) in p.iter_mut().zip(g).zip(a) {
                 *p -= lr * (g / m + wd * *p + mu * (*p - a));
+            }
+        }
+    }
+}
+
+/// One step of a stateful optimiser, with its per-step constants.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// `v = beta v + d; p -= lr v`.
+    Momentum { lr: f64, beta: f64 },
+    /// `m = b1 m + (1 - b1) d; v = b2 v + (1 - b2) d^2;
+    /// p -= lr (m / c1) / (sqrt(v / c2) + eps)`, `c = 1 - b^t`.
+    Adam { lr: f64, b1: f64, b2: f64, c1: f64, c2: f64, eps: f64 },
+}
+
+impl Rule {
+    /// The rule of step `t` (counted from 1); `None` for plain SGD.
+    fn new(o: OptimizerSpec, lr: f64, t: u64) -> Option<Rule> {
+        match o {
+            OptimizerSpec::Sgd => None,
+            OptimizerSpec::Momentum { beta, .. } => Some(Rule::Momentum { lr, beta }),
+            OptimizerSpec::Adam { beta1, beta2, eps, .. } => {
+                let t = t as f64;
+                Some(Rule::Adam { lr, b1: beta1, b2: beta2, c1: 1.0 - beta1.powf(t), c2: 1.0 - beta2.powf(t), eps })
+            }
+        }
+    }
+
+    /// The step on one tensor: `d = g / m + wd * p + mu * (p - a)`, then
+    /// the rule; `sm`, `sv` are the tensor's moments (`sv` empty for
+    /// momentum).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn step(
+        self,
+        p: &mut [f64],
+        g: &[f64],
+        anchor: Option<&[f64]>,
+        m: f64,
+        wd: f64,
+        mu: f64,
+        sm: &mut [f64],
+        sv: &mut [f64],
+    ) {
+        let grad = |i: usize, p: f64| {
+            let d = g[i] / m + wd * p;
+            match anchor {
+                Some(a) => d + mu * (p - a[i]),
+                None => d,
+            }
+        };
+        match self {
+            Rule::Momentum { lr, beta } => {
+                for (i, (p, v)) in p.iter_mut().zip(sm.iter_mut()).enumerate() {
+                    *v = beta * *v + grad(i, *p);
+                    *p -= lr * *v;
+                }
+            }
+            Rule::Adam { lr, b1, b2, c1, c2, eps } => {
+                for (i, ((p, m1), m2)) in p.iter_mut().zip(sm.iter_mut()).zip(sv.iter_mut()).enumerate() {
+                    let d = grad(i, *p);
+                    *m1 = b1 * *m1 + (1.0 - b1) * d;
+                    *m2 = b2 * *m2 + (1.0 - b2) * d * d;
+                    *p -= lr * (*m1 / c1) / ((*m2 / c2).sqrt() + eps);
+                }
             }
         }
     }

@@ -5,7 +5,15 @@ fn ds(x: &[&[f32]], y: &[u32], n_classes: usize) -> Dataset {
 }
 
 fn cfg(batch_size: usize, lr: f64) -> LocalTraining {
-    LocalTraining { epochs: 1, batch_size, learning_rate: lr, shuffle: false, weight_decay: 0.0, prox_mu: 0.0 }
+    LocalTraining {
+        epochs: 1,
+        batch_size,
+        learning_rate: lr,
+        shuffle: false,
+        weight_decay: 0.0,
+        prox_mu: 0.0,
+        optimizer: OptimizerSpec::Sgd,
+    }
 }
 
 fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
@@ -223,4 +231,169 @@ fn evaluation_ties_go_to_the_lowest_class() {
     let zeros = data.y.iter().filter(|&&y| y == 0).count();
     assert_eq!(e.accuracy, zeros as f64 / 20.0);
     assert_eq!(e.per_class.len(), 4);
+}
+
+// ------------------------------------------------------ local optimisers
+
+fn with_optimizer(optimizer: OptimizerSpec, lr: f64) -> LocalTraining {
+    LocalTraining { optimizer, ..cfg(1, lr) }
+}
+
+/// Three rows of 2 features, 2 classes; batch 1 and no shuffle make three
+/// steps, on rows 0, 1, 2 in turn.
+fn three_rows() -> (Dataset, [([f64; 2], usize); 3]) {
+    let rows = [([1.0, 2.0], 0), ([0.0, 1.0], 1), ([1.0, -1.0], 1)];
+    let data = ds(&[&[1.0, 2.0], &[0.0, 1.0], &[1.0, -1.0]], &[0, 1, 1], 2);
+    (data, rows)
+}
+
+/// Softmax regression's gradient of one row, by hand: `z = b + x W`,
+/// `d = softmax(z) - onehot(y)`, `gW = x d^T`, `gb = d` (W row-major 2x2,
+/// then b).
+fn grad_by_hand(p: &[f64], x: [f64; 2], y: usize) -> [f64; 6] {
+    let z = [p[4] + x[0] * p[0] + x[1] * p[2], p[5] + x[0] * p[1] + x[1] * p[3]];
+    let e = [z[0].exp(), z[1].exp()];
+    let mut d = [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])];
+    d[y] -= 1.0;
+    [x[0] * d[0], x[0] * d[1], x[1] * d[0], x[1] * d[1], d[0], d[1]]
+}
+
+#[test]
+fn momentum_steps_by_hand() {
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 2, 2).unwrap();
+    let (data, rows) = three_rows();
+    let (lr, beta, wd, mu) = (0.1, 0.9, 0.1, 0.5);
+    let mut c = with_optimizer(OptimizerSpec::Momentum { beta, keep_state: false }, lr);
+    c.weight_decay = wd;
+    c.prox_mu = mu;
+
+    // Step 1 from zero: row 0 gives p = (.5, .5), d = (-.5, .5), so
+    // g = x d^T, d; decay and prox are zero at p = anchor = 0; v = g.
+    let mut p = vec![0.0; 6];
+    arch.train(&mut p, &data, &[0], &c, 0);
+    assert!(close(&p, &[0.05, -0.05, 0.1, -0.1, 0.05, -0.05], 1e-15), "{p:?}");
+
+    // Three steps: d = g + wd * w (weights only) + mu * (p - 0);
+    // v = beta v + d; p -= lr v.
+    let mut want = [0.0f64; 6];
+    let mut v = [0.0f64; 6];
+    for (x, y) in rows {
+        let g = grad_by_hand(&want, x, y);
+        for i in 0..6 {
+            let decay = if i < 4 { wd * want[i] } else { 0.0 };
+            let d = g[i] + decay + mu * want[i];
+            v[i] = beta * v[i] + d;
+            want[i] -= lr * v[i];
+        }
+    }
+    let mut p = vec![0.0; 6];
+    let mut state = OptimizerState::default();
+    arch.train_with(&mut p, &data, &[0, 1, 2], &c, 0, &mut state);
+    assert!(close(&p, &want, 1e-14), "{p:?} vs {want:?}");
+    assert!(close(&state.m, &v, 1e-14), "{:?} vs {v:?}", state.m);
+    assert_eq!(state.steps, 3);
+    assert!(state.v.is_empty(), "momentum keeps one vector");
+}
+
+#[test]
+fn adam_steps_by_hand() {
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 2, 2).unwrap();
+    let (data, rows) = three_rows();
+    let (lr, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
+    let c = with_optimizer(OptimizerSpec::Adam { beta1: b1, beta2: b2, eps, keep_state: false }, lr);
+
+    // Step 1: m = (1 - b1) g, v = (1 - b2) g^2, so the corrected moments
+    // are g and g^2 and the step is lr * g / (|g| + eps): about lr per
+    // coordinate, whatever the gradient's size.
+    let g1 = [-0.5, 0.5, -1.0, 1.0, -0.5, 0.5];
+    let mut p = vec![0.0; 6];
+    arch.train(&mut p, &data, &[0], &c, 0);
+    let want1: Vec<f64> = g1.iter().map(|g: &f64| -lr * g / (g.abs() + eps)).collect();
+    assert!(close(&p, &want1, 1e-17), "{p:?} vs {want1:?}");
+    assert!(close(&p, &[0.01, -0.01, 0.01, -0.01, 0.01, -0.01], 1e-9), "{p:?}");
+
+    // Three steps, t = 1, 2, 3.
+    let mut want = [0.0f64; 6];
+    let (mut m, mut v) = ([0.0f64; 6], [0.0f64; 6]);
+    for (t, (x, y)) in rows.into_iter().enumerate() {
+        let t = (t + 1) as i32;
+        let g = grad_by_hand(&want, x, y);
+        for i in 0..6 {
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+            let m_hat = m[i] / (1.0 - b1.powi(t));
+            let v_hat = v[i] / (1.0 - b2.powi(t));
+            want[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+        }
+    }
+    let mut p = vec![0.0; 6];
+    let mut state = OptimizerState::default();
+    arch.train_with(&mut p, &data, &[0, 1, 2], &c, 0, &mut state);
+    assert!(close(&p, &want, 1e-14), "{p:?} vs {want:?}");
+    assert!(close(&state.m, &m, 1e-15) && close(&state.v, &v, 1e-15), "{state:?}");
+    assert_eq!(state.steps, 3);
+}
+
+#[test]
+fn adam_decays_weights_not_biases() {
+    let arch = Architecture::new(&ModelSpec::SoftmaxRegression, 1, 2).unwrap();
+    // x = 0: the data gradient of W is zero, so only the decay moves W:
+    // d = wd * w, and Adam's first step is lr * d / (|d| + eps).
+    let data = ds(&[&[0.0]], &[0], 2);
+    let (lr, wd, eps) = (0.01, 0.1, 1e-8);
+    let mut c = with_optimizer(OptimizerSpec::Adam { beta1: 0.9, beta2: 0.999, eps, keep_state: false }, lr);
+    c.weight_decay = wd;
+    let mut p = vec![2.0, -1.0, 0.0, 0.0];
+    arch.train(&mut p, &data, &[0], &c, 0);
+    let step = |d: f64| lr * d / (d.abs() + eps);
+    // biases: d = softmax(0, 0) - onehot(0) = (-.5, .5), no decay
+    let want = [2.0 - step(wd * 2.0), -1.0 - step(-wd), -step(-0.5), -step(0.5)];
+    assert!(close(&p, &want, 1e-16), "{p:?} vs {want:?}");
+}
+
+/// A kept state continues where the last task left off: two one-epoch
+/// tasks from one state are one two-epoch task (no shuffle, no prox);
+/// a fresh state at each task is not.
+#[test]
+fn kept_state_continues_across_tasks() {
+    let data = toy(3, 4, 20, 11);
+    let rows = all_rows(&data);
+    let arch = Architecture::new(&ModelSpec::Mlp { hidden: vec![6] }, 3, 4).unwrap();
+    let p0 = arch.init(&mut SeedTree::new(4).stream());
+    for optimizer in [
+        OptimizerSpec::Momentum { beta: 0.9, keep_state: true },
+        OptimizerSpec::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, keep_state: true },
+    ] {
+        let mut c = LocalTraining { optimizer, ..cfg(4, 0.01) };
+        let mut kept = p0.clone();
+        let mut state = OptimizerState::default();
+        arch.train_with(&mut kept, &data, &rows, &c, 0, &mut state);
+        arch.train_with(&mut kept, &data, &rows, &c, 0, &mut state);
+        assert_eq!(state.steps, 10);
+        let mut fresh = p0.clone();
+        arch.train(&mut fresh, &data, &rows, &c, 0);
+        arch.train(&mut fresh, &data, &rows, &c, 0);
+        c.epochs = 2;
+        let mut once = p0.clone();
+        arch.train(&mut once, &data, &rows, &c, 0);
+        assert_eq!(kept, once, "{optimizer:?}");
+        assert_ne!(fresh, once, "{optimizer:?}");
+    }
+}
+
+/// Momentum with beta 0 is SGD, bit for bit.
+#[test]
+fn momentum_zero_is_sgd() {
+    let data = toy(3, 4, 20, 12);
+    let rows = all_rows(&data);
+    let arch = Architecture::new(&ModelSpec::Mlp { hidden: vec![5] }, 3, 4).unwrap();
+    let p0 = arch.init(&mut SeedTree::new(5).stream());
+    let mut c = cfg(3, 0.05);
+    c.weight_decay = 0.01;
+    let mut sgd = p0.clone();
+    arch.train(&mut sgd, &data, &rows, &c, 0);
+    c.optimizer = OptimizerSpec::Momentum { beta: 0.0, keep_state: false };
+    let mut mom = p0.clone();
+    arch.train(&mut mom, &data, &rows, &c, 0);
+    assert_eq!(sgd, mom);
 }

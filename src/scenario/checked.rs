@@ -10,8 +10,9 @@
 //! rather than copy it: [`Normalize`] and [`StrategyKind`], with their YAML
 //! names (`name()`, `NAMES`) and `///` docs, live in [`raw`](super::raw).
 //! The enums defined here differ from their raw counterparts: plain numbers
-//! instead of checked newtypes (`Partition`, `Delay`, `Staleness`), resolved
-//! paths (`Availability`), or several raw keys merged into one value
+//! instead of checked newtypes (`Partition`, `Delay`, `Staleness`,
+//! `OptimizerSpec`), resolved paths (`Availability`), or several raw keys
+//! merged into one value
 //! (`DataSource`, `ModelSpec`, `EvaluationSpec`, `CompressionSpec`); their
 //! YAML names and the meaning of each variant are those of the raw type
 //! named in their docs.
@@ -223,6 +224,37 @@ pub struct TrainingSpec {
     pub shuffle: bool,
     /// L2 penalty coefficient (0 = none).
     pub weight_decay: f64,
+    pub optimizer: OptimizerSpec,
+}
+
+/// The local optimiser: [`raw::RawOptimizer`](super::raw::RawOptimizer)
+/// with plain numbers (and `Copy`, for [`crate::model::LocalTraining`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum OptimizerSpec {
+    Sgd,
+    /// `beta` in [0, 1).
+    Momentum {
+        beta: f64,
+        keep_state: bool,
+    },
+    /// `beta1`, `beta2` in [0, 1), `eps` > 0.
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        keep_state: bool,
+    },
+}
+
+impl OptimizerSpec {
+    /// Whether a client's optimiser state carries over from one of its
+    /// tasks to the next.
+    pub fn keeps_state(&self) -> bool {
+        match *self {
+            OptimizerSpec::Sgd => false,
+            OptimizerSpec::Momentum { keep_state, .. } | OptimizerSpec::Adam { keep_state, .. } => keep_state,
+        }
+    }
 }
 
 /// The weight `s(t)` of an update `t` versions stale:

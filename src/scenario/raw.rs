@@ -577,20 +577,27 @@ keyword_enum! {
 #[serde(
     default,
     deny_unknown_fields,
-    expecting = "a mapping with local_epochs, batch_size, learning_rate, shuffle, weight_decay"
+    expecting = "a mapping with local_epochs, batch_size, learning_rate, shuffle, weight_decay, optimizer"
 )]
 pub struct RawTraining {
     /// Passes over the client's data per task, an integer >= 1. Default 1.
     pub local_epochs: PositiveU32,
-    /// Rows per SGD step, an integer >= 1. Default 32.
+    /// Rows per local step, an integer >= 1. Default 32.
     pub batch_size: PositiveUsize,
-    /// SGD step size, finite and > 0. Default 0.1.
+    /// The local optimiser's step size (`lr`), finite and > 0. Default 0.1.
     pub learning_rate: PositiveF64,
     /// Shuffle the client's rows each epoch; `false` takes consecutive
     /// batches in the client's row order. Default true.
     pub shuffle: bool,
-    /// L2 penalty coefficient, finite and >= 0 (0 = none). Default 0.
+    /// L2 penalty coefficient, finite and >= 0 (0 = none), added to the
+    /// gradient of the weights (not the biases) before the optimiser sees
+    /// it, whatever the optimiser. Default 0.
     pub weight_decay: NonNegativeF64,
+    /// The local optimiser: how each minibatch's gradient becomes a step.
+    /// Its state (momentum's velocity, Adam's moments and step count)
+    /// starts at zero at every task, unless `keep_state: true`.
+    /// `docs/training.md` gives the update rules. Default `{kind: sgd}`.
+    pub optimizer: RawOptimizer,
 }
 
 impl Default for RawTraining {
@@ -601,6 +608,79 @@ impl Default for RawTraining {
             learning_rate: PositiveF64(0.1),
             shuffle: true,
             weight_decay: NonNegativeF64(0.0),
+            optimizer: RawOptimizer::default(),
+        }
+    }
+}
+
+tagged_enum! {
+    tag = "kind";
+    /// `training.optimizer`: how each minibatch's gradient `g` (the batch
+    /// mean, plus `weight_decay` and FedProx's proximal term) becomes a step
+    /// of size `lr` = `training.learning_rate` (`docs/training.md`).
+    pub enum RawOptimizer {
+        /// Plain minibatch SGD: `p -= lr * g`. No state.
+        Sgd(Iid) = "sgd",
+        /// Heavy-ball momentum, PyTorch's form (no dampening):
+        /// `v = beta * v + g; p -= lr * v`, `v` starting at zero.
+        Momentum(MomentumOptimizer) = "momentum",
+        /// Adam with bias correction (Kingma & Ba 2015, as PyTorch's `Adam`
+        /// with L2 `weight_decay`): `m = beta1 m + (1 - beta1) g;`
+        /// `v = beta2 v + (1 - beta2) g^2;`
+        /// `p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)`,
+        /// `t` the step count from 1.
+        Adam(AdamOptimizer) = "adam",
+    }
+}
+
+impl Default for RawOptimizer {
+    fn default() -> Self {
+        RawOptimizer::Sgd(Iid {})
+    }
+}
+
+/// `training.optimizer` with `kind: momentum`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with beta and keep_state")]
+pub struct MomentumOptimizer {
+    /// Momentum coefficient, in [0, 1) (0 is plain SGD). Default 0.9.
+    pub beta: DecayFraction,
+    /// Keep each client's velocity from one of its tasks to the next
+    /// (held on the client's behalf, saved in checkpoints) instead of
+    /// starting each task at zero. Default false.
+    pub keep_state: bool,
+}
+
+impl Default for MomentumOptimizer {
+    fn default() -> Self {
+        MomentumOptimizer { beta: DecayFraction(0.9), keep_state: false }
+    }
+}
+
+/// `training.optimizer` with `kind: adam`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with beta1, beta2, eps and keep_state")]
+pub struct AdamOptimizer {
+    /// First-moment decay, in [0, 1). Default 0.9.
+    pub beta1: DecayFraction,
+    /// Second-moment decay, in [0, 1). Default 0.999.
+    pub beta2: DecayFraction,
+    /// Added to the root of the bias-corrected second moment, finite and
+    /// > 0. Default 1e-8.
+    pub eps: PositiveF64,
+    /// Keep each client's moments and step count from one of its tasks to
+    /// the next (held on the client's behalf, saved in checkpoints)
+    /// instead of starting each task at zero. Default false.
+    pub keep_state: bool,
+}
+
+impl Default for AdamOptimizer {
+    fn default() -> Self {
+        AdamOptimizer {
+            beta1: DecayFraction(0.9),
+            beta2: DecayFraction(0.999),
+            eps: PositiveF64(1e-8),
+            keep_state: false,
         }
     }
 }

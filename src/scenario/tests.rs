@@ -57,6 +57,7 @@ training:
   learning_rate: 0.05
   shuffle: false
   weight_decay: 0.001
+  optimizer: { kind: adam, beta1: 0.8, beta2: 0.99, eps: 1.0e-6, keep_state: true }
 strategy:
   kind: fedbuff
   clients_per_round: 20
@@ -121,6 +122,7 @@ clients:
       network: { latency: { dist: pareto, scale_ms: 3, shape: 1.5 } }
   availability: { kind: diurnal, period_h: 12, on_fraction: 0.25 }
 model: { kind: softmax_regression }
+training: { optimizer: { kind: momentum, beta: 0.5, keep_state: true } }
 strategy: { kind: fedasync, staleness: { fn: polynomial, a: 0.5 }, selection: poisson }
 privacy:
   dp:
@@ -141,6 +143,7 @@ name: c
 data: { dataset: iris, partition: { kind: quantity_skew, sigma: 0.8 } }
 clients: { count: 3 }
 compression: { kind: quantize, bits: 8, error_feedback: false }
+training: { optimizer: { kind: sgd } }
 server: { network: { up_mbps: 10, latency: { dist: pareto, scale_ms: 3, shape: 1.5 } } }
 "#,
     r#"
@@ -211,7 +214,14 @@ fn full_example_parses_into_the_expected_values() {
     assert_eq!(s.model, ModelSpec::Mlp { hidden: vec![64, 32] });
     assert_eq!(
         s.training,
-        TrainingSpec { local_epochs: 2, batch_size: 16, learning_rate: 0.05, shuffle: false, weight_decay: 0.001 }
+        TrainingSpec {
+            local_epochs: 2,
+            batch_size: 16,
+            learning_rate: 0.05,
+            shuffle: false,
+            weight_decay: 0.001,
+            optimizer: OptimizerSpec::Adam { beta1: 0.8, beta2: 0.99, eps: 1e-6, keep_state: true },
+        }
     );
     assert_eq!(
         s.strategy,
@@ -288,7 +298,14 @@ fn defaults_fill_a_minimal_scenario() {
     assert_eq!(s.model, ModelSpec::SoftmaxRegression);
     assert_eq!(
         s.training,
-        TrainingSpec { local_epochs: 1, batch_size: 32, learning_rate: 0.1, shuffle: true, weight_decay: 0.0 }
+        TrainingSpec {
+            local_epochs: 1,
+            batch_size: 32,
+            learning_rate: 0.1,
+            shuffle: true,
+            weight_decay: 0.0,
+            optimizer: OptimizerSpec::Sgd,
+        }
     );
     assert_eq!(
         s.strategy,
@@ -359,6 +376,67 @@ fn variant_defaults() {
     );
     assert_eq!(s.data.partition, Partition::Shards { shards_per_client: 2 });
     assert_eq!(s.clients.availability, Availability::Diurnal { period_h: 24.0, on_fraction: 0.5 });
+}
+
+#[test]
+fn optimizer_defaults_and_range_checks() {
+    let opt = |o: &str| load(&format!("{MINIMAL}training: {{ optimizer: {o} }}\n")).map(|s| s.training.optimizer);
+    assert_eq!(opt("{ kind: sgd }").unwrap(), OptimizerSpec::Sgd);
+    assert_eq!(opt("{ kind: momentum }").unwrap(), OptimizerSpec::Momentum { beta: 0.9, keep_state: false });
+    assert_eq!(
+        opt("{ kind: adam }").unwrap(),
+        OptimizerSpec::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, keep_state: false }
+    );
+    assert_eq!(
+        opt("{ kind: adam, beta2: 0.99, keep_state: true }").unwrap(),
+        OptimizerSpec::Adam { beta1: 0.9, beta2: 0.99, eps: 1e-8, keep_state: true }
+    );
+    assert!(opt("{ kind: momentum, beta: 0 }").is_ok(), "beta 0 is plain SGD");
+    let cases: &[(&str, &str)] = &[
+        (
+            "{ kind: momentum, beta: 1.0 }",
+            "m.yaml:4:48: training.optimizer.beta: expected a fraction in [0, 1), found 1",
+        ),
+        (
+            "{ kind: momentum, beta: -0.1 }",
+            "m.yaml:4:48: training.optimizer.beta: expected a fraction in [0, 1), found -0.1",
+        ),
+        ("{ kind: adam, beta1: 1 }", "m.yaml:4:45: training.optimizer.beta1: expected a fraction in [0, 1), found 1"),
+        (
+            "{ kind: adam, beta2: 1.5 }",
+            "m.yaml:4:45: training.optimizer.beta2: expected a fraction in [0, 1), found 1.5",
+        ),
+        ("{ kind: adam, eps: 0 }", "m.yaml:4:43: training.optimizer.eps: expected a finite number > 0, found 0"),
+        (
+            "{ kind: adam, eps: -1.0e-8 }",
+            "m.yaml:4:43: training.optimizer.eps: expected a finite number > 0, found -1e-8",
+        ),
+        ("{ kind: adam, eps: .inf }", "m.yaml:4:43: training.optimizer.eps: expected a finite number > 0, found .inf"),
+        (
+            "{ kind: sgd, keep_state: true }",
+            "m.yaml:4:37: training.optimizer.keep_state: unknown key, expected one of: kind",
+        ),
+        (
+            "{ kind: momentum, beta1: 0.9 }",
+            "m.yaml:4:42: training.optimizer.beta1: unknown key, expected one of: kind, beta, keep_state",
+        ),
+        (
+            "{ kind: rmsprop }",
+            "m.yaml:4:32: training.optimizer.kind: expected one of sgd, momentum, adam, found `rmsprop`",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (o, want) in cases {
+        let text = format!("{MINIMAL}training: {{ optimizer: {o} }}\n");
+        let e = load_str(&text, Path::new("m.yaml"), &[]).unwrap_err().to_string();
+        if &e != want {
+            wrong.push(format!("got  {e}\nwant {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // An override reaches into the tagged enum.
+    let s = load_str(MINIMAL, &source(), &[set("training.optimizer={kind: adam, keep_state: true}")]).unwrap();
+    assert!(s.training.optimizer.keeps_state());
 }
 
 #[test]

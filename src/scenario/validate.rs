@@ -67,6 +67,13 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         learning_rate: t.learning_rate.0,
         shuffle: t.shuffle,
         weight_decay: t.weight_decay.0,
+        optimizer: match &t.optimizer {
+            RawOptimizer::Sgd(_) => OptimizerSpec::Sgd,
+            RawOptimizer::Momentum(m) => OptimizerSpec::Momentum { beta: m.beta.0, keep_state: m.keep_state },
+            RawOptimizer::Adam(a) => {
+                OptimizerSpec::Adam { beta1: a.beta1.0, beta2: a.beta2.0, eps: a.eps.0, keep_state: a.keep_state }
+            }
+        },
     };
     let strategy = check_strategy(&raw.strategy, clients.count)?;
     let privacy = check_privacy(raw.privacy.as_ref(), &strategy)?;

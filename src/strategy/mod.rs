@@ -354,6 +354,7 @@ mod tests {
             shuffle: false,
             weight_decay: 0.0,
             prox_mu: 0.0,
+            optimizer: crate::model::OptimizerSpec::Sgd,
         };
         assert_eq!(back.local_training(base), s.local_training(base));
 
