@@ -1,6 +1,6 @@
 //! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
-//! `events.jsonl` in a folder that appears whole or not at all, and the
-//! short summary printed at the end of a run.
+//! `events.jsonl` and the `plots/` folder in a folder that appears whole or
+//! not at all, and the short summary printed at the end of a run.
 
 mod console;
 mod output;
@@ -8,7 +8,10 @@ mod plot;
 
 pub use console::{classification_table, render_summary};
 pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
-pub use plot::{accuracy_svg, PlotError, Series};
+pub use plot::run::{write_run_plots, RunPlots, PLOTS_DIR, PLOT_FILES};
+pub use plot::{
+    accuracy_svg, axis, message_svg, participation_svg, staleness_svg, timeline, LineChart, PlotError, Series, XAxis,
+};
 
 use crate::metrics::{ClassScores, MetricsRow};
 use serde::Serialize;
