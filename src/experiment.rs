@@ -141,10 +141,8 @@ pub fn compare(
     let results = run_all(plans, jobs, target)?;
     let outcomes: Vec<Outcome> = results.iter().map(Outcome::of).collect();
     write(&out.join("compare.csv"), &compare_csv(&outcomes))?;
-    let series: Vec<Series> = outcomes
-        .iter()
-        .map(|o| Series { label: format!("{} ({})", o.scenario, o.strategy), points: o.curve.clone() })
-        .collect();
+    let series: Vec<Series> =
+        outcomes.iter().map(|o| Series::new(format!("{} ({})", o.scenario, o.strategy), o.curve.clone())).collect();
     let target = target.or_else(|| results.iter().find_map(|r| r.summary.target_accuracy));
     write(&out.join("accuracy.svg"), &report::accuracy_svg("test accuracy over virtual time", &series, target)?)?;
     Ok(outcomes)

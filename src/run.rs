@@ -52,6 +52,8 @@ pub enum RunError {
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Scenario(Box<crate::scenario::ScenarioError>),
+    #[error(transparent)]
+    Plot(#[from] report::PlotError),
 }
 
 /// How to run (none of it changes the results).
@@ -286,6 +288,21 @@ fn execute(
         .map_err(write_err(&rounds_path))?;
 
     let target = opts.target.or(scenario.stop.target_accuracy);
+    // Drawn before the summary, so that wall_time_s counts them; from the
+    // staged log, whole now that the run has flushed it.
+    report::write_run_plots(
+        out.path(),
+        &report::RunPlots {
+            name: &scenario.name,
+            rows: &rows,
+            staleness: &staleness_histogram,
+            events: &out.file("events.jsonl"),
+            clients: scenario.clients.count,
+            seed: scenario.seed,
+            target,
+            dp: scenario.privacy.dp.is_some(),
+        },
+    )?;
     let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
     let fin = &outcome.final_evaluation;
     let (arch, clients, test) = audited;

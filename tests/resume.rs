@@ -1,7 +1,7 @@
 //! Save and resume: a run interrupted by SIGINT at several points, or
 //! resumed from a `--checkpoint-every` checkpoint, leaves `metrics.csv`,
-//! `events.jsonl`, `model.json`, `audit.jsonl`, `trace.json`, `clients.csv` and
-//! `rounds.csv` byte-identical to an uninterrupted run;
+//! `events.jsonl`, `model.json`, `audit.jsonl`, `trace.json`, `clients.csv`,
+//! `rounds.csv` and the plots byte-identical to an uninterrupted run;
 //! a corrupted or foreign checkpoint is refused with a clear error.
 
 use std::path::{Path, PathBuf};
@@ -9,8 +9,23 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 const FEDSIM: &str = env!("CARGO_BIN_EXE_fedsim");
-const COMPARED: [&str; 7] =
-    ["metrics.csv", "events.jsonl", "model.json", "audit.jsonl", "trace.json", "clients.csv", "rounds.csv"];
+const COMPARED: [&str; 15] = [
+    "metrics.csv",
+    "events.jsonl",
+    "model.json",
+    "audit.jsonl",
+    "trace.json",
+    "clients.csv",
+    "rounds.csv",
+    "plots/accuracy_time.svg",
+    "plots/accuracy_round.svg",
+    "plots/loss_time.svg",
+    "plots/loss_round.svg",
+    "plots/bytes.svg",
+    "plots/participation.svg",
+    "plots/staleness.svg",
+    "plots/timeline.svg",
+];
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)

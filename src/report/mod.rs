@@ -1,7 +1,8 @@
 //! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
-//! `events.jsonl`, `trace.json`, `clients.csv` and `rounds.csv` in a folder
-//! that appears whole or not at all (every file is described in
-//! `docs/outputs.md`), and the short summary printed at the end of a run.
+//! `events.jsonl`, `trace.json`, `clients.csv`, `rounds.csv` and the
+//! `plots/` folder in a folder that appears whole or not at all (every file
+//! is described in `docs/outputs.md`), and the short summary printed at the
+//! end of a run.
 
 mod console;
 mod output;
@@ -12,7 +13,10 @@ pub mod trace;
 
 pub use console::{classification_table, render_summary};
 pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
-pub use plot::{accuracy_svg, PlotError, Series};
+pub use plot::run::{write_run_plots, RunPlots, PLOTS_DIR, PLOT_FILES};
+pub use plot::{
+    accuracy_svg, axis, message_svg, participation_svg, staleness_svg, timeline, LineChart, PlotError, Series, XAxis,
+};
 pub use roster::Roster;
 pub use tables::{ClientsTable, RoundsTable};
 pub use trace::{TraceConfig, TraceSink, TraceState, TRACE_FILE};
