@@ -87,7 +87,7 @@ fn run_prints_the_report_and_writes_a_folder_that_meets_the_contract() {
 #[test]
 fn validate_accepts_every_shipped_scenario() {
     let mut files = vec![];
-    for dir in ["scenarios", "scenarios/bench"] {
+    for dir in ["scenarios", "scenarios/bench", "scenarios/labs"] {
         for e in std::fs::read_dir(manifest(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|e| e == "yaml") {
