@@ -151,3 +151,46 @@ fn structurally_bad_scenarios_fail_the_schema() {
         assert!(!errors_of(&validator, &file).is_empty(), "{name}.yaml passes the schema");
     }
 }
+
+/// Every shipped scenario starts with the line that points VS Code's YAML
+/// extension (yaml-language-server) at the schema, by a relative path that
+/// resolves to `docs/scenario.schema.json`.
+#[test]
+fn shipped_scenarios_carry_the_schema_line() {
+    let mut files = Vec::new();
+    yaml_files(&root().join("scenarios"), &mut files);
+    let schema = std::fs::canonicalize(root().join("docs/scenario.schema.json")).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        let rel = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{}: first line {first:?}", file.display()));
+        assert!(!rel.starts_with('/'), "{}: {rel} is not relative", file.display());
+        let target = std::fs::canonicalize(file.parent().unwrap().join(rel));
+        assert_eq!(target.ok().as_ref(), Some(&schema), "{}: {rel}", file.display());
+    }
+}
+
+/// What `fedsim schema` prints (not the library call) validates every
+/// shipped scenario, and rejects a broken one.
+#[test]
+fn the_printed_schema_checks_scenarios() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fedsim")).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut files = Vec::new();
+    yaml_files(&root().join("scenarios"), &mut files);
+    for file in &files {
+        let errors = errors_of(&validator, file);
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+    let quickstart = std::fs::read_to_string(root().join("scenarios/quickstart.yaml")).unwrap();
+    let mut broken: serde_yaml::Value = serde_yaml::from_str(&quickstart).unwrap();
+    broken["strategy"]["kind"] = "fedsgd_typo".into();
+    assert!(!validator.is_valid(&yaml_to_json(&broken)), "a wrong strategy kind passes");
+    broken["strategy"]["kind"] = "fedavg".into();
+    broken["clients"]["count"] = "many".into();
+    assert!(!validator.is_valid(&yaml_to_json(&broken)), "a string count passes");
+}

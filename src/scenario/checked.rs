@@ -302,8 +302,11 @@ pub struct StrategySpec {
     /// FedAdam, FedYogi: second-moment decay in [0, 1) (default 0.99).
     pub beta2: f64,
     /// FedAdam, FedYogi, FedAdagrad: adaptivity floor, finite and > 0
-    /// (default 1e-3).
+    /// (default 1e-3; Flower's with `flower_compat`).
     pub tau: f64,
+    /// FedAvgM, FedAdam, FedYogi, FedAdagrad: Flower's defaults and
+    /// formulas (FedAdam's bias-corrected step). Default false.
+    pub flower_compat: bool,
     /// Trimmed mean: fraction in [0, 0.5) dropped at each end, per
     /// coordinate (default 0.1).
     pub trim_fraction: f64,

@@ -734,7 +734,8 @@ pub struct RawStrategy {
     /// Server step size (eta) applied to the aggregated update, a finite
     /// number > 0. Default per kind
     /// (`RawStrategy::default_server_learning_rate`): 0.1 for fedadam,
-    /// fedyogi and fedadagrad, 1.0 otherwise.
+    /// fedyogi and fedadagrad, 1.0 otherwise; with `flower_compat`, 0.01
+    /// for fedyogi (Flower's).
     pub server_learning_rate: Option<PositiveF64>,
     /// Async: updates staler than this many versions are dropped, an
     /// integer >= 0. Default none (keep all).
@@ -742,8 +743,9 @@ pub struct RawStrategy {
     /// FedProx: proximal coefficient `mu` of the local term
     /// `mu/2 * |w - x|^2` (unitless), finite and >= 0. Default 0.01.
     pub mu: NonNegativeF64,
-    /// FedAvgM: server momentum, in [0, 1). Default 0.9.
-    pub server_momentum: DecayFraction,
+    /// FedAvgM: server momentum, in [0, 1). Default 0.9; 0.0 (Flower's)
+    /// with `flower_compat`.
+    pub server_momentum: Option<DecayFraction>,
     /// FedAdam, FedYogi, FedAdagrad: first-moment decay `beta1`, in [0, 1).
     /// Default per kind (`RawStrategy::default_beta1`): 0.0 for fedadagrad,
     /// 0.9 otherwise.
@@ -752,8 +754,17 @@ pub struct RawStrategy {
     /// 0.99.
     pub beta2: DecayFraction,
     /// FedAdam, FedYogi, FedAdagrad: adaptivity floor `tau` added to the
-    /// root of the second moment, finite and > 0. Default 1e-3.
-    pub tau: PositiveF64,
+    /// root of the second moment, finite and > 0. Default 1e-3; with
+    /// `flower_compat`, Flower's: 1e-9 for fedadam and fedadagrad, 1e-3
+    /// for fedyogi (`RawStrategy::default_tau`).
+    pub tau: Option<PositiveF64>,
+    /// FedAvgM, FedAdam, FedYogi, FedAdagrad: behave as Flower's strategy
+    /// of the same name (Flower 1.13 and later). The defaults of the keys
+    /// not given become Flower's (`tau`, `server_learning_rate` of
+    /// fedyogi, `server_momentum`), and FedAdam steps with Flower's
+    /// bias-corrected rate `eta * sqrt(1 - beta2^(r+1)) / (1 - beta1^(r+1))`
+    /// at its 1-based round r. Ignored by the other kinds. Default false.
+    pub flower_compat: bool,
     /// Trimmed mean: fraction of the values dropped at EACH end, per
     /// coordinate, in [0, 0.5) (`0.1` drops the lowest 10% and the highest
     /// 10%; `0` is the plain mean). Default 0.1.
@@ -798,10 +809,11 @@ impl Default for RawStrategy {
             server_learning_rate: None,
             max_staleness: None,
             mu: NonNegativeF64(0.01),
-            server_momentum: DecayFraction(0.9),
+            server_momentum: None,
             beta1: None,
             beta2: DecayFraction(0.99),
-            tau: PositiveF64(1e-3),
+            tau: None,
+            flower_compat: false,
             trim_fraction: TrimFraction(0.1),
             byzantine: NonNegativeUsize(0),
             keep: None,
@@ -821,11 +833,26 @@ impl RawStrategy {
     }
     /// `server_learning_rate` when the key is absent: the adaptive
     /// optimisers' eta 0.1, otherwise 1.0 (the plain averaged step).
-    pub fn default_server_learning_rate(kind: StrategyKind) -> PositiveF64 {
+    /// With `flower_compat`, fedyogi's is Flower's 0.01.
+    pub fn default_server_learning_rate(kind: StrategyKind, flower_compat: bool) -> PositiveF64 {
         match kind {
+            StrategyKind::FedYogi if flower_compat => PositiveF64(0.01),
             StrategyKind::FedAdam | StrategyKind::FedYogi | StrategyKind::FedAdagrad => PositiveF64(0.1),
             _ => PositiveF64(1.0),
         }
+    }
+    /// `tau` when the key is absent: 1e-3; with `flower_compat`, Flower's
+    /// 1e-9 for fedadam and fedadagrad (its fedyogi's is 1e-3 too).
+    pub fn default_tau(kind: StrategyKind, flower_compat: bool) -> PositiveF64 {
+        match kind {
+            StrategyKind::FedAdam | StrategyKind::FedAdagrad if flower_compat => PositiveF64(1e-9),
+            _ => PositiveF64(1e-3),
+        }
+    }
+    /// `server_momentum` when the key is absent: 0.9; with
+    /// `flower_compat`, Flower's 0.0.
+    pub fn default_server_momentum(flower_compat: bool) -> DecayFraction {
+        DecayFraction(if flower_compat { 0.0 } else { 0.9 })
     }
     /// `beta1` when the key is absent: 0.0 (no momentum) for fedadagrad,
     /// 0.9 otherwise.

@@ -74,6 +74,7 @@ strategy:
   beta1: 0.8
   beta2: 0.95
   tau: 0.01
+  flower_compat: true
   trim_fraction: 0.2
   byzantine: 2
   keep: 15
@@ -241,6 +242,7 @@ fn full_example_parses_into_the_expected_values() {
             beta1: 0.8,
             beta2: 0.95,
             tau: 0.01,
+            flower_compat: true,
             trim_fraction: 0.2,
             byzantine: 2,
             // `keep` is multikrum's: fedbuff resolves clients_per_round - byzantine.
@@ -325,6 +327,7 @@ fn defaults_fill_a_minimal_scenario() {
             beta1: 0.9,
             beta2: 0.99,
             tau: 1e-3,
+            flower_compat: false,
             trim_fraction: 0.1,
             byzantine: 0,
             keep: 10,
@@ -590,6 +593,19 @@ fn given_values_override_per_kind_defaults() {
     assert_eq!(s.staleness, Staleness::Hinge { a: 10.0, b: 4.0 });
     let s = strategy("fedprox", "mu: 0").unwrap();
     assert_eq!(s.mu, 0.0);
+    // flower_compat: Flower's defaults for the keys not given, given ones kept.
+    let s = strategy("fedadam", "flower_compat: true").unwrap();
+    assert_eq!((s.tau, s.server_learning_rate, s.beta1, s.beta2, s.flower_compat), (1e-9, 0.1, 0.9, 0.99, true));
+    let s = strategy("fedyogi", "flower_compat: true").unwrap();
+    assert_eq!((s.tau, s.server_learning_rate), (1e-3, 0.01));
+    let s = strategy("fedadagrad", "flower_compat: true").unwrap();
+    assert_eq!((s.tau, s.server_learning_rate, s.beta1), (1e-9, 0.1, 0.0));
+    let s = strategy("fedavgm", "flower_compat: true").unwrap();
+    assert_eq!((s.server_momentum, s.server_learning_rate), (0.0, 1.0));
+    let s = strategy("fedyogi", "flower_compat: true, tau: 0.5, server_learning_rate: 0.2").unwrap();
+    assert_eq!((s.tau, s.server_learning_rate), (0.5, 0.2));
+    let s = strategy("fedavgm", "flower_compat: true, server_momentum: 0.7").unwrap();
+    assert_eq!(s.server_momentum, 0.7);
     let s = strategy("fedavgm", "server_momentum: 0").unwrap();
     assert_eq!(s.server_momentum, 0.0);
     let s = strategy("trimmed_mean", "trim_fraction: 0.0").unwrap();

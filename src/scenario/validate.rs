@@ -445,7 +445,8 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         RawStaleness::Polynomial(p) => Staleness::Polynomial { a: p.a.0 },
         RawStaleness::Hinge(h) => Staleness::Hinge { a: h.a.0, b: h.b.0 },
     };
-    let server_learning_rate = s.server_learning_rate.unwrap_or(RawStrategy::default_server_learning_rate(s.kind)).0;
+    let server_learning_rate =
+        s.server_learning_rate.unwrap_or(RawStrategy::default_server_learning_rate(s.kind, s.flower_compat)).0;
     let beta1 = s.beta1.unwrap_or(RawStrategy::default_beta1(s.kind)).0;
     let byzantine = s.byzantine.0;
     let krum_like = matches!(kind, StrategyKind::Krum | StrategyKind::MultiKrum);
@@ -517,10 +518,11 @@ fn check_strategy(s: &RawStrategy, count: usize) -> Result<StrategySpec, Issue> 
         server_learning_rate,
         max_staleness: s.max_staleness.map(|m| m.0),
         mu: s.mu.0,
-        server_momentum: s.server_momentum.0,
+        server_momentum: s.server_momentum.unwrap_or(RawStrategy::default_server_momentum(s.flower_compat)).0,
         beta1,
         beta2: s.beta2.0,
-        tau: s.tau.0,
+        tau: s.tau.unwrap_or(RawStrategy::default_tau(s.kind, s.flower_compat)).0,
+        flower_compat: s.flower_compat,
         trim_fraction: s.trim_fraction.0,
         byzantine,
         keep,

@@ -235,6 +235,7 @@ pub fn build(spec: &StrategySpec) -> AnyStrategy {
             0.0,
         )),
         StrategyKind::FedAdagrad => adaptive(ServerRule::Adagrad { beta1 }),
+        StrategyKind::FedAdam if spec.flower_compat => adaptive(ServerRule::FlowerAdam { beta1, beta2, round: 0 }),
         StrategyKind::FedAdam => adaptive(ServerRule::Adam { beta1, beta2 }),
         StrategyKind::FedYogi => adaptive(ServerRule::Yogi { beta1, beta2 }),
         StrategyKind::FedMedian => robust(Rule::Median),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub struct Ran {
     pub result: RunResult,
     pub dir: PathBuf,
-    _tmp: tempfile::TempDir,
+    pub _tmp: tempfile::TempDir,
 }
 
 impl Ran {

@@ -610,7 +610,7 @@ impl ServerActor {
         let digest = crate::audit::model_digest(&self.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
-            if self.version % k == 0 {
+            if self.version.is_multiple_of(k) {
                 self.evaluate(now, out);
             }
         }

@@ -251,7 +251,7 @@ fn compose(mut parts: Vec<(&mut Base, u64)>) -> Pmf {
     let probs = (0..out_len)
         .map(|j| {
             let t = (lo + j as i64).rem_euclid(n) as usize;
-            if t % 2 == 0 {
+            if t.is_multiple_of(2) {
                 pairs[t / 2].re
             } else {
                 pairs[t / 2].im
