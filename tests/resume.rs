@@ -25,6 +25,7 @@ const COMPARED: [&str; 15] = [
     "plots/participation.svg",
     "plots/staleness.svg",
     "plots/timeline.svg",
+    "report.html",
 ];
 
 fn scenario(name: &str) -> PathBuf {
