@@ -5,6 +5,7 @@
 //! itself deterministic, so the tables do not depend on the job count.
 //! Every scenario is checked before the first run starts.
 
+use crate::report::html::Cell;
 use crate::report::{self, Series};
 use crate::run::{self, RunError, RunOptions, RunResult};
 use crate::scenario::{self, Override, Scenario, ScenarioError};
@@ -26,6 +27,8 @@ pub enum ExperimentError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Plot(#[from] report::PlotError),
+    #[error(transparent)]
+    Html(#[from] report::HtmlError),
 }
 
 /// One run's line in a comparison.
@@ -128,7 +131,7 @@ fn unique_names(scenarios: &[Scenario]) -> Vec<String> {
 }
 
 /// `fedsim compare`: runs every scenario into `out/<name>/`, writes
-/// `out/compare.csv` and `out/accuracy.svg`.
+/// `out/compare.csv`, `out/accuracy.svg` and `out/report.html`.
 pub fn compare(
     paths: &[PathBuf],
     target: Option<f64>,
@@ -144,8 +147,30 @@ pub fn compare(
     let series: Vec<Series> =
         outcomes.iter().map(|o| Series::new(format!("{} ({})", o.scenario, o.strategy), o.curve.clone())).collect();
     let target = target.or_else(|| results.iter().find_map(|r| r.summary.target_accuracy));
-    write(&out.join("accuracy.svg"), &report::accuracy_svg("test accuracy over virtual time", &series, target)?)?;
+    let svg = report::accuracy_svg("test accuracy over virtual time", &series, target)?;
+    write(&out.join("accuracy.svg"), &svg)?;
+    let rows: Vec<Vec<Cell>> = outcomes.iter().map(|o| member_cells(o, out, &[])).collect();
+    let page = report::html::experiment_page(
+        "fedsim compare",
+        &format!("{} scenarios side by side", outcomes.len()),
+        &svg,
+        &TABLE_HEADER,
+        &rows,
+    );
+    report::html::write_page(out, &page)?;
     Ok(outcomes)
+}
+
+/// A member's row of an experiment page: `keys` (a sweep's values) first,
+/// then [`TABLE_HEADER`]'s cells, the scenario linked to its report.html.
+fn member_cells(o: &Outcome, out: &Path, keys: &[&str]) -> Vec<Cell> {
+    let rel = o.dir.strip_prefix(out).unwrap_or(&o.dir);
+    let href = format!("{}/{}", rel.display(), report::REPORT_FILE);
+    let mut cells: Vec<Cell> = keys.iter().map(|k| Cell::text(*k)).collect();
+    for (i, text) in table_cells(o).into_iter().enumerate() {
+        cells.push(Cell { href: (i == 0).then(|| href.clone()), text });
+    }
+    cells
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ExperimentError> {
@@ -196,41 +221,44 @@ pub fn compare_csv(outcomes: &[Outcome]) -> String {
     s
 }
 
+/// The columns of the comparison table (text and HTML).
+const TABLE_HEADER: [&str; 12] = [
+    "scenario",
+    "strategy",
+    "accuracy",
+    "model versions",
+    "virtual s",
+    "to target s",
+    "bytes up",
+    "bytes down",
+    "staleness",
+    "max staleness",
+    "late",
+    "dropped",
+];
+
+/// A member's cells under [`TABLE_HEADER`].
+fn table_cells(o: &Outcome) -> [String; 12] {
+    [
+        o.scenario.clone(),
+        o.strategy.clone(),
+        format!("{:.4}", o.final_accuracy),
+        o.rounds.to_string(),
+        format!("{:.2}", o.virtual_time_s),
+        o.time_to_target_s.map_or("-".into(), |t| format!("{t:.2}")),
+        o.bytes_up.to_string(),
+        o.bytes_down.to_string(),
+        o.mean_staleness.map_or("-".into(), |m| format!("{m:.2}")),
+        o.max_staleness.map_or("-".into(), |m| m.to_string()),
+        o.clients_late.to_string(),
+        o.clients_dropped.to_string(),
+    ]
+}
+
 /// The comparison as an aligned text table.
 pub fn compare_table(outcomes: &[Outcome]) -> String {
-    let header = [
-        "scenario",
-        "strategy",
-        "accuracy",
-        "model versions",
-        "virtual s",
-        "to target s",
-        "bytes up",
-        "bytes down",
-        "staleness",
-        "max staleness",
-        "late",
-        "dropped",
-    ];
-    let rows: Vec<[String; 12]> = outcomes
-        .iter()
-        .map(|o| {
-            [
-                o.scenario.clone(),
-                o.strategy.clone(),
-                format!("{:.4}", o.final_accuracy),
-                o.rounds.to_string(),
-                format!("{:.2}", o.virtual_time_s),
-                o.time_to_target_s.map_or("-".into(), |t| format!("{t:.2}")),
-                o.bytes_up.to_string(),
-                o.bytes_down.to_string(),
-                o.mean_staleness.map_or("-".into(), |m| format!("{m:.2}")),
-                o.max_staleness.map_or("-".into(), |m| m.to_string()),
-                o.clients_late.to_string(),
-                o.clients_dropped.to_string(),
-            ]
-        })
-        .collect();
+    let header = TABLE_HEADER;
+    let rows: Vec<[String; 12]> = outcomes.iter().map(table_cells).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
         .collect();
@@ -302,6 +330,27 @@ pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRu
     let keys: Vec<&str> = base.sweep.iter().map(|(k, _)| k.as_str()).collect();
     write(&out.join("sweep_runs.csv"), &sweep_runs_csv(&keys, &runs))?;
     write(&out.join("sweep.csv"), &sweep_csv(&keys, &runs))?;
+    let series: Vec<Series> =
+        runs.iter().map(|r| Series::new(combination_dir(&r.overrides), r.outcome.curve.clone())).collect();
+    let target = results.iter().find_map(|r| r.summary.target_accuracy);
+    let svg = report::accuracy_svg("test accuracy over virtual time", &series, target)?;
+    write(&out.join("accuracy.svg"), &svg)?;
+    let rows: Vec<Vec<Cell>> = runs
+        .iter()
+        .map(|r| {
+            let values: Vec<&str> = r.overrides.iter().map(|o| o.value.as_str()).collect();
+            member_cells(&r.outcome, &out, &values)
+        })
+        .collect();
+    let header: Vec<&str> = keys.iter().copied().chain(TABLE_HEADER).collect();
+    let page = report::html::experiment_page(
+        &format!("fedsim sweep: {}", base.name),
+        &format!("{} runs over {}", runs.len(), keys.join(", ")),
+        &svg,
+        &header,
+        &rows,
+    );
+    report::html::write_page(&out, &page)?;
     Ok(runs)
 }
 

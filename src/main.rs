@@ -95,6 +95,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rebuild a run folder's report.html from its files (it only reads
+    /// them).
+    Report {
+        /// The run folder (it holds summary.json, scenario.yaml, plots/ and
+        /// events.jsonl).
+        dir: PathBuf,
+    },
     /// Print the JSON Schema of a scenario file (docs/scenario.schema.json).
     Schema,
     /// Check a run's compliance log.
@@ -131,6 +138,13 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
         Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Report { dir } => match report::html::rebuild(&dir) {
+            Ok(path) => {
+                println!("wrote {}", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(e.into()),
+        },
         Command::Audit(AuditCommand::Verify { dir }) => match fedsim::audit::verify_dir(&dir) {
             Ok(n) => {
                 println!("{}: {n} records, chain and final model verified", dir.join("audit.jsonl").display());
@@ -249,7 +263,7 @@ fn compare(paths: &[PathBuf], target: Option<f64>, out: &Path, jobs: Option<usiz
     }
     let outcomes = experiment::compare(paths, target, out, jobs_or_cores(jobs)?)?;
     print!("{}", experiment::compare_table(&outcomes));
-    println!("\nwrote {0}/compare.csv and {0}/accuracy.svg", out.display());
+    println!("\nwrote {0}/compare.csv, {0}/accuracy.svg and {0}/report.html", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -258,7 +272,11 @@ fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result
     let dir = runs.first().and_then(|r| r.outcome.dir.parent()).map(Path::to_path_buf).unwrap_or_default();
     let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.clone()).collect();
     print!("{}", experiment::compare_table(&outcomes));
-    println!("\n{} runs; wrote {1}/sweep.csv and {1}/sweep_runs.csv", runs.len(), dir.display());
+    println!(
+        "\n{} runs; wrote {1}/sweep.csv, {1}/sweep_runs.csv, {1}/accuracy.svg and {1}/report.html",
+        runs.len(),
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,6 +54,8 @@ pub enum RunError {
     Scenario(Box<crate::scenario::ScenarioError>),
     #[error(transparent)]
     Plot(#[from] report::PlotError),
+    #[error(transparent)]
+    Html(#[from] report::HtmlError),
 }
 
 /// How to run (none of it changes the results).
@@ -337,6 +339,15 @@ fn execute(
         staleness_histogram,
         classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
     };
+    // report.html, from the staged folder and the summary as summary.json
+    // will hold it (read back, as `fedsim report DIR` reads it), before the
+    // wall clock stops so that wall_time_s counts it; the page leaves the
+    // wall-clock fields out.
+    let staged: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string_pretty(&summary).expect("a summary always serialises"))
+            .expect("a serialised summary parses");
+    report::html::write_page(out.path(), &report::html::run_page(out.path(), &staged)?)?;
+    let summary = Summary { wall_time_s: wall.elapsed().as_secs_f64(), ..summary };
     let metrics_path = out.file("metrics.csv");
     let mut w = BufWriter::new(File::create(&metrics_path).map_err(write_err(&metrics_path))?);
     report::write_metrics(&mut w, &rows).and_then(|_| w.flush()).map_err(write_err(&metrics_path))?;

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 const FEDSIM: &str = env!("CARGO_BIN_EXE_fedsim");
-const COMPARED: [&str; 15] = [
+const COMPARED: [&str; 16] = [
     "metrics.csv",
     "events.jsonl",
     "model.json",
@@ -25,6 +25,7 @@ const COMPARED: [&str; 15] = [
     "plots/participation.svg",
     "plots/staleness.svg",
     "plots/timeline.svg",
+    "report.html",
 ];
 
 fn scenario(name: &str) -> PathBuf {

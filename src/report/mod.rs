@@ -1,10 +1,11 @@
 //! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
 //! `events.jsonl`, `trace.json`, `clients.csv`, `rounds.csv` and the
-//! `plots/` folder in a folder that appears whole or not at all (every file
+//! `plots/` folder and `report.html` in a folder that appears whole or not at all (every file
 //! is described in `docs/outputs.md`), and the short summary printed at the
 //! end of a run.
 
 mod console;
+pub mod html;
 mod output;
 mod plot;
 mod roster;
@@ -12,6 +13,7 @@ pub mod tables;
 pub mod trace;
 
 pub use console::{classification_table, render_summary};
+pub use html::{HtmlError, REPORT_FILE};
 pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
 pub use plot::run::{write_run_plots, RunPlots, PLOTS_DIR, PLOT_FILES};
 pub use plot::{
