@@ -22,3 +22,4 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;
+pub mod watch;

@@ -53,6 +53,34 @@ enum Command {
         #[arg(long, value_name = "N")]
         checkpoint_every: Option<u64>,
     },
+    /// Run one scenario paced against the wall clock, drawn live in the
+    /// terminal; leaves the same run folder as `run`.
+    ///
+    /// Keys: space pauses (virtual time stops), + and - double or halve the
+    /// speed, q stops the run as Ctrl-C does (a whole, resumable folder).
+    Watch {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The run folder [default: runs/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a key, e.g. `--set clients.count=50`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<Override>,
+        /// Virtual seconds per wall second [default: stop.virtual_time_s /
+        /// 10 (a run of about ten seconds), else 3].
+        #[arg(long, value_name = "SPEEDUP")]
+        realtime: Option<f64>,
+        /// Compute threads [default: all cores]. Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No terminal: draw into memory (WIDTHxHEIGHT, default 100x30) and
+        /// write the last frame as text to FILE (tests, CI).
+        #[arg(long, value_name = "FILE", hide = true)]
+        headless_frame: Option<PathBuf>,
+        #[arg(long, value_name = "WxH", hide = true, default_value = "100x30")]
+        headless_size: String,
+    },
     /// Continue an interrupted or checkpointed run in its folder.
     Resume {
         /// The run folder (it holds checkpoint.bin and scenario.yaml).
@@ -133,6 +161,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { scenario, out, set, threads, realtime, quiet, checkpoint_every } => {
             run_one(scenario, out, set, threads, realtime, quiet, checkpoint_every)
+        }
+        Command::Watch { scenario, out, set, realtime, threads, headless_frame, headless_size } => {
+            watch(scenario, out, set, realtime, threads, headless_frame, &headless_size)
         }
         Command::Resume { dir, threads, checkpoint_every, quiet } => resume(&dir, threads, checkpoint_every, quiet),
         Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
@@ -233,6 +264,11 @@ fn report_run(
     };
     let result = go(&mut on_progress)?;
     bar.finish_and_clear();
+    finish(&result, quiet)
+}
+
+/// Prints a finished run's summary; exit status 130 if it was interrupted.
+fn finish(result: &run::RunResult, quiet: bool) -> anyhow::Result<ExitCode> {
     let interrupted = result.outcome.stop_reason == fedsim::actors::StopReason::Interrupted;
     if !quiet {
         print!("{}", report::render_summary(&result.summary, &result.classes()));
@@ -243,6 +279,35 @@ fn report_run(
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn watch(
+    path: PathBuf,
+    out: Option<PathBuf>,
+    set: Vec<Override>,
+    realtime: Option<f64>,
+    threads: Option<usize>,
+    headless_frame: Option<PathBuf>,
+    headless_size: &str,
+) -> anyhow::Result<ExitCode> {
+    let scenario = scenario::load_file(&path, &set)?;
+    if let Some(x) = realtime {
+        anyhow::ensure!(x > 0.0 && x.is_finite(), "--realtime: expected a positive speed-up, found {x}");
+    }
+    let opts = options(RunOptions { out, ..RunOptions::default() }, threads, None)?;
+    let headless = match headless_frame {
+        None => None,
+        Some(file) => {
+            let (w, h) = headless_size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("--headless-size: expected WxH, found {headless_size}"))?;
+            Some((file, w, h))
+        }
+    };
+    let speed = realtime.unwrap_or_else(|| fedsim::watch::default_speed(&scenario));
+    let result = fedsim::watch::watch(&scenario, &opts, &fedsim::watch::WatchOptions { speed, headless })?;
+    finish(&result, false)
 }
 
 fn cores() -> usize {

@@ -124,15 +124,34 @@ pub fn prepare(scenario: &Scenario) -> Result<Prepared, RunError> {
     Ok(Prepared { data, arch: Arc::new(arch), availability })
 }
 
+/// What an observer adds to a run; none of it changes the results.
+#[derive(Default)]
+pub struct Hooks {
+    /// One more sink, after the run's own: it sees every event.
+    pub sink: Option<Box<dyn EventSink>>,
+    /// The clock, instead of the one `RunOptions::realtime` picks.
+    pub clock: Option<Box<dyn Clock>>,
+}
+
 /// Runs a scenario and publishes its folder.
 pub fn run(scenario: &Scenario, opts: &RunOptions, progress: &mut dyn FnMut(Progress)) -> Result<RunResult, RunError> {
+    run_with(scenario, opts, Hooks::default(), progress)
+}
+
+/// [`run`], observed through `hooks` (`fedsim watch`).
+pub fn run_with(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    hooks: Hooks,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunResult, RunError> {
     let wall = Instant::now();
     let prepared = prepare(scenario)?;
     let out_path = opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&scenario.name));
     let out = OutputDir::create(&out_path)?;
     let events = out.file("events.jsonl");
     let file = File::create(&events).map_err(|source| OutputError::Write { path: events, source })?;
-    execute(scenario, opts, prepared, out, JsonLines::new(file), None, wall, progress)
+    execute(scenario, opts, prepared, out, JsonLines::new(file), None, wall, hooks, progress)
 }
 
 /// Continues the run in folder `dir` from its checkpoint, and publishes it
@@ -148,7 +167,7 @@ pub fn resume(dir: &Path, opts: &RunOptions, progress: &mut dyn FnMut(Progress))
     let file = carry_over(&out, "events.jsonl", ck.events_len)?;
     let log = JsonLines::resume(file, ck.events_len);
     let opts = RunOptions { out: Some(dir.to_path_buf()), ..opts.clone() };
-    execute(&scenario, &opts, prepared, out, log, Some(ck), wall, progress)
+    execute(&scenario, &opts, prepared, out, log, Some(ck), wall, Hooks::default(), progress)
 }
 
 /// Copies the first `len` bytes of the run folder's file `name` (what a
@@ -186,6 +205,7 @@ fn execute(
     log: JsonLines<File>,
     resume_from: Option<Checkpoint>,
     wall: Instant,
+    hooks: Hooks,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunResult, RunError> {
     let write_err = |path: &PathBuf| {
@@ -240,10 +260,12 @@ fn execute(
         Box::new(clients_table.clone()),
         Box::new(rounds_table.clone()),
     ];
+    sinks.extend(hooks.sink);
     let audit_path = out.file(AUDIT_FILE);
-    let mut clock: Box<dyn Clock> = match opts.realtime {
-        Some(speed) => Box::new(RealTime::new(speed)),
-        None => Box::new(AsFastAsPossible),
+    let mut clock: Box<dyn Clock> = match (hooks.clock, opts.realtime) {
+        (Some(clock), _) => clock,
+        (None, Some(speed)) => Box::new(RealTime::new(speed)),
+        (None, None) => Box::new(AsFastAsPossible),
     };
     let staging = out.path().to_path_buf();
     let mut save = |snap: &Snapshot<'_>| {

@@ -13,7 +13,7 @@ pub mod queue;
 pub mod seed;
 pub mod time;
 
-pub use clock::{AsFastAsPossible, Clock, RealTime};
+pub use clock::{AsFastAsPossible, Clock, Pace, RealTime};
 pub use compute::{ComputePool, Runner};
 pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog, RoundClose, SecAggPhase};
 pub use queue::{EventQueue, Handle, TaskTag};
