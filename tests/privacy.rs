@@ -260,3 +260,15 @@ fn local_dp_composes_each_clients_own_releases() {
     a.compose(Sampling::Poisson, 1.0, 0.5, worst);
     assert!((r.result.summary.epsilon.unwrap() - a.epsilon()).abs() < 1e-9);
 }
+
+#[test]
+fn the_pld_accountant_runs_from_yaml_and_is_tighter_than_rdp() {
+    let pld = run_file("scenarios/privacy/dp_client.yaml", 2, &["stop={rounds: 10}", "privacy.dp.accountant=pld"]);
+    let rdp = run_file("scenarios/privacy/dp_client.yaml", 2, &["stop={rounds: 10}"]);
+    let mut a = Accountant::new(AccountantKind::Pld, 1e-5);
+    a.compose(Sampling::Poisson, 0.1, 1.0, 10);
+    let (p, r) = (pld.result.summary.epsilon.unwrap(), rdp.result.summary.epsilon.unwrap());
+    assert!((p - a.epsilon()).abs() < 1e-9, "{p} against {}", a.epsilon());
+    assert!(p < r, "PLD {p} is not below RDP {r}");
+    assert_eq!(model(&pld), model(&rdp), "the accountant changes only the accounting");
+}

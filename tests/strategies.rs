@@ -57,6 +57,18 @@ fn tuning_keys_change_the_outcome() {
     for k in ["beta1: 0.5", "beta2: 0.9", "tau: 0.1", "server_learning_rate: 0.5"] {
         assert_ne!(base, adam(k), "strategy.{k} ignored");
     }
+    // Flower's defaults and FedAdam's bias correction, from YAML: explicit
+    // keys are kept either way.
+    for kind in ["fedadam", "fedyogi", "fedadagrad", "fedavgm"] {
+        let flower = |on: bool| loss(&format!("{{ kind: {kind}, clients_per_round: 8, flower_compat: {on} }}"));
+        assert_ne!(flower(false), flower(true), "strategy.flower_compat ignored by {kind}");
+    }
+    let pinned = |on: bool| {
+        loss(&format!(
+            "{{ kind: fedyogi, clients_per_round: 8, server_learning_rate: 0.05, tau: 0.001, flower_compat: {on} }}"
+        ))
+    };
+    assert_eq!(pinned(false), pinned(true), "fedyogi with its keys given is Flower's rule already");
     let trim = |x: f64| loss(&format!("{{ kind: trimmed_mean, clients_per_round: 8, trim_fraction: {x} }}"));
     assert_ne!(trim(0.0), trim(0.25), "strategy.trim_fraction ignored");
     let mk = |keep: u32| loss(&format!("{{ kind: multikrum, clients_per_round: 8, keep: {keep} }}"));

@@ -105,15 +105,6 @@ impl CentralDp {
         self.clip_norm
     }
 
-    /// The noise multiplier each client adds itself (local DP), or 0.
-    pub fn local_noise_multiplier(&self) -> f64 {
-        if self.level == DpLevel::Local {
-            self.noise_multiplier
-        } else {
-            0.0
-        }
-    }
-
     /// Whether every update weighs the same (central DP: one client's
     /// weight would scale its sensitivity).
     pub fn unit_weights(&self) -> bool {

@@ -78,11 +78,6 @@ impl ClientPipeline {
         !self.clip && self.compression == Compression::None
     }
 
-    /// Whether clients keep an error-feedback residual.
-    pub fn error_feedback(&self) -> bool {
-        self.error_feedback
-    }
-
     /// Bytes of one update on the wire.
     pub fn bytes_up(&self) -> u64 {
         self.compression.bytes(&self.tensors)
