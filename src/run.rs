@@ -243,23 +243,31 @@ fn execute(
         build_federation(scenario, prepared, opts.threads);
     let recorder = Rc::new(RefCell::new(states.recorder));
     let log = Rc::new(RefCell::new(log));
-    let trail = Rc::new(RefCell::new(audit_trail(scenario, &out, states.audit, &scenario_sha256)?));
+    let output = &scenario.output;
+    let trail = match output.audit {
+        true => Some(Rc::new(RefCell::new(audit_trail(scenario, &out, states.audit, &scenario_sha256)?))),
+        false => None,
+    };
     let config = TraceConfig {
-        max_tracks: scenario.output.trace_clients.0,
+        max_tracks: output.trace_clients.0,
         bytes_up,
         secure: scenario.privacy.secure_aggregation.is_some(),
     };
-    let trace = Rc::new(RefCell::new(trace_sink(&out, states.trace, config, roster.clone())?));
+    let trace = match output.trace {
+        true => Some(Rc::new(RefCell::new(trace_sink(&out, states.trace, config, roster.clone())?))),
+        false => None,
+    };
     let clients_table = Rc::new(RefCell::new(states.clients));
     let rounds_table = Rc::new(RefCell::new(states.rounds));
-    let mut sinks: Vec<Box<dyn EventSink>> = vec![
-        Box::new(log.clone()),
-        Box::new(recorder.clone()),
-        Box::new(trail.clone()),
-        Box::new(trace.clone()),
-        Box::new(clients_table.clone()),
-        Box::new(rounds_table.clone()),
-    ];
+    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
+    if let Some(trail) = &trail {
+        sinks.push(Box::new(trail.clone()));
+    }
+    if let Some(trace) = &trace {
+        sinks.push(Box::new(trace.clone()));
+    }
+    sinks.push(Box::new(clients_table.clone()));
+    sinks.push(Box::new(rounds_table.clone()));
     sinks.extend(hooks.sink);
     let audit_path = out.file(AUDIT_FILE);
     let mut clock: Box<dyn Clock> = match (hooks.clock, opts.realtime) {
@@ -268,7 +276,11 @@ fn execute(
         (None, None) => Box::new(AsFastAsPossible),
     };
     let staging = out.path().to_path_buf();
+    // A switched-off output saves an empty state, which a resume never reads.
+    let (no_tally, no_trace) = (audit::Tally::default(), TraceState::default());
     let mut save = |snap: &Snapshot<'_>| {
+        let trail = trail.as_ref().map(|t| t.borrow());
+        let trace = trace.as_ref().map(|t| t.borrow());
         checkpoint::write(
             &staging,
             &CheckpointRef {
@@ -281,10 +293,10 @@ fn execute(
                 recorder: &recorder.borrow(),
                 jobs: snap.jobs,
                 events_len: log.borrow().len(),
-                audit: trail.borrow().tally(),
+                audit: trail.as_ref().map_or(&no_tally, |t| t.tally()),
                 audit_len: std::fs::metadata(&audit_path).map(|m| m.len()).unwrap_or(0),
-                trace: trace.borrow().state(),
-                trace_len: trace.borrow().len(),
+                trace: trace.as_ref().map_or(&no_trace, |t| t.state()),
+                trace_len: trace.as_ref().map_or(0, |t| t.len()),
                 clients: &clients_table.borrow(),
                 rounds: &rounds_table.borrow(),
             },
@@ -297,9 +309,11 @@ fn execute(
     let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
     // The trace is closed on every path that publishes, an interrupted
     // run's too, so the file is always whole JSON.
-    let trace_path = out.file(TRACE_FILE);
-    let trace = Rc::into_inner(trace).expect("the sinks are dropped").into_inner();
-    trace.finish(outcome.virtual_time).map_err(write_err(&trace_path))?;
+    if let Some(trace) = trace {
+        let trace_path = out.file(TRACE_FILE);
+        let trace = Rc::into_inner(trace).expect("the sinks are dropped").into_inner();
+        trace.finish(outcome.virtual_time).map_err(write_err(&trace_path))?;
+    }
     let clients_path = out.file("clients.csv");
     let mut w = BufWriter::new(File::create(&clients_path).map_err(write_err(&clients_path))?);
     clients_table.borrow().write(&mut w, &roster).and_then(|_| w.flush()).map_err(write_err(&clients_path))?;
@@ -314,19 +328,21 @@ fn execute(
     let target = opts.target.or(scenario.stop.target_accuracy);
     // Drawn before the summary, so that wall_time_s counts them; from the
     // staged log, whole now that the run has flushed it.
-    report::write_run_plots(
-        out.path(),
-        &report::RunPlots {
-            name: &scenario.name,
-            rows: &rows,
-            staleness: &staleness_histogram,
-            events: &out.file("events.jsonl"),
-            clients: scenario.clients.count,
-            seed: scenario.seed,
-            target,
-            dp: scenario.privacy.dp.is_some(),
-        },
-    )?;
+    if output.plots {
+        report::write_run_plots(
+            out.path(),
+            &report::RunPlots {
+                name: &scenario.name,
+                rows: &rows,
+                staleness: &staleness_histogram,
+                events: &out.file("events.jsonl"),
+                clients: scenario.clients.count,
+                seed: scenario.seed,
+                target,
+                dp: scenario.privacy.dp.is_some(),
+            },
+        )?;
+    }
     let (bytes_up, bytes_down) = rows.last().map_or((0, 0), |r| (r.bytes_up, r.bytes_down));
     let fin = &outcome.final_evaluation;
     let (arch, clients, test) = audited;
@@ -365,10 +381,12 @@ fn execute(
     // will hold it (read back, as `fedsim report DIR` reads it), before the
     // wall clock stops so that wall_time_s counts it; the page leaves the
     // wall-clock fields out.
-    let staged: serde_json::Value =
-        serde_json::from_str(&serde_json::to_string_pretty(&summary).expect("a summary always serialises"))
-            .expect("a serialised summary parses");
-    report::html::write_page(out.path(), &report::html::run_page(out.path(), &staged)?)?;
+    if output.report {
+        let staged: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&summary).expect("a summary always serialises"))
+                .expect("a serialised summary parses");
+        report::html::write_page(out.path(), &report::html::run_page(out.path(), &staged)?)?;
+    }
     let summary = Summary { wall_time_s: wall.elapsed().as_secs_f64(), ..summary };
     let metrics_path = out.file("metrics.csv");
     let mut w = BufWriter::new(File::create(&metrics_path).map_err(write_err(&metrics_path))?);

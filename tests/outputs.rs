@@ -217,3 +217,29 @@ fn a_run_stopped_by_ctrl_c_leaves_a_whole_trace() {
     }
     assert!(interrupted, "no SIGINT landed mid-run");
 }
+
+/// `output:` switches the optional files off without changing the others.
+#[test]
+fn optional_outputs_switch_off_and_leave_the_rest_unchanged() {
+    let full = run_file("scenarios/sync_vs_async/fedbuff.yaml", 1, &[]);
+    let lean = run_file(
+        "scenarios/sync_vs_async/fedbuff.yaml",
+        1,
+        &["output.trace=false", "output.audit=false", "output.plots=false", "output.report=false"],
+    );
+    for gone in ["trace.json", "audit.jsonl", "plots", "report.html"] {
+        assert!(full.dir.join(gone).exists(), "{gone} is written by default");
+        assert!(!lean.dir.join(gone).exists(), "{gone} is switched off");
+    }
+    for same in ["metrics.csv", "events.jsonl", "clients.csv", "rounds.csv", "model.json"] {
+        assert!(full.read(same) == lean.read(same), "{same} must not depend on output:");
+    }
+    let check = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-run");
+    let c = Command::new(&check).arg(&lean.dir).output().expect("check-run runs");
+    assert!(c.status.success(), "check-run: {}", String::from_utf8_lossy(&c.stdout));
+    // Each switch alone: plots off keeps the page (with no plot in it).
+    let no_plots = run_file("scenarios/sync_vs_async/fedbuff.yaml", 1, &["output.plots=false"]);
+    assert!(!no_plots.dir.join("plots").exists());
+    assert!(no_plots.read("report.html").contains("Plots (0)"));
+    assert!(no_plots.dir.join("trace.json").exists() && no_plots.dir.join("audit.jsonl").exists());
+}

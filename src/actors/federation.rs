@@ -21,12 +21,11 @@ use crate::data::ClientData;
 use crate::model::OptimizerState;
 use crate::net::{Leg, NetState, Network, Route};
 use crate::sim::EventKind;
-use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, TaskTag, VirtualTime};
+use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, IdMap, TaskTag, VirtualTime};
 use crate::strategy::AnyStrategy;
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,27 +76,6 @@ pub struct Control<'a> {
     pub save: &'a mut dyn FnMut(&Snapshot<'_>) -> Result<(), CheckpointError>,
     /// Continue from this state instead of starting afresh.
     pub resume: Option<Restart>,
-}
-
-/// Queue sequence numbers are distinct integers: they index a map as they are.
-#[derive(Default)]
-struct SeqHasher(u64);
-
-impl Hasher for SeqHasher {
-    fn finish(&self) -> u64 {
-        // Spread the bits a little: hashbrown reads the top 7 as a tag.
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | b as u64;
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// Client messages a shard batch prepares ahead at most.
@@ -383,7 +361,7 @@ impl Federation {
         let mut batches: Vec<Vec<(u64, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
         // Client handlers' answers computed ahead, by queue sequence number
         // (derived state: a checkpoint does not need them).
-        let mut prepared: HashMap<u64, ClientAnswer, BuildHasherDefault<SeqHasher>> = HashMap::default();
+        let mut prepared: IdMap<u64, ClientAnswer> = IdMap::default();
         let mut interrupted = false;
         loop {
             // An event boundary: everything pending is in the queue.

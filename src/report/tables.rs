@@ -7,10 +7,46 @@
 //! the end of the run. Columns are documented in `docs/outputs.md`.
 
 use super::roster::Roster;
-use crate::sim::{Detail, Event, EventKind, EventSink, SecAggPhase, VirtualTime};
-use serde::{Deserialize, Serialize};
+use crate::sim::{Detail, Event, EventKind, EventSink, IdMap, SecAggPhase, VirtualTime};
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+
+/// A CSV row assembled by hand: `rounds.csv` has a row per model version
+/// (100,000 on a long async run), where `write!` would cost more than the
+/// simulation itself.
+#[derive(Default)]
+struct Row(Vec<u8>);
+
+impl Row {
+    fn int(&mut self, n: impl itoa::Integer) -> &mut Self {
+        self.0.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self.0.push(b',');
+        self
+    }
+
+    fn secs(&mut self, t: VirtualTime) -> &mut Self {
+        t.push_secs(&mut self.0);
+        self.0.push(b',');
+        self
+    }
+
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.0.extend_from_slice(s.as_bytes());
+        self.0.push(b',');
+        self
+    }
+
+    /// Ends the row (its last comma becomes the newline) and writes it.
+    fn end(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if let Some(last) = self.0.last_mut() {
+            *last = b'\n';
+        }
+        w.write_all(&self.0)?;
+        self.0.clear();
+        Ok(())
+    }
+}
 
 /// One client's tally.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -37,7 +73,14 @@ pub const CLIENTS_COLUMNS: &str =
 /// out keeps the file as large as the work done, not as the population.)
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ClientsTable {
-    clients: BTreeMap<u32, ClientTally>,
+    /// Looked up on every client event; saved by client id, so a
+    /// checkpoint's bytes do not depend on the map's history.
+    #[serde(serialize_with = "by_id")]
+    clients: IdMap<u32, ClientTally>,
+}
+
+fn by_id<S: Serializer>(clients: &IdMap<u32, ClientTally>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(clients.iter().collect::<BTreeMap<_, _>>())
 }
 
 impl EventSink for ClientsTable {
@@ -88,7 +131,13 @@ impl EventSink for ClientsTable {
 impl ClientsTable {
     /// Reports per client (tests, summaries).
     pub fn reports(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.clients.iter().map(|(&c, t)| (c, t.reports))
+        self.by_id().into_iter().map(|(c, t)| (c, t.reports))
+    }
+
+    fn by_id(&self) -> Vec<(u32, &ClientTally)> {
+        let mut all: Vec<_> = self.clients.iter().map(|(&c, t)| (c, t)).collect();
+        all.sort_unstable_by_key(|&(c, _)| c);
+        all
     }
 
     /// Writes `clients.csv`. Task times are seconds with nine decimals;
@@ -96,34 +145,24 @@ impl ClientsTable {
     /// nanosecond); both are empty for a client with no report.
     pub fn write(&self, w: &mut impl Write, roster: &Roster) -> io::Result<()> {
         writeln!(w, "{CLIENTS_COLUMNS}")?;
-        for (&c, t) in &self.clients {
+        let mut row = Row::default();
+        for (c, t) in self.by_id() {
+            row.int(c).text(roster.profile(c)).int(roster.samples(c));
+            row.int(t.tasks).int(t.reports).int(t.stale).int(t.late).int(t.dropped);
             let mut times = t.task_ns.clone();
             times.sort_unstable();
-            let (median, max) = match times.len() {
-                0 => (String::new(), String::new()),
+            match times.len() {
+                0 => row.text("").text(""),
                 n => {
                     let mid = if n % 2 == 1 {
                         times[n / 2]
                     } else {
                         ((u128::from(times[n / 2 - 1]) + u128::from(times[n / 2])) / 2) as u64
                     };
-                    (VirtualTime::from_nanos(mid).to_string(), VirtualTime::from_nanos(times[n - 1]).to_string())
+                    row.secs(VirtualTime::from_nanos(mid)).secs(VirtualTime::from_nanos(times[n - 1]))
                 }
             };
-            writeln!(
-                w,
-                "{c},{},{},{},{},{},{},{},{median},{max},{},{},{}",
-                roster.profile(c),
-                roster.samples(c),
-                t.tasks,
-                t.reports,
-                t.stale,
-                t.late,
-                t.dropped,
-                t.bytes_up,
-                t.bytes_down,
-                t.bytes_up + t.bytes_down
-            )?;
+            row.int(t.bytes_up).int(t.bytes_down).int(t.bytes_up + t.bytes_down).end(w)?;
         }
         Ok(())
     }
@@ -232,27 +271,25 @@ impl RoundsTable {
             close: end.max(self.last_close),
             closed_by: None,
         });
+        let mut line = Row::default();
         for row in self.rows.iter().chain(open.as_ref()) {
             let t = &row.tally;
-            let (version, reason, aggregated) = match row.closed_by {
-                Some((why, n)) => ((t.round + 1).to_string(), why.name(), n.to_string()),
-                None => (String::new(), "stop", String::new()),
+            line.int(t.round);
+            match row.closed_by {
+                Some(_) => line.int(t.round + 1),
+                None => line.text(""),
             };
-            writeln!(
-                w,
-                "{},{version},{},{},{},{reason},{},{},{aggregated},{},{},{},{},{}",
-                t.round,
-                row.start,
-                row.close,
-                row.close - row.start,
-                t.selected,
-                t.reported,
-                t.stale,
-                t.late,
-                t.dropped,
-                t.bytes_up,
-                t.bytes_down
-            )?;
+            line.secs(row.start).secs(row.close).secs(row.close - row.start);
+            match row.closed_by {
+                Some((why, _)) => line.text(why.name()),
+                None => line.text("stop"),
+            };
+            line.int(t.selected).int(t.reported);
+            match row.closed_by {
+                Some((_, n)) => line.int(n),
+                None => line.text(""),
+            };
+            line.int(t.stale).int(t.late).int(t.dropped).int(t.bytes_up).int(t.bytes_down).end(w)?;
         }
         Ok(())
     }

@@ -90,7 +90,7 @@ stop:
   virtual_time_s: 3600
   target_accuracy: 0.92
 evaluation: { every_s: 60 }
-output: { trace_clients: 50 }
+output: { trace_clients: 50, trace: false, audit: false, plots: false, report: false }
 sweep:
   strategy.kind: [fedavg, fedasync, multikrum]
   seed: [1, 2]
@@ -268,6 +268,7 @@ fn full_example_parses_into_the_expected_values() {
     );
     assert_eq!(s.evaluation, EvaluationSpec::EveryS(60.0));
     assert_eq!(s.output.trace_clients.0, 50);
+    assert!(!s.output.trace && !s.output.audit && !s.output.plots && !s.output.report);
     assert_eq!(
         s.sweep,
         vec![
@@ -344,6 +345,7 @@ fn defaults_fill_a_minimal_scenario() {
     assert_eq!(s.stop, StopSpec { rounds: Some(100), virtual_time_s: None, target_accuracy: None, max_epsilon: None });
     assert_eq!(s.evaluation, EvaluationSpec::EveryRounds(1));
     assert_eq!(s.output.trace_clients.0, 200);
+    assert!(s.output.trace && s.output.audit && s.output.plots && s.output.report);
     assert!(s.sweep.is_empty());
 }
 

@@ -215,7 +215,7 @@ impl Event {
         // One capacity check for the whole line (the longest is under 160 bytes).
         line.reserve(160);
         line.extend_from_slice(b"{\"t\":");
-        push_secs(line, self.t);
+        self.t.push_secs(line);
         line.extend_from_slice(b",\"kind\":\"");
         line.extend_from_slice(self.kind.name().as_bytes());
         line.extend_from_slice(b"\",\"client\":");
@@ -262,17 +262,6 @@ impl Event {
         }
         line.extend_from_slice(b"}\n");
     }
-}
-
-/// Seconds with nine decimals, as [`VirtualTime`]'s `Display` prints them.
-fn push_secs(out: &mut Vec<u8>, t: VirtualTime) {
-    let ns = t.as_nanos();
-    out.extend_from_slice(itoa::Buffer::new().format(ns / 1_000_000_000).as_bytes());
-    // 1_000_000_000 + fraction prints as `1` and the nine zero-padded digits.
-    let mut frac = itoa::Buffer::new();
-    let digits = frac.format(1_000_000_000 + ns % 1_000_000_000).as_bytes();
-    out.push(b'.');
-    out.extend_from_slice(&digits[1..]);
 }
 
 /// A subscriber to the run's one stream of events: the event log, the

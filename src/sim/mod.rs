@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod compute;
+pub mod hash;
 pub mod log;
 pub mod queue;
 pub mod seed;
@@ -15,6 +16,7 @@ pub mod time;
 
 pub use clock::{AsFastAsPossible, Clock, Pace, RealTime};
 pub use compute::{ComputePool, Runner};
+pub use hash::{IdHasher, IdMap};
 pub use log::{Detail, Event, EventKind, EventSink, JsonLines, NoLog, RoundClose, SecAggPhase};
 pub use queue::{EventQueue, Handle, TaskTag};
 pub use seed::{Rng, SeedTree};
