@@ -10,6 +10,7 @@
 
 pub mod actors;
 pub mod audit;
+pub mod byzantine;
 pub mod checkpoint;
 pub mod data;
 pub mod experiment;

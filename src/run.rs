@@ -11,6 +11,7 @@ use crate::actors::{
     ServerOutcome, Snapshot, TrainJob,
 };
 use crate::audit::{self, AuditLog, AuditTrail};
+use crate::byzantine::Attackers;
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointRef};
 use crate::data::{self, ClientData, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
@@ -509,7 +510,8 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let tensors = arch.layer_ranges().into_iter().flat_map(|(w, b)| [w, b]).collect();
     let pipeline = Arc::new(ClientPipeline::new(dp_spec.is_some(), local_noise, &scenario.compression, tensors));
     let bytes_up = pipeline.bytes_up();
-    let runner = TrainJob::runner(arch.clone(), clients.clone(), pipeline);
+    let attackers = scenario.clients.byzantine.as_ref().map(|b| Arc::new(Attackers::draw(b, n, seeds)));
+    let runner = TrainJob::runner(arch.clone(), clients.clone(), pipeline, attackers.clone());
     let pool = Arc::new(ComputePool::new(threads, runner, |j: &TrainJob| j.work));
     let profiles = &scenario.clients.profiles;
     let devices: Vec<Device> =
@@ -552,6 +554,7 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         poisson_q: poisson.then(|| st.clients_per_round as f64 / n as f64),
         secure: scenario.privacy.secure_aggregation,
         params,
+        attackers,
     };
     let expected = if st.kind.is_async() { st.buffer_size } else { st.clients_per_round };
     let dp = dp_spec.map(|d| CentralDp::new(d, expected, seeds));

@@ -173,6 +173,17 @@ fn kept_optimizer_state_resumes_byte_identical() {
     check_with("privacy/secagg_dropout.yaml", &["--set", "training.optimizer={kind: momentum, keep_state: true}"]);
 }
 
+/// Byzantine clients: ALIE's held updates of an open round and the
+/// Gaussian attack's draws are saved whole.
+#[test]
+fn byzantine_attacks_resume_byte_identical() {
+    check_with("dropout.yaml", &["--set", "clients.byzantine={fraction: 0.3, attack: {kind: alie}}"]);
+    check_with(
+        "sync_vs_async/fedbuff.yaml",
+        &["--set", "clients.byzantine={fraction: 0.2, attack: {kind: gaussian, std: 0.5}}"],
+    );
+}
+
 /// With the optional outputs switched off, a resumed run still writes
 /// only the contract's files, the same bytes.
 #[test]

@@ -15,6 +15,7 @@
 //! cancelled first): one actor round trip serves hundreds of messages.
 
 use super::messages::{Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
+use crate::byzantine::Attackers;
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining, OptimizerState};
 use crate::net::Network;
@@ -64,10 +65,12 @@ pub struct Trained {
 
 impl TrainJob {
     /// The function the compute pool runs jobs with.
+    /// `attackers`: the run's Byzantine clients, whose updates it poisons.
     pub fn runner(
         arch: Arc<Architecture>,
         data: ClientData,
         pipeline: Arc<ClientPipeline>,
+        attackers: Option<Arc<Attackers>>,
     ) -> crate::sim::Runner<TrainJob, Trained> {
         Arc::new(move |j: &TrainJob| {
             let mut params = j.base.as_ref().clone();
@@ -76,9 +79,19 @@ impl TrainJob {
                 Some(s) if keep => s.as_ref().clone(),
                 _ => OptimizerState::default(),
             };
-            data.with_client(j.client, |d, rows| {
-                arch.train_with(&mut params, d, rows, &j.training, j.seed, &mut state)
+            let attacker = attackers.as_deref().filter(|a| a.is_attacker(j.client));
+            data.with_client(j.client, |d, rows| match attacker {
+                Some(a) if a.flips_labels(j.client) => {
+                    // Its own rows, in the same order, each label mirrored.
+                    let local = d.flipped_subset(rows);
+                    let all: Vec<u32> = (0..rows.len() as u32).collect();
+                    arch.train_with(&mut params, &local, &all, &j.training, j.seed, &mut state)
+                }
+                _ => arch.train_with(&mut params, d, rows, &j.training, j.seed, &mut state),
             });
+            if let Some(a) = attacker {
+                a.poison(&j.base, &mut params, SeedTree::new(j.seed));
+            }
             let out = pipeline.apply(
                 &j.base,
                 &mut params,

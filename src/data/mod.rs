@@ -94,6 +94,24 @@ impl Dataset {
         &self.x[i * self.n_features..(i + 1) * self.n_features]
     }
 
+    /// `rows` of this set, in that order, with every label y mirrored to
+    /// `n_classes - 1 - y` (a label-flipping attacker's data).
+    ///
+    /// ```
+    /// use fedsim::data::Dataset;
+    /// let d = Dataset { x: vec![0.0, 1.0, 2.0], y: vec![0, 1, 2], n_features: 1, n_classes: 3 };
+    /// let f = d.flipped_subset(&[2, 0]);
+    /// assert_eq!((f.x, f.y), (vec![2.0, 0.0], vec![0, 2]));
+    /// ```
+    pub fn flipped_subset(&self, rows: &[u32]) -> Dataset {
+        Dataset {
+            x: rows.iter().flat_map(|&r| self.row(r as usize).iter().copied()).collect(),
+            y: rows.iter().map(|&r| crate::byzantine::flipped(self.y[r as usize], self.n_classes)).collect(),
+            n_features: self.n_features,
+            n_classes: self.n_classes,
+        }
+    }
+
     /// Rows per class (length `n_classes`).
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.n_classes];

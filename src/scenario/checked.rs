@@ -127,6 +127,16 @@ pub struct ClientsSpec {
     /// Per-task probability in [0, 1] that the client vanishes mid-task.
     pub dropout: f64,
     pub availability: Availability,
+    /// Attackers among the clients, if any.
+    pub byzantine: Option<ByzantineSpec>,
+}
+
+/// `clients.byzantine`, checked: the raw attack is used as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByzantineSpec {
+    /// The share of clients that attack, in [0, 1].
+    pub fraction: f64,
+    pub attack: super::raw::RawAttack,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@
 
 pub use super::values::Name;
 use super::values::{
-    keyword_enum, tagged_enum, AtLeastOne, DecayFraction, NonNegativeF64, NonNegativeMs, NonNegativeU64,
+    keyword_enum, tagged_enum, AtLeastOne, DecayFraction, FiniteF64, NonNegativeF64, NonNegativeMs, NonNegativeU64,
     NonNegativeUsize, OpenFraction, PositiveF64, PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability,
     QuantBits, Rate, Text, TrimFraction, UnitFraction,
 };
@@ -331,6 +331,100 @@ pub struct RawClients {
     /// When clients can be selected. Default `{kind: always}`.
     #[serde(default)]
     pub availability: RawAvailability,
+    /// Attackers among the clients (see `docs/byzantine.md`). Default: none.
+    #[serde(default)]
+    pub byzantine: Option<RawByzantine>,
+}
+
+/// `clients.byzantine`: some clients attack the model, e.g.
+///
+/// ```yaml
+/// byzantine: { fraction: 0.2, attack: { kind: scale, factor: -10 } }
+/// ```
+///
+/// Exactly `round(fraction * count)` clients attack, drawn from the seed
+/// (each is named by a `byzantine` event at time 0). They take part like
+/// any other client; what they send is the attack's.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping with fraction and attack")]
+pub struct RawByzantine {
+    /// Required. The share of clients that attack, a probability in [0, 1].
+    pub fraction: Probability,
+    /// Required. What the attackers do.
+    pub attack: RawAttack,
+}
+
+tagged_enum! {
+    tag = "kind";
+    /// `clients.byzantine.attack`: what an attacker sends instead of its
+    /// honest update (its trained parameters minus the model it started
+    /// from, the delta).
+    pub enum RawAttack {
+        /// The delta negated.
+        SignFlip(SignFlipAttack) = "sign_flip",
+        /// The delta multiplied by `factor`.
+        Scale(ScaleAttack) = "scale",
+        /// Noise instead of the delta: each coordinate N(0, std^2).
+        Gaussian(GaussianAttack) = "gaussian",
+        /// Data poisoning: the attacker trains on its data with every label
+        /// y replaced by (classes - 1 - y).
+        LabelFlip(LabelFlipAttack) = "label_flip",
+        /// "A little is enough" (Baruch et al. 2019): the attackers of a
+        /// round collude, and each sends mean - z * std of their honest
+        /// deltas, coordinate by coordinate; sync strategies only.
+        Alie(AlieAttack) = "alie",
+    }
+}
+
+/// `clients.byzantine.attack` with `kind: sign_flip`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "no further keys")]
+pub struct SignFlipAttack {}
+
+/// `clients.byzantine.attack` with `kind: label_flip`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "no further keys")]
+pub struct LabelFlipAttack {}
+
+/// `clients.byzantine.attack` with `kind: scale`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with factor")]
+pub struct ScaleAttack {
+    /// The delta's multiplier, a finite number (negative points the model
+    /// away from the clients' descent). Default -10.
+    pub factor: FiniteF64,
+}
+
+impl Default for ScaleAttack {
+    fn default() -> Self {
+        ScaleAttack { factor: FiniteF64(-10.0) }
+    }
+}
+
+/// `clients.byzantine.attack` with `kind: gaussian`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with std")]
+pub struct GaussianAttack {
+    /// The noise's standard deviation per coordinate, a finite number > 0.
+    /// Default 1.
+    pub std: PositiveF64,
+}
+
+impl Default for GaussianAttack {
+    fn default() -> Self {
+        GaussianAttack { std: PositiveF64(1.0) }
+    }
+}
+
+/// `clients.byzantine.attack` with `kind: alie`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping with z")]
+pub struct AlieAttack {
+    /// How many standard deviations the attackers shift the mean, a finite
+    /// number >= 0. Default: the paper's largest shift that a majority
+    /// still accepts, z = Phi^-1((n - s) / n) with s = floor(n/2 + 1) - m,
+    /// for n updates in the round, m of them the attackers'.
+    pub z: Option<NonNegativeF64>,
 }
 
 /// One device tier (`clients.profiles[]`).

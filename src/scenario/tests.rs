@@ -2,6 +2,8 @@
 //! sweeps, messages, the reference doc's coverage, and no panics.
 
 use super::error::{issue_from_serde, serde_path, Problem};
+use super::raw::{RawAttack, ScaleAttack};
+use super::values::FiniteF64;
 use super::yaml::{self, Seg};
 use super::*;
 use std::collections::BTreeSet;
@@ -48,6 +50,7 @@ clients:
       network: { latency: { dist: normal, mean_ms: 40, std_ms: 10 }, up_mbps: 100, down_mbps: 100 }
   dropout: { probability: 0.1 }
   availability: { kind: trace, path: trace.csv }
+  byzantine: { fraction: 0.2, attack: { kind: scale, factor: -5 } }
 model:
   kind: mlp
   hidden: [64, 32]
@@ -150,8 +153,23 @@ server: { network: { up_mbps: 10, latency: { dist: pareto, scale_ms: 3, shape: 1
     r#"
 name: d
 data: { dataset: iris }
-clients: { count: 3 }
+clients: { count: 3, byzantine: { fraction: 0.3, attack: { kind: gaussian, std: 0.5 } } }
 server: { network: { latency: { dist: normal, mean_ms: 4, std_ms: 1 } } }
+"#,
+    r#"
+name: f
+data: { dataset: iris }
+clients: { count: 3, byzantine: { fraction: 0.3, attack: { kind: sign_flip } } }
+"#,
+    r#"
+name: g
+data: { dataset: iris }
+clients: { count: 3, byzantine: { fraction: 0.3, attack: { kind: label_flip } } }
+"#,
+    r#"
+name: h
+data: { dataset: iris }
+clients: { count: 3, byzantine: { fraction: 0.3, attack: { kind: alie, z: 1.5 } } }
 "#,
     r#"
 name: e
@@ -191,6 +209,10 @@ fn full_example_parses_into_the_expected_values() {
     assert_eq!(s.clients.count, 50);
     assert_eq!(s.clients.dropout, 0.1);
     assert_eq!(s.clients.availability, Availability::Trace { path: fixtures().join("trace.csv") });
+    assert_eq!(
+        s.clients.byzantine,
+        Some(ByzantineSpec { fraction: 0.2, attack: RawAttack::Scale(ScaleAttack { factor: FiniteF64(-5.0) }) })
+    );
     assert_eq!(
         s.clients.profiles[0],
         Profile {
@@ -296,7 +318,7 @@ fn defaults_fill_a_minimal_scenario() {
     );
     assert_eq!(
         s.clients,
-        ClientsSpec { count: 10, profiles: vec![], dropout: 0.0, availability: Availability::Always }
+        ClientsSpec { count: 10, profiles: vec![], dropout: 0.0, availability: Availability::Always, byzantine: None }
     );
     assert_eq!(s.model, ModelSpec::SoftmaxRegression);
     assert_eq!(
@@ -791,7 +813,7 @@ fn messages_have_file_line_column_key_expected_found() {
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: 10, cuont: 3 }\n",
-            "x.yaml:3:23: clients.cuont: unknown key, expected one of: count, profiles, dropout, availability",
+            "x.yaml:3:23: clients.cuont: unknown key, expected one of: count, profiles, dropout, availability, byzantine",
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: many }\n",

@@ -93,6 +93,25 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
             format!("kind: {}", raw.compression.name()),
         ));
     }
+    if let Some(b) = clients.byzantine.as_ref().filter(|b| matches!(b.attack, RawAttack::Alie(_))) {
+        // The attackers collude over one round's updates: there must be a
+        // round, and the server must see its updates one by one.
+        let why = if strategy.kind.is_async() {
+            Some(format!("strategy.kind {}", strategy.kind.name()))
+        } else if privacy.secure_aggregation.is_some() {
+            Some("privacy.secure_aggregation".to_string())
+        } else {
+            None
+        };
+        if let Some(found) = why {
+            return Err(inconsistent(
+                key(&["clients", "byzantine", "attack", "kind"]),
+                "a sync strategy without secure aggregation for attack kind alie (its attackers collude over the \
+                 updates of one round)",
+                format!("alie with {found} (fraction {})", fmt_f64(b.fraction)),
+            ));
+        }
+    }
     let server = check_server(raw.server.as_ref())?;
     let stop = match &raw.stop {
         None => RawScenario::default_stop(),
@@ -356,7 +375,8 @@ fn check_clients(c: &RawClients, base: &Path) -> Result<ClientsSpec, Issue> {
             Availability::Trace { path: existing_file(base, &t.path.0, key(&["clients", "availability", "path"]))? }
         }
     };
-    Ok(ClientsSpec { count: c.count.0, profiles, dropout: c.dropout.probability.0, availability })
+    let byzantine = c.byzantine.as_ref().map(|b| ByzantineSpec { fraction: b.fraction.0, attack: b.attack.clone() });
+    Ok(ClientsSpec { count: c.count.0, profiles, dropout: c.dropout.probability.0, availability, byzantine })
 }
 
 /// The server's link: a bandwidth that is absent is unlimited (the raw

@@ -296,6 +296,11 @@ float_newtype!(
     { "type": "number", "exclusiveMinimum": 0 }
 );
 float_newtype!(
+    /// A finite number, of any sign.
+    FiniteF64, "a finite number", |x| x.is_finite(),
+    { "type": "number" }
+);
+float_newtype!(
     /// A finite number >= 0.
     NonNegativeF64, "a finite number >= 0", |x| x >= 0.0 && x.is_finite(),
     { "type": "number", "minimum": 0 }

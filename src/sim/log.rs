@@ -42,6 +42,9 @@ pub enum EventKind {
     /// Secure aggregation: too few clients are left to unmask the round's
     /// sum; the model stays as it was.
     SecAggAbort,
+    /// At time 0, once per attacking client (`clients.byzantine`), with
+    /// its `attack`.
+    Byzantine,
 }
 
 /// The messages of secure aggregation's four rounds (Bonawitz et al.
@@ -103,6 +106,7 @@ impl EventKind {
             EventKind::SecAgg(phase) => phase.name(),
             EventKind::Unmasked => "unmasked",
             EventKind::SecAggAbort => "secagg_abort",
+            EventKind::Byzantine => "byzantine",
         }
     }
 }
@@ -157,6 +161,8 @@ pub enum Detail {
     Epsilon(Option<f64>),
     /// `model`: the SHA-256 of the parameters (little-endian f64 bytes).
     Digest([u8; 32]),
+    /// `byzantine`: the attack's name.
+    Attack(&'static str),
 }
 
 /// One line of `events.jsonl`.
@@ -252,6 +258,11 @@ impl Event {
                 let _ = write!(line, ",\"epsilon\":{e:?}");
             }
             Detail::Epsilon(None) => line.extend_from_slice(b",\"epsilon\":null"),
+            Detail::Attack(name) => {
+                line.extend_from_slice(b",\"attack\":\"");
+                line.extend_from_slice(name.as_bytes());
+                line.push(b'"');
+            }
             Detail::Digest(d) => {
                 line.extend_from_slice(b",\"sha256\":\"");
                 let at = line.len();

@@ -13,12 +13,14 @@ pub use selection::{IdleSet, Selection, SelectionState};
 use super::messages::{
     Deliver, Envelope, Model, Outbox, Progress, Report, SecureTask, SecureUp, TaskOrder, ToClient, ToServer,
 };
+use crate::byzantine::{self, Attackers};
 use crate::data::Dataset;
 use crate::metrics::Evaluation;
 use crate::model::{Architecture, LocalTraining};
 use crate::net::Leg;
 use crate::privacy::dp::{CentralDp, Step};
 use crate::privacy::secagg;
+use crate::scenario::raw::RawAttack;
 use crate::scenario::SecAggSpec;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::SecAggPhase;
@@ -71,6 +73,8 @@ pub struct ServerConfig {
     pub secure: Option<SecAggSpec>,
     /// Parameters of the model.
     pub params: usize,
+    /// Byzantine clients, if any.
+    pub attackers: Option<Arc<Attackers>>,
 }
 
 /// What the server knows at the end.
@@ -129,6 +133,8 @@ pub struct ServerState {
     /// Why the sync round whose secure phases are running closed its
     /// training (its `aggregate` event says it once the sum is unmasked).
     pub closing: Option<RoundClose>,
+    /// ALIE: the colluding attackers' honest updates of the open round.
+    pub held: Vec<Update>,
 }
 
 pub struct ServerActor {
@@ -152,6 +158,7 @@ pub struct ServerActor {
     contributions: BTreeMap<u32, u32>,
     secure_round: Option<SecureRound>,
     closing: Option<RoundClose>,
+    held: Vec<Update>,
 }
 
 impl ServerActor {
@@ -184,6 +191,7 @@ impl ServerActor {
             contributions: BTreeMap::new(),
             secure_round: None,
             closing: None,
+            held: Vec::new(),
         }
     }
 
@@ -203,6 +211,7 @@ impl ServerActor {
             contributions: self.contributions.clone(),
             secure_round: self.secure_round.clone(),
             closing: self.closing,
+            held: self.held.clone(),
         }
     }
 
@@ -221,6 +230,7 @@ impl ServerActor {
         self.contributions = s.contributions;
         self.secure_round = s.secure_round;
         self.closing = s.closing;
+        self.held = s.held;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -274,6 +284,11 @@ impl ServerActor {
                 out,
                 self.event(now, EventKind::Epsilon, None).detail(Detail::Epsilon(e.is_finite().then_some(e))),
             );
+        }
+        if let Some(a) = self.cfg.attackers.clone() {
+            for &c in a.ids() {
+                self.log(out, self.event(now, EventKind::Byzantine, Some(c)).detail(Detail::Attack(a.attack().name())));
+            }
         }
         // The initial model opens the audit trail.
         let digest = crate::audit::model_digest(&self.global);
@@ -414,14 +429,14 @@ impl ServerActor {
                 *self.contributions.entry(r.client).or_insert(0) += 1;
             }
         }
-        self.strategy.fold(Update {
-            client: r.client,
-            samples,
-            params,
-            base: r.base,
-            base_version: r.base_version,
-            staleness,
-        });
+        let update =
+            Update { client: r.client, samples, params, base: r.base, base_version: r.base_version, staleness };
+        if self.cfg.attackers.as_ref().is_some_and(|a| a.colludes(r.client)) {
+            // Folded at the round's close, once the colluders know each other's.
+            self.held.push(update);
+        } else {
+            self.strategy.fold(update);
+        }
         let next = self.protocol.reported(r.client);
         self.after(now, next, out);
     }
@@ -557,6 +572,7 @@ impl ServerActor {
     /// Closes a sync round: cancels the stragglers, aggregates what is in
     /// hand, and starts the next round at the same instant.
     fn close_round(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
+        let reports = self.protocol.round_reports();
         let Some(stragglers) = self.protocol.close() else { return };
         for c in stragglers {
             let serial = self.selection.serial(c);
@@ -572,6 +588,7 @@ impl ServerActor {
             // Training is over: secure aggregation's own phases begin.
             return self.secure_phase_over(now, out);
         }
+        self.fold_colluders(reports);
         self.advance(now, why, out);
         if self.stop_reason.is_none() {
             self.dispatch(now, out);
@@ -616,6 +633,23 @@ impl ServerActor {
         }
         if self.stop_reason.is_none() && self.cfg.stop.rounds.is_some_and(|r| self.version >= r) {
             self.halt(StopReason::Rounds, out);
+        }
+    }
+
+    /// ALIE: the round's colluding attackers each send the same
+    /// `mean - z * std` of their honest updates (z from the round's count
+    /// of updates and of attackers, unless the scenario sets it).
+    /// `reports`: the round's updates, the attackers' included.
+    fn fold_colluders(&mut self, reports: usize) {
+        let held = std::mem::take(&mut self.held);
+        let Some(first) = held.first() else { return };
+        let Some(RawAttack::Alie(alie)) = self.cfg.attackers.as_ref().map(|a| a.attack()) else { return };
+        let n = reports.max(held.len());
+        let z = alie.z.map_or_else(|| byzantine::alie_z(n, held.len()), |z| z.0);
+        let honest: Vec<Vec<f64>> = held.iter().map(|u| u.params.clone()).collect();
+        let sent = byzantine::alie(&first.base, &honest, z);
+        for u in held {
+            self.strategy.fold(Update { params: sent.clone(), ..u });
         }
     }
 

@@ -107,6 +107,14 @@ impl Protocol {
         }
     }
 
+    /// Reports taken in by the open sync round (0 with none open).
+    pub fn round_reports(&self) -> usize {
+        match self {
+            Protocol::Rounds { round: Some(r), .. } => r.reports,
+            _ => 0,
+        }
+    }
+
     pub fn round_open(&self) -> bool {
         matches!(self, Protocol::Rounds { round: Some(_), .. })
     }

@@ -318,7 +318,7 @@ fn log_erfc(x: f64) -> f64 {
 }
 
 /// Standard normal CDF.
-fn normal_cdf(z: f64) -> f64 {
+pub(crate) fn normal_cdf(z: f64) -> f64 {
     0.5 * erfc(-z / std::f64::consts::SQRT_2)
 }
 
