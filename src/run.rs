@@ -16,7 +16,9 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointRef};
 use crate::data::{self, ClientData, DataError, FederatedData};
 use crate::metrics::{MetricsRow, Recorder};
 use crate::model::{Architecture, LocalTraining, ModelError};
-use crate::net::{place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Network, ServerLink};
+use crate::net::{
+    place_profiles, AvailabilityError, AvailabilityModel, DelaySampler, Device, Faults, Network, ServerLink,
+};
 use crate::privacy::dp::CentralDp;
 use crate::privacy::{self, ClientPipeline};
 use crate::report::{
@@ -521,7 +523,9 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let sn = &scenario.server.network;
     let server =
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
-    let network = Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds);
+    let faults = Arc::new(Faults::new(&scenario.faults, n, seeds));
+    let network =
+        Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds).with_faults(faults.clone());
     let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
     // Generating a per-client synthetic row draws each feature and the
     // source's model (tens of operations a draw): worth counting when
@@ -555,6 +559,7 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         secure: scenario.privacy.secure_aggregation,
         params,
         attackers,
+        faults,
     };
     let expected = if st.kind.is_async() { st.buffer_size } else { st.clients_per_round };
     let dp = dp_spec.map(|d| CentralDp::new(d, expected, seeds));

@@ -184,6 +184,20 @@ fn byzantine_attacks_resume_byte_identical() {
     );
 }
 
+/// Scheduled faults: a server outage (the server's down state and the
+/// restarted round), a partition and a slow link, across checkpoints.
+#[test]
+fn faults_resume_byte_identical() {
+    check_with(
+        "dropout.yaml",
+        &[
+            "--set",
+            "faults=[{kind: server_down, at_s: 2, duration_s: 3}, {kind: partition, at_s: 6, duration_s: 4, \
+             fraction: 0.3}, {kind: slow_link, at_s: 1, duration_s: 20, factor: 3, fraction: 0.5}]",
+        ],
+    );
+}
+
 /// With the optional outputs switched off, a resumed run still writes
 /// only the contract's files, the same bytes.
 #[test]

@@ -200,6 +200,12 @@ impl Kernel<'_> {
     fn route(&mut self, post: Post) {
         let now = self.state.now;
         let Post { tag, leg, bytes, mut envelope } = post;
+        if self.network.faults().cuts(now, tag.client) {
+            // Lost on a cut link (`faults:` partition): the task fails now,
+            // and the server sees it as a drop.
+            self.state.queue.push(now, Some(tag), Envelope::Drop(tag));
+            return;
+        }
         let latency_s = match &mut envelope {
             Envelope::Client(c, ToClient::Task(order)) => {
                 // A new task: the network draws its fate now, and what the

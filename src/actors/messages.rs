@@ -191,9 +191,15 @@ pub enum ToServer {
         client: u32,
         serial: u32,
     },
-    /// A sync round's deadline.
+    /// A sync round's deadline: the round opened at `opened_at`.
     Deadline {
         version: u64,
+        opened_at: VirtualTime,
+    },
+    /// A scheduled fault (`faults[index]`) starts or ends.
+    Fault {
+        index: u32,
+        start: bool,
     },
     /// A time-based evaluation is due.
     EvalTick,

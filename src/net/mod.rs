@@ -18,11 +18,13 @@
 pub mod availability;
 pub mod delay;
 pub mod device;
+pub mod fault;
 pub mod link;
 
 pub use availability::{AvailabilityError, AvailabilityModel};
 pub use delay::DelaySampler;
 pub use device::{place_profiles, Device};
+pub use fault::Faults;
 pub use link::{SharedLink, TransferId};
 
 use crate::sim::{SeedTree, TaskTag, VirtualTime};
@@ -114,6 +116,7 @@ pub struct Network {
     net_server: SeedTree,
     compute: SeedTree,
     dropping: SeedTree,
+    faults: Arc<Faults>,
 }
 
 fn transfer_id(tag: TaskTag) -> TransferId {
@@ -139,7 +142,17 @@ impl Network {
             net_server: seeds.child("net.server"),
             compute: seeds.child("compute"),
             dropping: seeds.child("dropout"),
+            faults: Arc::new(Faults::default()),
         }
+    }
+
+    /// The run's scheduled faults (none by default).
+    pub fn with_faults(self, faults: Arc<Faults>) -> Self {
+        Network { faults, ..self }
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     pub fn device(&self, client: u32) -> &Device {
@@ -216,10 +229,13 @@ impl Network {
 
     /// Sends a task's message of `bytes` over `leg` at `now`; `latency_s`
     /// is the leg's ([`TaskDraws::leg_latency_s`], drawn once at dispatch).
+    /// A slow link (`faults:`) divides the client's bandwidth for the
+    /// whole message.
     pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> Route {
-        let (client_bps, _) = self.rates(tag.client, leg);
+        let (client_bps, server_bps) = self.rates(tag.client, leg);
+        let client_bps = client_bps / self.faults.slowdown(now, tag.client);
         if self.link(leg).is_none() {
-            let s = self.leg_s(tag, leg, bytes, latency_s);
+            let s = latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps);
             return Route::At(now.after(VirtualTime::from_secs_f64(s).as_nanos()));
         }
         let id = transfer_id(tag);

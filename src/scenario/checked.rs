@@ -48,6 +48,8 @@ pub struct Scenario {
     pub evaluation: EvaluationSpec,
     /// What the run folder holds beyond the contract's files.
     pub output: OutputSpec,
+    /// Scheduled failures, in file order.
+    pub faults: Vec<FaultSpec>,
     /// `sweep:` map, dotted key -> values (as YAML scalars rendered to text),
     /// in file order. Empty when the file has none.
     pub sweep: Vec<(String, Vec<String>)>,
@@ -129,6 +131,47 @@ pub struct ClientsSpec {
     pub availability: Availability,
     /// Attackers among the clients, if any.
     pub byzantine: Option<ByzantineSpec>,
+}
+
+/// One of `faults:`, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// Virtual seconds, finite and >= 0.
+    pub at_s: f64,
+    /// Virtual seconds, finite and > 0.
+    pub duration_s: f64,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    Partition(FaultTargets),
+    ServerDown,
+    /// Bandwidth divided by `factor` (>= 1).
+    SlowLink {
+        factor: f64,
+        targets: FaultTargets,
+    },
+}
+
+impl FaultKind {
+    /// The YAML name (`faults[].kind`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Partition(_) => "partition",
+            FaultKind::ServerDown => "server_down",
+            FaultKind::SlowLink { .. } => "slow_link",
+        }
+    }
+}
+
+/// Which clients a fault hits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultTargets {
+    /// `round(fraction * count)` clients drawn from the seed.
+    Fraction(f64),
+    /// These clients (ids below `clients.count`, sorted, distinct).
+    Clients(Vec<u32>),
 }
 
 /// `clients.byzantine`, checked: the raw attack is used as it is.

@@ -61,6 +61,10 @@ pub struct RawScenario {
     /// latency of its own).
     #[serde(default)]
     pub server: Option<RawServer>,
+    /// Failures scheduled in virtual time (see `docs/time-model.md`,
+    /// "Faults"), in any order. Default none.
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
     /// When the run ends: the first bound reached. Default `{rounds: 100}`
     /// when the key is absent; when present it needs `rounds` or
     /// `virtual_time_s`.
@@ -1278,6 +1282,81 @@ pub struct RawEvaluation {
     /// Evaluate every this many virtual seconds, finite and > 0.
     #[serde(default)]
     pub every_s: Option<PositiveF64>,
+}
+
+// ---------------------------------------------------------------- faults
+
+tagged_enum! {
+    tag = "kind";
+    /// `faults[]`: one failure, from `at_s` for `duration_s` virtual
+    /// seconds, e.g.
+    ///
+    /// ```yaml
+    /// faults:
+    ///   - { kind: partition, at_s: 10, duration_s: 5, fraction: 0.3 }
+    ///   - { kind: server_down, at_s: 30, duration_s: 2 }
+    ///   - { kind: slow_link, at_s: 40, duration_s: 20, factor: 4, clients: [0, 1] }
+    /// ```
+    pub enum RawFault {
+        /// Some clients are cut off: a message sent to or from one of them
+        /// while the fault lasts is lost, and its task fails; the server
+        /// sees the loss as a drop.
+        Partition(PartitionFault) = "partition",
+        /// The server is down: every task in flight fails at `at_s` (the
+        /// open sync round is abandoned, the async pool emptied), and work
+        /// is dispatched again when it is back up.
+        ServerDown(ServerDownFault) = "server_down",
+        /// Some clients' links are slower: a message sent to or from one of
+        /// them while the fault lasts moves at its bandwidth / `factor`.
+        SlowLink(SlowLinkFault) = "slow_link",
+    }
+}
+
+/// `faults[]` with `kind: partition`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at_s, duration_s and fraction or clients")]
+pub struct PartitionFault {
+    /// Required. When the fault starts, virtual seconds, finite and >= 0.
+    pub at_s: NonNegativeF64,
+    /// Required. How long it lasts, virtual seconds, finite and > 0.
+    pub duration_s: PositiveF64,
+    /// The share of clients cut off, drawn from the seed (exactly
+    /// round(fraction * count)), a probability in [0, 1]. Default: every
+    /// client, unless `clients` names them.
+    #[serde(default)]
+    pub fraction: Option<Probability>,
+    /// The clients cut off, by id (instead of `fraction`). Default none.
+    #[serde(default)]
+    pub clients: Option<Vec<NonNegativeU64>>,
+}
+
+/// `faults[]` with `kind: server_down`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at_s and duration_s")]
+pub struct ServerDownFault {
+    /// Required. When the fault starts, virtual seconds, finite and >= 0.
+    pub at_s: NonNegativeF64,
+    /// Required. How long it lasts, virtual seconds, finite and > 0.
+    pub duration_s: PositiveF64,
+}
+
+/// `faults[]` with `kind: slow_link`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping with at_s, duration_s, factor and fraction or clients")]
+pub struct SlowLinkFault {
+    /// Required. When the fault starts, virtual seconds, finite and >= 0.
+    pub at_s: NonNegativeF64,
+    /// Required. How long it lasts, virtual seconds, finite and > 0.
+    pub duration_s: PositiveF64,
+    /// Required. The bandwidth divisor, a finite number >= 1.
+    pub factor: AtLeastOne,
+    /// The share of clients slowed, drawn from the seed, a probability in
+    /// [0, 1]. Default: every client, unless `clients` names them.
+    #[serde(default)]
+    pub fraction: Option<Probability>,
+    /// The clients slowed, by id (instead of `fraction`). Default none.
+    #[serde(default)]
+    pub clients: Option<Vec<NonNegativeU64>>,
 }
 
 // ---------------------------------------------------------------- output

@@ -379,8 +379,9 @@ pub fn reference_markdown() -> String {
             out.push_str(&section.type_description);
             out.push_str("\n\n");
         }
-        let dotted = format!("{}.", section.key);
-        let below: Vec<&Key> = keys.iter().filter(|k| k.key.starts_with(&dotted)).collect();
+        // A mapping's keys are `key.x`; a list's items are `key[]` and `key[].x`.
+        let (dotted, item) = (format!("{}.", section.key), format!("{}[]", section.key));
+        let below: Vec<&Key> = keys.iter().filter(|k| k.key.starts_with(&dotted) || k.key.starts_with(&item)).collect();
         if !below.is_empty() {
             out.push_str(TABLE_HEAD);
             for k in below {

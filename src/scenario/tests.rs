@@ -94,6 +94,10 @@ stop:
   target_accuracy: 0.92
 evaluation: { every_s: 60 }
 output: { trace_clients: 50, trace: false, audit: false, plots: false, report: false }
+faults:
+  - { kind: partition, at_s: 10, duration_s: 5, fraction: 0.3 }
+  - { kind: server_down, at_s: 30, duration_s: 2 }
+  - { kind: slow_link, at_s: 40, duration_s: 20, factor: 4, clients: [1, 0, 1] }
 sweep:
   strategy.kind: [fedavg, fedasync, multikrum]
   seed: [1, 2]
@@ -291,6 +295,18 @@ fn full_example_parses_into_the_expected_values() {
     assert_eq!(s.evaluation, EvaluationSpec::EveryS(60.0));
     assert_eq!(s.output.trace_clients.0, 50);
     assert!(!s.output.trace && !s.output.audit && !s.output.plots && !s.output.report);
+    assert_eq!(
+        s.faults,
+        vec![
+            FaultSpec { at_s: 10.0, duration_s: 5.0, kind: FaultKind::Partition(FaultTargets::Fraction(0.3)) },
+            FaultSpec { at_s: 30.0, duration_s: 2.0, kind: FaultKind::ServerDown },
+            FaultSpec {
+                at_s: 40.0,
+                duration_s: 20.0,
+                kind: FaultKind::SlowLink { factor: 4.0, targets: FaultTargets::Clients(vec![0, 1]) },
+            },
+        ]
+    );
     assert_eq!(
         s.sweep,
         vec![

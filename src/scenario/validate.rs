@@ -6,8 +6,9 @@ use super::checked::*;
 use super::error::{Issue, Problem};
 use super::keys;
 use super::raw::*;
-use super::values::{describe, fmt_f64};
+use super::values::{describe, fmt_f64, NonNegativeU64, Probability};
 use super::yaml::{parse_path, render, Path as KeyPath, Seg};
+use crate::sim::VirtualTime;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
 
@@ -113,6 +114,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         }
     }
     let server = check_server(raw.server.as_ref())?;
+    let faults = check_faults(&raw.faults, &clients, &privacy)?;
     let stop = match &raw.stop {
         None => RawScenario::default_stop(),
         Some(s) => s.clone(),
@@ -187,6 +189,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
         stop,
         evaluation,
         output: raw.output.clone(),
+        faults,
         sweep,
     })
 }
@@ -323,6 +326,69 @@ fn check_delay(d: &RawDelay, path: KeyPath) -> Result<Delay, Issue> {
         RawDelay::Exponential(e) => Delay::Exponential { mean_ms: e.mean_ms.0 },
         RawDelay::Pareto(p) => Delay::Pareto { scale_ms: p.scale_ms.0, shape: p.shape.0 },
     })
+}
+
+fn check_faults(raw: &[RawFault], clients: &ClientsSpec, privacy: &PrivacySpec) -> Result<Vec<FaultSpec>, Issue> {
+    let mut faults = Vec::new();
+    for (i, f) in raw.iter().enumerate() {
+        let here: KeyPath = vec![Seg::Key("faults".into()), Seg::Index(i)];
+        let targets = |fraction: Option<Probability>, ids: &Option<Vec<NonNegativeU64>>| match (fraction, ids) {
+            (Some(_), Some(_)) => Err(inconsistent(
+                with(&here, &["clients"]),
+                "either fraction or clients, not both",
+                "both fraction and clients",
+            )),
+            (fraction, None) => Ok(FaultTargets::Fraction(fraction.map_or(1.0, |f| f.0))),
+            (None, Some(ids)) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for (j, id) in ids.iter().enumerate() {
+                    if id.0 >= clients.count as u64 {
+                        let mut at = with(&here, &["clients"]);
+                        at.push(Seg::Index(j));
+                        return Err(inconsistent(
+                            at,
+                            format!("a client id below clients.count ({})", clients.count),
+                            id.0.to_string(),
+                        ));
+                    }
+                    out.push(id.0 as u32);
+                }
+                out.sort_unstable();
+                out.dedup();
+                Ok(FaultTargets::Clients(out))
+            }
+        };
+        let (at_s, duration_s, kind) = match f {
+            RawFault::Partition(p) => {
+                (p.at_s.0, p.duration_s.0, FaultKind::Partition(targets(p.fraction, &p.clients)?))
+            }
+            RawFault::ServerDown(d) => {
+                if privacy.dp.is_some() || privacy.secure_aggregation.is_some() {
+                    return Err(inconsistent(
+                        with(&here, &["kind"]),
+                        "no privacy block with kind server_down (what a crashed server loses of DP's adaptive \
+                         clipping or of a secure round is not modelled)",
+                        "server_down with privacy",
+                    ));
+                }
+                (d.at_s.0, d.duration_s.0, FaultKind::ServerDown)
+            }
+            RawFault::SlowLink(s) => (
+                s.at_s.0,
+                s.duration_s.0,
+                FaultKind::SlowLink { factor: s.factor.0, targets: targets(s.fraction, &s.clients)? },
+            ),
+        };
+        if at_s + duration_s >= VirtualTime::NEVER.as_secs_f64() {
+            return Err(inconsistent(
+                with(&here, &["duration_s"]),
+                "a fault that ends within the clock's range (about 584 years)",
+                format!("at_s + duration_s = {}", fmt_f64(at_s + duration_s)),
+            ));
+        }
+        faults.push(FaultSpec { at_s, duration_s, kind });
+    }
+    Ok(faults)
 }
 
 fn check_clients(c: &RawClients, base: &Path) -> Result<ClientsSpec, Issue> {

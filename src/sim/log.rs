@@ -45,6 +45,11 @@ pub enum EventKind {
     /// At time 0, once per attacking client (`clients.byzantine`), with
     /// its `attack`.
     Byzantine,
+    /// A scheduled fault (`faults:`) starts: its kind and how many
+    /// clients it hits.
+    FaultStart,
+    /// A scheduled fault ends.
+    FaultEnd,
 }
 
 /// The messages of secure aggregation's four rounds (Bonawitz et al.
@@ -107,6 +112,8 @@ impl EventKind {
             EventKind::Unmasked => "unmasked",
             EventKind::SecAggAbort => "secagg_abort",
             EventKind::Byzantine => "byzantine",
+            EventKind::FaultStart => "fault_start",
+            EventKind::FaultEnd => "fault_end",
         }
     }
 }
@@ -163,6 +170,8 @@ pub enum Detail {
     Digest([u8; 32]),
     /// `byzantine`: the attack's name.
     Attack(&'static str),
+    /// `fault_start`, `fault_end`: the fault's kind and the clients it hits.
+    Fault { kind: &'static str, clients: u32 },
 }
 
 /// One line of `events.jsonl`.
@@ -258,6 +267,12 @@ impl Event {
                 let _ = write!(line, ",\"epsilon\":{e:?}");
             }
             Detail::Epsilon(None) => line.extend_from_slice(b",\"epsilon\":null"),
+            Detail::Fault { kind, clients } => {
+                line.extend_from_slice(b",\"fault\":\"");
+                line.extend_from_slice(kind.as_bytes());
+                line.extend_from_slice(b"\",\"clients\":");
+                line.extend_from_slice(num.format(clients).as_bytes());
+            }
             Detail::Attack(name) => {
                 line.extend_from_slice(b",\"attack\":\"");
                 line.extend_from_slice(name.as_bytes());

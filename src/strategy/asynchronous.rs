@@ -32,6 +32,10 @@ impl FedAsync {
 }
 
 impl Strategy for FedAsync {
+    fn discard(&mut self) {
+        self.pending = None;
+    }
+
     fn name(&self) -> &'static str {
         StrategyKind::FedAsync.name()
     }
@@ -76,6 +80,10 @@ impl FedBuff {
 }
 
 impl Strategy for FedBuff {
+    fn discard(&mut self) {
+        self.deltas = WeightedSum::default();
+    }
+
     fn name(&self) -> &'static str {
         StrategyKind::FedBuff.name()
     }

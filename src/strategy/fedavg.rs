@@ -78,6 +78,10 @@ impl FedAvg {
 }
 
 impl Strategy for FedAvg {
+    fn discard(&mut self) {
+        self.sum = WeightedSum::default();
+    }
+
     fn name(&self) -> &'static str {
         StrategyKind::FedAvg.name()
     }

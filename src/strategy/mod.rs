@@ -107,6 +107,11 @@ pub trait Strategy: Send {
     /// Applies what was folded since the last call to the global model;
     /// returns how many updates went in. With none, the model is unchanged.
     fn aggregate(&mut self, global: &mut [f64]) -> usize;
+
+    /// Forgets what was folded since the last aggregation (the server went
+    /// down and lost it); the strategy's own state (moments, momentum)
+    /// stays.
+    fn discard(&mut self);
 }
 
 /// Every built-in strategy, as one concrete type that can be saved.
@@ -188,6 +193,10 @@ impl Strategy for AnyStrategy {
     fn aggregate(&mut self, global: &mut [f64]) -> usize {
         each!(self, s => s.aggregate(global))
     }
+
+    fn discard(&mut self) {
+        each!(self, s => s.discard())
+    }
 }
 
 macro_rules! any_from {
@@ -265,6 +274,10 @@ impl FedProx {
 }
 
 impl Strategy for FedProx {
+    fn discard(&mut self) {
+        self.inner.discard();
+    }
+
     fn name(&self) -> &'static str {
         StrategyKind::FedProx.name()
     }

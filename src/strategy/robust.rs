@@ -38,6 +38,10 @@ impl Robust {
 }
 
 impl Strategy for Robust {
+    fn discard(&mut self) {
+        self.buffer.clear();
+    }
+
     fn name(&self) -> &'static str {
         self.name.0
     }

@@ -93,6 +93,10 @@ impl ServerOptimizer {
 }
 
 impl Strategy for ServerOptimizer {
+    fn discard(&mut self) {
+        self.mean.discard();
+    }
+
     fn name(&self) -> &'static str {
         self.name.0
     }

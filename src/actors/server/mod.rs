@@ -17,10 +17,12 @@ use crate::byzantine::{self, Attackers};
 use crate::data::Dataset;
 use crate::metrics::Evaluation;
 use crate::model::{Architecture, LocalTraining};
+use crate::net::Faults;
 use crate::net::Leg;
 use crate::privacy::dp::{CentralDp, Step};
 use crate::privacy::secagg;
 use crate::scenario::raw::RawAttack;
+use crate::scenario::FaultKind;
 use crate::scenario::SecAggSpec;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::SecAggPhase;
@@ -75,6 +77,8 @@ pub struct ServerConfig {
     pub params: usize,
     /// Byzantine clients, if any.
     pub attackers: Option<Arc<Attackers>>,
+    /// Scheduled faults (the server times them and goes down in its own).
+    pub faults: Arc<Faults>,
 }
 
 /// What the server knows at the end.
@@ -135,6 +139,8 @@ pub struct ServerState {
     pub closing: Option<RoundClose>,
     /// ALIE: the colluding attackers' honest updates of the open round.
     pub held: Vec<Update>,
+    /// A `server_down` fault holds: nothing is dispatched.
+    pub down: bool,
 }
 
 pub struct ServerActor {
@@ -159,6 +165,7 @@ pub struct ServerActor {
     secure_round: Option<SecureRound>,
     closing: Option<RoundClose>,
     held: Vec<Update>,
+    down: bool,
 }
 
 impl ServerActor {
@@ -192,6 +199,7 @@ impl ServerActor {
             secure_round: None,
             closing: None,
             held: Vec::new(),
+            down: false,
         }
     }
 
@@ -212,6 +220,7 @@ impl ServerActor {
             secure_round: self.secure_round.clone(),
             closing: self.closing,
             held: self.held.clone(),
+            down: self.down,
         }
     }
 
@@ -231,6 +240,7 @@ impl ServerActor {
         self.secure_round = s.secure_round;
         self.closing = s.closing;
         self.held = s.held;
+        self.down = s.down;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -252,8 +262,8 @@ impl ServerActor {
             ToServer::Report(r) => self.on_report(now, r, &mut out),
             ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, &mut out),
             ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, &mut out),
-            ToServer::Deadline { version } => {
-                if version == self.version && self.protocol.round_open() {
+            ToServer::Deadline { version, opened_at } => {
+                if version == self.version && self.protocol.deadline_of_open_round(opened_at) {
                     self.close_round(now, RoundClose::Deadline, &mut out);
                 }
             }
@@ -266,6 +276,7 @@ impl ServerActor {
                 }
             }
             ToServer::StopAt => self.halt(StopReason::VirtualTime, &mut out),
+            ToServer::Fault { index, start } => self.on_fault(now, index as usize, start, &mut out),
             ToServer::Wake => {
                 if self.wake_at == Some(now) {
                     self.wake_at = None;
@@ -300,6 +311,11 @@ impl ServerActor {
         if let Some(s) = self.cfg.stop.virtual_time_s {
             out.timer(VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::StopAt));
         }
+        for (i, w) in self.cfg.faults.windows().iter().enumerate() {
+            let index = i as u32;
+            out.timer(w.start, None, Envelope::Server(ToServer::Fault { index, start: true }));
+            out.timer(w.end, None, Envelope::Server(ToServer::Fault { index, start: false }));
+        }
         if let EvaluationSpec::EveryS(s) = self.cfg.evaluation {
             out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
         }
@@ -309,8 +325,50 @@ impl ServerActor {
         self.dispatch(now, out);
     }
 
+    /// A scheduled fault starts or ends. The kernel applies a partition or
+    /// a slow link to each message; the server logs them, and goes down
+    /// itself.
+    fn on_fault(&mut self, now: VirtualTime, index: usize, start: bool, out: &mut Outbox) {
+        let w = &self.cfg.faults.windows()[index];
+        let (kind, down) = (w.kind.name(), w.kind == FaultKind::ServerDown);
+        let clients = self.cfg.faults.hits(index) as u32;
+        let e = self.event(now, if start { EventKind::FaultStart } else { EventKind::FaultEnd }, None);
+        self.log(out, e.detail(Detail::Fault { kind, clients }));
+        match (down, start) {
+            (true, true) => self.crash(now, out),
+            (true, false) => {
+                self.down = false;
+                self.dispatch(now, out);
+            }
+            (false, _) => {}
+        }
+    }
+
+    /// The server goes down: every task in flight fails (the server sees
+    /// a drop each), and what it had gathered since the last version is
+    /// lost: a sync round is abandoned, to restart when the server is back.
+    fn crash(&mut self, now: VirtualTime, out: &mut Outbox) {
+        self.down = true;
+        let busy: Vec<u32> = (0..self.cfg.clients as u32).filter(|&c| !self.selection.state.idle.contains(c)).collect();
+        for c in busy {
+            let serial = self.selection.serial(c);
+            if self.selection.settle(c, serial) {
+                self.log(out, self.event(now, EventKind::Drop, Some(c)));
+                out.cancels.push(TaskTag { client: c, serial });
+                // Frees the pool's slot; a sync round is closed below.
+                let _ = self.protocol.dropped(c);
+            }
+        }
+        self.protocol.close();
+        self.strategy.discard();
+        self.held.clear();
+    }
+
     /// Hands out work as the protocol says: a new round, or refilled slots.
     fn dispatch(&mut self, now: VirtualTime, out: &mut Outbox) {
+        if self.down {
+            return;
+        }
         // A secure round's own phases run before the next round starts.
         if self.secure_round.is_some() {
             return;
@@ -330,8 +388,9 @@ impl ServerActor {
             if let (Some(spec), false) = (self.cfg.secure, chosen.is_empty()) {
                 self.open_secure_round(spec, &chosen);
             }
-            if let Some(d) = self.protocol.started(&chosen) {
-                out.timer(now + d, None, Envelope::Server(ToServer::Deadline { version: self.version }));
+            if let Some(d) = self.protocol.started(now, &chosen) {
+                let deadline = ToServer::Deadline { version: self.version, opened_at: now };
+                out.timer(now + d, None, Envelope::Server(deadline));
             }
             for &c in &chosen {
                 self.send_task(now, c, self.selection.serial(c), out);

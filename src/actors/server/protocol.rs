@@ -15,6 +15,9 @@ pub struct Round {
     /// Clients selected and not yet reported or dropped.
     pub outstanding: BTreeSet<u32>,
     pub reports: usize,
+    /// When it opened: its deadline timer must not close a later round
+    /// opened at the same version (after the server was down).
+    pub opened_at: VirtualTime,
 }
 
 /// What the server should do after a task settled.
@@ -77,12 +80,12 @@ impl Protocol {
         }
     }
 
-    /// Clients were started; a sync round opens (returns its deadline,
-    /// relative to now).
-    pub fn started(&mut self, clients: &[u32]) -> Option<VirtualTime> {
+    /// Clients were started at `now`; a sync round opens (returns its
+    /// deadline, relative to now).
+    pub fn started(&mut self, now: VirtualTime, clients: &[u32]) -> Option<VirtualTime> {
         match self {
             Protocol::Rounds { round, deadline, .. } if !clients.is_empty() => {
-                *round = Some(Round { outstanding: clients.iter().copied().collect(), reports: 0 });
+                *round = Some(Round { outstanding: clients.iter().copied().collect(), reports: 0, opened_at: now });
                 *deadline
             }
             Protocol::Rounds { .. } => None,
@@ -113,6 +116,12 @@ impl Protocol {
             Protocol::Rounds { round: Some(r), .. } => r.reports,
             _ => 0,
         }
+    }
+
+    /// Whether the deadline of a round opened at `opened_at` is the open
+    /// round's.
+    pub fn deadline_of_open_round(&self, opened_at: VirtualTime) -> bool {
+        matches!(self, Protocol::Rounds { round: Some(r), .. } if r.opened_at == opened_at)
     }
 
     pub fn round_open(&self) -> bool {
@@ -188,13 +197,13 @@ mod tests {
             poisson: false,
         });
         assert_eq!(p.wanted(), 3);
-        p.started(&[1, 4, 7]);
+        p.started(VirtualTime::ZERO, &[1, 4, 7]);
         assert_eq!(p.wanted(), 0);
         assert_eq!(p.reported(4), Next::Wait);
         assert_eq!(p.reported(1), Next::CloseRound(RoundClose::Quorum));
         assert_eq!(p.close(), Some(vec![7]));
         assert_eq!(p.wanted(), 3);
-        p.started(&[2, 3, 5]);
+        p.started(VirtualTime::ZERO, &[2, 3, 5]);
         assert_eq!(p.dropped(2), Next::Wait);
         assert_eq!(p.dropped(3), Next::Wait);
         assert_eq!(p.dropped(5), Next::CloseRound(RoundClose::AllReported));
@@ -204,7 +213,7 @@ mod tests {
     #[test]
     fn a_pool_keeps_its_slots_full() {
         let mut p = Protocol::new(Schedule::Continuous { concurrency: 3, max_staleness: Some(2) });
-        p.started(&[0, 1]);
+        p.started(VirtualTime::ZERO, &[0, 1]);
         assert_eq!(p.wanted(), 1);
         assert_eq!(p.reported(0), Next::Refill);
         assert_eq!(p.wanted(), 2);

@@ -1,0 +1,150 @@
+//! Scheduled faults (`faults:`) on constant links, against the closed form
+//! of `docs/time-model.md` ("Faults"): 10 iris clients, all in every round,
+//! 100 ms latency, 1 Mb/s links, 100 samples/s. A task is 60 bytes down
+//! (0.48 ms), 12 samples of compute (0.12 s) and 60 bytes up: a round takes
+//! 2 x 0.10048 + 0.12 = 0.32096 s.
+
+mod common;
+
+use common::{run_yaml, Ran};
+use serde_json::Value;
+
+const BASE: &str = r#"name: faults
+seed: 1
+data: { dataset: iris, test_fraction: 0.2 }
+clients:
+  count: 10
+  profiles:
+    - name: c
+      share: 1.0
+      compute: { samples_per_s: 100 }
+      network: { latency: { dist: constant, ms: 100 }, up_mbps: 1, down_mbps: 1 }
+model: { kind: softmax_regression }
+training: { local_epochs: 1, batch_size: 8, learning_rate: 0.1 }
+"#;
+
+const LEG: f64 = 0.1 + 60.0 * 8.0 / 1e6;
+const ROUND: f64 = 2.0 * LEG + 0.12;
+
+fn run(strategy: &str, faults: &str) -> Ran {
+    run_yaml(&format!("{BASE}strategy: {strategy}\nstop: {{ rounds: 5 }}\nfaults: {faults}\n"), 1)
+}
+
+fn times(ran: &Ran, kind: &str) -> Vec<f64> {
+    ran.events_of(kind).iter().map(|e| e["t"].as_f64().unwrap()).collect()
+}
+
+fn close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-9, "{a:?} vs {b:?}");
+    }
+}
+
+fn check_run(ran: &Ran) {
+    let check = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-run");
+    let out = std::process::Command::new(check).arg(&ran.dir).output().expect("check-run runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+const SYNC: &str = "{ kind: fedavg, clients_per_round: 10 }";
+
+#[test]
+fn without_faults_a_round_is_the_closed_form() {
+    let ran = run(SYNC, "[]");
+    close(&times(&ran, "aggregate"), &(1..=5).map(|r| r as f64 * ROUND).collect::<Vec<_>>());
+}
+
+/// A slow link divides the bandwidth of every message sent while it
+/// holds: round 1 is slow both ways; round 2's download is slow, its
+/// upload (sent after the fault ended) is not.
+#[test]
+fn a_slow_link_slows_the_messages_sent_while_it_holds() {
+    let ran = run(SYNC, "[{ kind: slow_link, at_s: 0, duration_s: 0.5, factor: 4 }]");
+    let slow = 0.1 + 4.0 * 60.0 * 8.0 / 1e6;
+    let r1 = 2.0 * slow + 0.12;
+    let r2 = r1 + slow + 0.12 + LEG;
+    close(&times(&ran, "aggregate")[..3], &[r1, r2, r2 + ROUND]);
+    close(&times(&ran, "fault_start"), &[0.0]);
+    close(&times(&ran, "fault_end"), &[0.5]);
+    assert_eq!(ran.events_of("fault_start")[0]["fault"], "slow_link");
+    assert_eq!(ran.events_of("fault_start")[0]["clients"], 10);
+    check_run(&ran);
+}
+
+/// A cut client's messages are lost when sent: its upload at 0.22048 s and
+/// every dispatch to it until the partition heals at 1 s fail as drops, and
+/// each round closes on the 8 others.
+#[test]
+fn a_partition_loses_the_messages_of_the_clients_it_cuts() {
+    let ran = run(SYNC, "[{ kind: partition, at_s: 0.2, duration_s: 0.8, clients: [0, 1] }]");
+    close(&times(&ran, "aggregate"), &(1..=5).map(|r| r as f64 * ROUND).collect::<Vec<_>>());
+    let aggregates = ran.events_of("aggregate");
+    let updates: Vec<u64> = aggregates.iter().map(|e| e["updates"].as_u64().unwrap()).collect();
+    // Round 4 starts at 0.96288 s, still inside the partition.
+    assert_eq!(updates, vec![8, 8, 8, 8, 10]);
+    let drops = ran.events_of("drop");
+    assert!(drops.iter().all(|e| e["client"] == 0 || e["client"] == 1));
+    let t: Vec<f64> = drops.iter().step_by(2).map(|e| e["t"].as_f64().unwrap()).collect();
+    close(&t, &[LEG + 0.12, ROUND, 2.0 * ROUND, 3.0 * ROUND]);
+    check_run(&ran);
+}
+
+/// The server goes down at 0.2 s for 0.5 s: the 10 tasks in flight fail
+/// then, round 1 is abandoned and restarts at 0.7 s.
+#[test]
+fn a_server_outage_fails_the_tasks_in_flight_and_restarts_the_round() {
+    let ran = run(SYNC, "[{ kind: server_down, at_s: 0.2, duration_s: 0.5 }]");
+    close(&times(&ran, "drop"), &[0.2; 10]);
+    close(&times(&ran, "aggregate"), &(0..5).map(|r| 0.7 + (r + 1) as f64 * ROUND).collect::<Vec<_>>());
+    let dispatches = times(&ran, "dispatch");
+    assert_eq!(dispatches.iter().filter(|&&t| t == 0.7).count(), 10, "the round restarts at 0.7 s");
+    assert!(dispatches.iter().all(|&t| t == 0.0 || t >= 0.7), "nothing is dispatched while it is down");
+    check_run(&ran);
+}
+
+/// A round's deadline set before the outage must not cut the round that
+/// restarts after it: the restarted round runs its full length.
+#[test]
+fn a_deadline_from_before_an_outage_does_not_close_the_restarted_round() {
+    // Deadline 0.6 s: the abandoned round's would fire at 0.6 s... and the
+    // restarted round (0.5 s) would be cut at 0.6 s if it were obeyed.
+    let ran = run(
+        "{ kind: fedavg, clients_per_round: 10, deadline_s: 0.6 }",
+        "[{ kind: server_down, at_s: 0.1, duration_s: 0.4 }]",
+    );
+    close(&times(&ran, "aggregate")[..1], &[0.5 + ROUND]);
+    assert_eq!(ran.events_of("late").len(), 0);
+}
+
+/// The async pool empties at the outage and refills when the server is
+/// back: every dispatch after the first ones is at or after 0.7 s, and the
+/// update count is whole.
+#[test]
+fn an_async_pool_refills_after_an_outage() {
+    let ran = run("{ kind: fedasync, concurrency: 4 }", "[{ kind: server_down, at_s: 0.2, duration_s: 0.5 }]");
+    let dispatches = times(&ran, "dispatch");
+    assert_eq!(dispatches.iter().filter(|&&t| t == 0.0).count(), 4);
+    assert_eq!(dispatches.iter().filter(|&&t| t == 0.7).count(), 4, "the pool refills at 0.7 s");
+    assert!(dispatches.iter().all(|&t| t == 0.0 || t >= 0.7));
+    close(&times(&ran, "drop"), &[0.2; 4]);
+    let first: Value = ran.events_of("aggregate")[0].clone();
+    assert!((first["t"].as_f64().unwrap() - (0.7 + ROUND)).abs() < 1e-9);
+    check_run(&ran);
+}
+
+#[test]
+fn fault_keys_are_checked_where_they_are_written() {
+    let refused = |faults: &str| {
+        let yaml = format!("{BASE}stop: {{ rounds: 2 }}\nfaults: {faults}\n");
+        fedsim::scenario::load_str(&yaml, std::path::Path::new("f.yaml"), &[]).unwrap_err().to_string()
+    };
+    let e = refused("[{ kind: partition, at_s: 1, duration_s: 1, clients: [3, 10] }]");
+    assert!(e.contains("faults[0].clients[1]") && e.contains("below clients.count (10)"), "{e}");
+    let e = refused("[{ kind: slow_link, at_s: 1, duration_s: 1, factor: 2, fraction: 0.5, clients: [1] }]");
+    assert!(e.contains("faults[0].clients") && e.contains("not both"), "{e}");
+    let e = refused("[{ kind: slow_link, at_s: 1, duration_s: 1, factor: 0.5 }]");
+    assert!(e.contains("faults[0].factor"), "{e}");
+    let e = refused("[{ kind: server_down, at_s: 1, duration_s: 0 }]");
+    assert!(e.contains("faults[0].duration_s"), "{e}");
+}
