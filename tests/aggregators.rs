@@ -44,6 +44,16 @@ fn krum_with_no_byzantine_picks_the_most_central() {
     assert_close(&fold_all(&mut Robust::new("multikrum", ROUNDS, multi), &[0.0; 4]), &[1.5, 0.5, 1.75, 4.0], 1e-12);
 }
 
+/// beta * n = 1.5 cuts floor(1.5) = 1 value at each end, not 2.
+#[test]
+fn a_fractional_trim_rounds_down() {
+    let mut xs = [100.0, 0.0, 10.0, 2.0, 1.0];
+    assert!((fedsim::strategy::trimmed_mean(&mut xs, 0.3) - 13.0 / 3.0).abs() < 1e-12);
+    // At most (n - 1) / 2 per end: something always stays.
+    let mut xs = [5.0, 1.0, 3.0, 2.0];
+    assert!((fedsim::strategy::trimmed_mean(&mut xs, 0.49) - 2.5).abs() < 1e-12);
+}
+
 #[test]
 fn trimmed_mean_drops_the_extremes() {
     // beta 1/3 of 3 values drops one at each end: the median.

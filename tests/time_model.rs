@@ -90,6 +90,15 @@ fn a_deadline_shorter_than_the_slow_tier_keeps_only_the_fast_tier() {
     assert!(rows[1..].iter().all(|r| r.clients_completed == 2 && r.clients_late == 2 && r.clients_selected == 4));
 }
 
+/// 2 * 1.25 = 2.5 dispatches round up to 3, not down to 2.
+#[test]
+fn over_selection_rounds_a_fractional_cohort_up() {
+    let ran = run_yaml(&scenario("{ kind: fedavg, clients_per_round: 2, over_selection: 1.25 }", (0.5, 0.5)), 1);
+    assert_eq!(ran.events_of("dispatch").len(), 3 * 5);
+    assert!(ran.events_of("aggregate").iter().all(|a| a["updates"] == 2));
+    assert_eq!(ran.events_of("late").len(), 5);
+}
+
 #[test]
 fn over_selection_keeps_the_first_arrivals() {
     // Select ceil(2 * 2.0) = 4, keep the first 2 reports: the fast tier.

@@ -336,6 +336,21 @@ mod tests {
         assert_ne!(n.draws(1, 5).jitter_s, n.draws(2, 5).jitter_s);
     }
 
+    /// The dropout instant is `start + U * task`, with the task's three
+    /// legs at their closed form: 0.054 s down, 10 samples at 100/s, and
+    /// 0.05 + 4000 B * 8 / 1 Mb/s = 0.082 s up.
+    #[test]
+    fn a_dropout_falls_at_its_share_of_the_whole_task() {
+        let n = Network::new(vec![phone()], vec![0; 1].into(), ServerLink::unlimited(), 0.0, SeedTree::new(1));
+        let tag = TaskTag { client: 0, serial: 1 };
+        let draws = TaskDraws { drop_u: Some(0.25), ..n.draws(0, 1) };
+        let start = VirtualTime::from_secs_f64(2.0);
+        let at = n.drop_at(start, tag, [1000, 4000], 10.0, &draws).unwrap();
+        let task = 0.054 + 0.1 + 0.082;
+        assert_eq!(at, VirtualTime::from_secs_f64(2.0 + 0.25 * task));
+        assert_eq!(n.drop_at(start, tag, [1000, 4000], 10.0, &TaskDraws { drop_u: None, ..draws }), None);
+    }
+
     #[test]
     fn dropout_rate_matches_probability() {
         let n = Network::new(vec![phone()], vec![0; 1].into(), ServerLink::unlimited(), 0.3, SeedTree::new(11));

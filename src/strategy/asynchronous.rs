@@ -121,3 +121,34 @@ impl Strategy for FedBuff {
         self.deltas.clear()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// FedBuff's step is the mean over the buffer's count of the
+    /// staleness-weighted deltas, (1 * 2 + 0.5 * 4) / 2 = 2, not their
+    /// weighted mean (4 / 1.5).
+    #[test]
+    fn fedbuff_divides_the_weighted_sum_by_the_buffer_count() {
+        let schedule = Schedule::Continuous { concurrency: 2, max_staleness: None };
+        let mut s = FedBuff::new(schedule, 2, 1.0, Staleness::Polynomial { a: 1.0 });
+        let u = |delta: f64, staleness| Update {
+            client: 0,
+            samples: 1,
+            params: vec![10.0 + delta],
+            base: Arc::new(vec![10.0]),
+            base_version: 0,
+            staleness,
+        };
+        s.fold(u(2.0, 0));
+        assert!(!s.ready());
+        s.fold(u(4.0, 1));
+        assert!(s.ready());
+        let mut global = vec![10.0];
+        assert_eq!(s.aggregate(&mut global), 2);
+        assert!((global[0] - 12.0).abs() < 1e-12, "{global:?}");
+        assert!(!s.ready(), "the buffer empties");
+    }
+}
