@@ -635,9 +635,16 @@ fn readme_compression_and_leakage_rows() {
     for (file, want) in [("compression_topk", &n[0]), ("compression_quantize", &n[2])] {
         let ran = run_file(&format!("scenarios/privacy/{file}.yaml"), 2, &[]);
         let reports = ran.events_of("report");
-        assert!(!reports.is_empty() && reports.iter().all(|e| e["bytes"].to_string() == *want), "{file}");
+        assert!(
+            !reports.is_empty()
+                && reports.iter().all(|e| e["bytes"].as_u64().map(|b| b.to_string()).as_deref() == Some(want)),
+            "{file}"
+        );
         let plain = ran.events_of("dispatch");
-        assert!(plain.iter().all(|e| e["bytes"].to_string() == n[1]), "{file}: uncompressed model");
+        assert!(
+            plain.iter().all(|e| e["bytes"].as_u64().map(|b| b.to_string()).as_deref() == Some(&n[1])),
+            "{file}: uncompressed model"
+        );
     }
     // "advantage 0.27, AUC 0.63"
     let n = numbers(&readme_row("scenarios/privacy/leakage.yaml"));
