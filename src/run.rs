@@ -342,6 +342,7 @@ fn execute(
                 clients: scenario.clients.count,
                 seed: scenario.seed,
                 target,
+                end: outcome.virtual_time.as_secs_f64(),
                 dp: scenario.privacy.dp.is_some(),
             },
         )?;

@@ -57,3 +57,21 @@ fn bare_loop_refuses_what_it_does_not_compute() {
     let e = Workload::from_scenario(&s).unwrap_err();
     assert!(e.contains("partition"), "{e}");
 }
+
+/// docs/performance.md quotes both round-50 losses, digit for digit:
+/// "(BARE against fedsim's FEDSIM for N100)".
+#[test]
+fn the_losses_quoted_in_performance_md_are_the_runs() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/performance.md")).unwrap();
+    let at = doc.find("prints the same round-50 loss as fedsim").expect("the sentence");
+    let sentence = doc[at..].split(" for N100)").next().unwrap().replace('\n', " ");
+    let quoted: Vec<&str> = sentence
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter(|w| w.len() > 10 && w.contains('.'))
+        .collect();
+    assert_eq!(quoted.len(), 2, "{sentence}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/parity_N100.yaml");
+    let bare = run(&Workload::from_scenario(&load_file(&path, &[]).unwrap()).unwrap(), |_, _| {}).unwrap();
+    let ran = common::run_file("scenarios/bench/parity_N100.yaml", 1, &[]);
+    assert_eq!([bare[50].loss.to_string(), ran.result.summary.final_loss.to_string()], [quoted[0], quoted[1]]);
+}

@@ -117,7 +117,7 @@ fn timeline_agrees_with_the_log(dir: &Path, registered: usize) -> Tally {
     let note = if registered > MAX_ROWS {
         format!("{MAX_ROWS} of {registered} clients shown")
     } else {
-        format!("all {registered} clients shown")
+        format!("{registered} of {registered} clients shown")
     };
     assert!(text.contains(&note), "no '{note}'");
     t
@@ -180,5 +180,34 @@ fn plots_are_the_same_for_the_same_seed() {
     for name in PLOT_FILES.iter().filter(|n| **n != "epsilon.svg") {
         let read = |d: &Path| std::fs::read(d.join("plots").join(name)).unwrap();
         assert!(read(&a) == read(&b), "{name} differs");
+    }
+}
+
+/// Curves over time run to the run's last instant: the metrics rows they
+/// are drawn from end at `summary.json`'s `virtual_time_s` whatever
+/// stopped the run, even with evaluations far apart and work in flight
+/// (and `to_the_end` carries a curve flat to it if they did not).
+#[test]
+fn curves_over_time_end_at_the_runs_last_instant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 3] = [
+        // Stopped by the clock mid-round, evaluated every 5 rounds.
+        &["--set", "stop={virtual_time_s: 7.3}", "--set", "evaluation={every_rounds: 5}"],
+        // Stopped by the target, evaluated every 1.5 s.
+        &["--set", "stop.target_accuracy=0.9", "--set", "evaluation={every_s: 1.5}"],
+        // Stopped by rounds, evaluated every 7 rounds (30 is not a multiple).
+        &["--set", "evaluation={every_rounds: 7}"],
+    ];
+    for (i, extra) in cases.iter().enumerate() {
+        let dir = run("scenarios/quickstart.yaml", &tmp.path().join(format!("q{i}")), extra);
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+        let end = summary["virtual_time_s"].as_f64().unwrap();
+        assert!(end > 0.0);
+        let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let last: f64 = metrics.lines().last().unwrap().split(',').nth(1).unwrap().parse().unwrap();
+        assert!((last - end).abs() < 1e-9, "{extra:?}: last row at {last}, run ends at {end}");
+        let curve = fedsim::report::to_the_end(vec![(0.0, 0.1), (last / 2.0, 0.5)], end);
+        assert_eq!(curve.last(), Some(&(end, 0.5)));
     }
 }

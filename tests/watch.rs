@@ -1,7 +1,7 @@
 //! `fedsim watch` end to end: drawn headless (no terminal), it leaves the
 //! same run folder as `fedsim run`, byte for byte; driven in tmux (when
-//! installed), its frame shows the federation and `q` stops the run
-//! cleanly, leaving a whole, resumable folder.
+//! installed), its frame shows the federation, `+` and `-` double and
+//! halve the speed it shows, and `q` stops the run cleanly, leaving a whole, resumable folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -97,8 +97,17 @@ fn until(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// The speed-up the header shows ("speed ×0.8" gives "0.8"; the key help
+/// "+/- speed · q quit" holds no number and is passed over).
+fn speed_shown(frame: &str) -> Option<String> {
+    frame.split("speed ").skip(1).find_map(|rest| {
+        let word = rest.split_whitespace().next()?.trim_start_matches(|c: char| !c.is_ascii_digit());
+        (!word.is_empty()).then(|| word.to_string())
+    })
+}
+
 #[test]
-fn in_a_terminal_q_stops_the_run_cleanly() {
+fn in_a_terminal_keys_change_the_speed_pause_and_q_stops_the_run_cleanly() {
     if Command::new("tmux").arg("-V").output().is_err() {
         eprintln!("tmux is not installed: skipped");
         return;
@@ -125,6 +134,13 @@ fn in_a_terminal_q_stops_the_run_cleanly() {
     });
     assert!(drawn, "{frame}");
     assert!(frame.contains("running") && frame.contains("bytes in flight"), "{frame}");
+    assert_eq!(speed_shown(&frame).as_deref(), Some("0.8"), "{frame}");
+    // + doubles the speed, - halves it, and the header says so.
+    tmux(&["send-keys", "-t", &session, "+"]);
+    assert!(until(5, || speed_shown(&capture()).as_deref() == Some("1.6")), "{}", capture());
+    tmux(&["send-keys", "-t", &session, "-"]);
+    tmux(&["send-keys", "-t", &session, "-"]);
+    assert!(until(5, || speed_shown(&capture()).as_deref() == Some("0.4")), "{}", capture());
     // Space pauses; q stops even a paused run.
     tmux(&["send-keys", "-t", &session, " "]);
     assert!(until(5, || capture().contains("PAUSED")), "{}", capture());

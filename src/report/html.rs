@@ -11,17 +11,19 @@
 //! wall-clock figure, so `fedsim report DIR` rebuilds it byte for byte.
 
 use super::plot::run::{PLOTS_DIR, PLOT_FILES};
+use super::plot::timeline::sample_seeds;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// The page's file name in a run, compare or sweep folder.
 pub const REPORT_FILE: &str = "report.html";
-/// Clients the interactive timeline shows (the first dispatched).
+/// Clients the interactive timeline shows at most (a seeded sample of a
+/// larger federation, holding `timeline.svg`'s).
 pub const MAX_CLIENTS: usize = 200;
 /// Tasks the interactive timeline holds; reading stops there.
 pub const MAX_TASKS: usize = 5000;
@@ -317,7 +319,6 @@ struct Event<'a> {
 
 /// One task of the timeline's JSON.
 struct Task {
-    client: u32,
     round: u64,
     dispatch: f64,
     downloaded: Option<f64>,
@@ -326,22 +327,34 @@ struct Task {
     outcome: &'static str,
     down: u64,
     up: u64,
+    /// Still taking the client's events: not yet followed by another
+    /// dispatch, a drop or a late.
+    open: bool,
 }
 
-/// The first clients' tasks from `events.jsonl`, as a compact JSON:
+/// The sampled clients' tasks from `events.jsonl`, as a compact JSON:
 /// `{"clients": [ids], "tasks": [[client row, round, dispatch, downloaded,
 /// computed, end, outcome, bytes down, bytes up]], "aggregations": [t],
 /// "end": t, "truncated": bool, ...}`; -1 for a time the log never gave.
-fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
+///
+/// A federation of more than [`MAX_CLIENTS`] registered clients is
+/// sampled as `timeline.svg` is: the clients given a task with the
+/// smallest ranks from [`sample_seeds`]`(seed)`, kept bottom-k while the
+/// log streams by, so the SVG's rows are the first of this sample and the
+/// sample does not depend on the order of events. `registered` is the
+/// federation's size, for "N of M clients shown".
+fn timeline_json(events: &Path, registered: usize, seed: u64) -> Result<Value, HtmlError> {
     let file = std::fs::File::open(events).map_err(|source| HtmlError::Read { path: events.to_owned(), source })?;
-    let mut clients: Vec<u32> = Vec::new();
-    let mut row_of: BTreeMap<u32, usize> = BTreeMap::new();
-    let mut open: BTreeMap<u32, usize> = BTreeMap::new();
-    let mut tasks: Vec<Task> = Vec::new();
+    let sampled = registered > MAX_CLIENTS;
+    let seeds = sample_seeds(seed);
+    // Drawn clients by id, with their tasks in order; (rank, client) of
+    // the drawn ones, largest rank on top, when sampling.
+    let mut rows: BTreeMap<u32, Vec<Task>> = BTreeMap::new();
+    let mut heap: BinaryHeap<(u64, u32)> = BinaryHeap::new();
+    let mut n_tasks = 0usize;
     let mut aggregations: Vec<f64> = Vec::new();
     let mut end = 0.0f64;
     let mut truncated = false;
-    let mut more_clients = false;
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|source| HtmlError::Read { path: events.to_owned(), source })?;
         if line.is_empty() {
@@ -349,34 +362,45 @@ fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
         }
         let e: Event<'_> = serde_json::from_str(&line)
             .map_err(|err| HtmlError::Parse { path: events.to_owned(), what: format!("line {}: {err}", i + 1) })?;
+        end = end.max(e.t);
         let Some(c) = e.client else {
             if e.kind == "aggregate" && aggregations.len() < MAX_TASKS {
                 aggregations.push(e.t);
             }
-            end = end.max(e.t);
             continue;
         };
         if e.kind == "dispatch" {
-            if let std::collections::btree_map::Entry::Vacant(slot) = row_of.entry(c) {
-                if clients.len() >= MAX_CLIENTS {
-                    more_clients = true;
-                    end = end.max(e.t);
-                    continue;
+            if !rows.contains_key(&c) {
+                if sampled {
+                    // Admitted at its first task or never: the threshold
+                    // only falls, so a drawn client's history is whole.
+                    let rank = seeds.index(c as u64).seed();
+                    if heap.len() == MAX_CLIENTS {
+                        match heap.peek() {
+                            Some(&(top, evicted)) if rank < top => {
+                                heap.pop();
+                                n_tasks -= rows.remove(&evicted).map_or(0, |t| t.len());
+                            }
+                            _ => continue,
+                        }
+                    }
+                    heap.push((rank, c));
                 }
-                slot.insert(clients.len());
-                clients.push(c);
+                rows.insert(c, Vec::new());
             }
-            if tasks.len() >= MAX_TASKS {
+            if n_tasks >= MAX_TASKS {
                 truncated = true;
                 break;
             }
-            end = end.max(e.t);
-            if let Some(k) = open.remove(&c) {
-                tasks[k].end = Some(e.t);
+            let tasks = rows.get_mut(&c).expect("admitted above");
+            if let Some(prev) = tasks.last_mut().filter(|k| k.open && k.end.is_none()) {
+                // A new task ends one the log never closed.
+                prev.end = Some(e.t);
             }
-            open.insert(c, tasks.len());
+            if let Some(prev) = tasks.last_mut() {
+                prev.open = false;
+            }
             tasks.push(Task {
-                client: c,
                 round: e.round,
                 dispatch: e.t,
                 downloaded: None,
@@ -385,12 +409,12 @@ fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
                 outcome: "open",
                 down: e.bytes,
                 up: 0,
+                open: true,
             });
+            n_tasks += 1;
             continue;
         }
-        end = end.max(e.t);
-        let Some(&k) = open.get(&c) else { continue };
-        let task = &mut tasks[k];
+        let Some(task) = rows.get_mut(&c).and_then(|t| t.last_mut()).filter(|k| k.open) else { continue };
         match e.kind.as_ref() {
             "download_done" => task.downloaded = Some(e.t),
             "compute_done" => task.computed = Some(e.t),
@@ -403,12 +427,12 @@ fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
             "drop" if task.outcome == "open" => {
                 task.end = Some(e.t);
                 task.outcome = "dropped";
-                open.remove(&c);
+                task.open = false;
             }
             "late" if task.outcome == "open" => {
                 task.end = Some(e.t);
                 task.outcome = "late";
-                open.remove(&c);
+                task.open = false;
             }
             // Secure aggregation's later messages: the task goes on.
             "share_keys" | "masked_input" | "unmask_shares" => {
@@ -420,11 +444,12 @@ fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
         }
     }
     let t = |x: Option<f64>| x.map_or(Value::from(-1), Value::from);
-    let rows: Vec<Value> = tasks
-        .iter()
-        .map(|k| {
-            serde_json::json!([
-                row_of[&k.client],
+    let clients: Vec<u32> = rows.keys().copied().collect();
+    let mut tasks: Vec<Value> = Vec::with_capacity(n_tasks);
+    for (row, list) in rows.values().enumerate() {
+        for k in list {
+            tasks.push(serde_json::json!([
+                row,
                 k.round,
                 k.dispatch,
                 t(k.downloaded),
@@ -433,16 +458,17 @@ fn timeline_json(events: &Path) -> Result<Value, HtmlError> {
                 k.outcome,
                 k.down,
                 k.up
-            ])
-        })
-        .collect();
+            ]));
+        }
+    }
     Ok(serde_json::json!({
         "clients": clients,
-        "tasks": rows,
+        "registered": registered,
+        "sampled": sampled,
+        "tasks": tasks,
         "aggregations": aggregations,
         "end": end,
         "truncated": truncated,
-        "more_clients": more_clients,
         "max_clients": MAX_CLIENTS,
         "max_tasks": MAX_TASKS,
     }))
@@ -624,6 +650,28 @@ fn page(title: &str, subtitle: &str, nav: &[(&str, &str)], body: &str, script: O
     s
 }
 
+/// The sentence over the interactive timeline: which clients and tasks it
+/// holds, starting "N of M clients shown" as `timeline.svg`'s note does.
+fn timeline_caption(timeline: &Value) -> String {
+    let shown = timeline["clients"].as_array().map_or(0, Vec::len);
+    let n_tasks = timeline["tasks"].as_array().map_or(0, Vec::len);
+    let registered = timeline["registered"].as_u64().unwrap_or(0);
+    let mut cap = format!("{shown} of {registered} clients shown");
+    if timeline["sampled"] == Value::Bool(true) {
+        cap += ": a seeded sample of those given a task (timeline.svg draws the first of the same sample)";
+    } else if (shown as u64) < registered {
+        cap += ": every client given a task";
+    }
+    let _ = write!(
+        cap,
+        "; {n_tasks} tasks, read from events.jsonl (the page holds at most {MAX_CLIENTS} clients and {MAX_TASKS} tasks"
+    );
+    if timeline["truncated"] == Value::Bool(true) {
+        cap += "; the task limit was reached, so the timeline stops there";
+    }
+    cap
+}
+
 /// The page of the run folder `dir`, from its `scenario.yaml`, `plots/`,
 /// `events.jsonl` and `summary` (`summary.json`'s content).
 pub fn run_page(dir: &Path, summary: &Value) -> Result<String, HtmlError> {
@@ -641,19 +689,11 @@ pub fn run_page(dir: &Path, summary: &Value) -> Result<String, HtmlError> {
     body.push_str("<section id=\"classes\"><h2>Per-class scores of the final model</h2>\n");
     body.push_str(&classes_table(summary));
     body.push_str("</section>\n</div>\n");
-    let timeline = timeline_json(&dir.join("events.jsonl"))?;
-    let n_clients = timeline["clients"].as_array().map_or(0, Vec::len);
-    let n_tasks = timeline["tasks"].as_array().map_or(0, Vec::len);
-    let mut cap = format!(
-        "{n_tasks} tasks of the first {n_clients} clients dispatched, read from events.jsonl \
-         (the page holds at most {MAX_CLIENTS} clients and {MAX_TASKS} tasks"
-    );
-    if timeline["truncated"] == Value::Bool(true) {
-        cap += "; the task limit was reached, so the timeline stops there";
-    }
-    if timeline["more_clients"] == Value::Bool(true) {
-        cap += "; later clients are left out";
-    }
+    // The registered clients and the seed rank the sample as timeline.svg's.
+    let registered = summary.get("clients").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let sample_seed = summary.get("seed").and_then(Value::as_u64).unwrap_or(0);
+    let timeline = timeline_json(&dir.join("events.jsonl"), registered, sample_seed)?;
+    let mut cap = timeline_caption(&timeline);
     cap += "). Wheel or buttons to zoom, drag to pan, hover a task for its phases and bytes; \
             dashed lines are aggregations.";
     let _ = write!(
@@ -792,6 +832,70 @@ mod tests {
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);
+    }
+
+    /// Writes an `events.jsonl` in which each of `clients` gets one task
+    /// (dispatched in the order given) that reports, then the server
+    /// aggregates.
+    fn one_task_each(dir: &Path, clients: &[u32]) -> PathBuf {
+        let mut log = String::new();
+        for (i, c) in clients.iter().enumerate() {
+            let t = i as f64 * 0.001;
+            let _ = writeln!(log, r#"{{"t":{t},"kind":"dispatch","client":{c},"round":0,"bytes":10}}"#);
+            let _ = writeln!(log, r#"{{"t":{},"kind":"report","client":{c},"round":0,"bytes":7}}"#, t + 0.5);
+        }
+        let _ = writeln!(log, r#"{{"t":9,"kind":"aggregate","client":null,"round":1,"bytes":0}}"#);
+        let path = dir.join(format!("events-{}.jsonl", clients[0]));
+        std::fs::write(&path, log).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_large_federation_is_sampled_as_the_svg_timeline_is() {
+        use crate::report::plot::timeline::{Timeline, MAX_ROWS};
+        let tmp = tempfile::tempdir().unwrap();
+        let ids: Vec<u32> = (0..1000).collect();
+        let forward = one_task_each(tmp.path(), &ids);
+        let backward = one_task_each(tmp.path(), &ids.iter().rev().copied().collect::<Vec<_>>());
+        let a = timeline_json(&forward, 1000, 7).unwrap();
+        let b = timeline_json(&backward, 1000, 7).unwrap();
+        let ids_of =
+            |v: &Value| -> Vec<u64> { v["clients"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect() };
+        // The same sample whatever the order of events, not the first 200.
+        assert_eq!(ids_of(&a), ids_of(&b));
+        assert_eq!(ids_of(&a).len(), MAX_CLIENTS);
+        assert_ne!(ids_of(&a), (0..MAX_CLIENTS as u64).collect::<Vec<_>>());
+        // Every row the SVG draws is in the page's sample.
+        let svg = Timeline::read(&forward, 1000, 7).unwrap();
+        assert_eq!(svg.rows().len(), MAX_ROWS);
+        let page: std::collections::BTreeSet<u64> = ids_of(&a).into_iter().collect();
+        assert!(svg.rows().keys().all(|c| page.contains(&(*c as u64))));
+        assert!(
+            timeline_caption(&a).starts_with("200 of 1000 clients shown: a seeded sample"),
+            "{}",
+            timeline_caption(&a)
+        );
+        // Another seed, another sample.
+        assert_ne!(ids_of(&timeline_json(&forward, 1000, 8).unwrap()), ids_of(&a));
+    }
+
+    #[test]
+    fn a_small_federation_is_shown_whole_and_a_reported_task_keeps_its_end() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("events.jsonl");
+        let log = [
+            r#"{"t":0,"kind":"dispatch","client":3,"round":0,"bytes":10}"#,
+            r#"{"t":0.5,"kind":"report","client":3,"round":0,"bytes":7}"#,
+            r#"{"t":2,"kind":"dispatch","client":3,"round":1,"bytes":10}"#,
+            r#"{"t":2.5,"kind":"late","client":3,"round":1,"bytes":0}"#,
+        ];
+        std::fs::write(&path, log.join("\n") + "\n").unwrap();
+        let v = timeline_json(&path, 5, 1).unwrap();
+        assert_eq!(v["clients"], serde_json::json!([3]));
+        let tasks = v["tasks"].as_array().unwrap();
+        assert_eq!(tasks[0][5], 0.5, "the next dispatch must not move a reported task's end");
+        assert_eq!((tasks[1][5].as_f64(), tasks[1][6].as_str()), (Some(2.5), Some("late")));
+        assert!(timeline_caption(&v).starts_with("1 of 5 clients shown: every client given a task"));
     }
 
     #[test]

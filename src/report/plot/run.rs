@@ -3,7 +3,7 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `accuracy_time.svg`, `accuracy_round.svg` | test accuracy against virtual time, against the model version |
+//! | `accuracy_time.svg`, `accuracy_round.svg` | test accuracy against virtual time (carried flat to the run's last instant), against the model version |
 //! | `loss_time.svg`, `loss_round.svg` | test loss, the same way |
 //! | `bytes.svg` | cumulative bytes up and down against virtual time |
 //! | `participation.svg` | tasks selected, completed, dropped, late per metrics row |
@@ -54,6 +54,9 @@ pub struct RunPlots<'a> {
     /// The scenario's seed (the timeline's sample).
     pub seed: u64,
     pub target: Option<f64>,
+    /// The run's last instant in seconds (`summary.json`'s
+    /// `virtual_time_s`): curves over time run to it.
+    pub end: f64,
     /// Differential privacy is on: draw `epsilon.svg`.
     pub dp: bool,
 }
@@ -64,6 +67,18 @@ fn time_of(r: &MetricsRow) -> f64 {
 
 fn round_of(r: &MetricsRow) -> f64 {
     r.round as f64
+}
+
+/// A curve over virtual time, carried flat from its last point to the
+/// run's `end`, so that time spent after the last evaluation (a stall, work
+/// abandoned at a stop) shows as a flat segment instead of being cut off.
+pub fn to_the_end(mut points: Vec<(f64, f64)>, end: f64) -> Vec<(f64, f64)> {
+    if let Some(&(x, y)) = points.last() {
+        if end.is_finite() && end > x {
+            points.push((end, y));
+        }
+    }
+    points
 }
 
 /// Writes every plot into `dir/plots/` and returns the paths written.
@@ -81,7 +96,8 @@ pub fn write_run_plots(dir: &Path, p: &RunPlots<'_>) -> Result<Vec<PathBuf>, Plo
         let (x, axis, over): (fn(&MetricsRow) -> f64, _, _) =
             if by_time { (time_of, XAxis::Time, "virtual time") } else { (round_of, XAxis::Round, "model version") };
         let accuracy = metric == "accuracy";
-        let points = p.rows.iter().map(|r| (x(r), y(r))).collect();
+        let points: Vec<(f64, f64)> = p.rows.iter().map(|r| (x(r), y(r))).collect();
+        let points = if by_time { to_the_end(points, p.end) } else { points };
         let series = [Series::new(format!("test {metric}"), points)];
         let svg = LineChart {
             title: &format!("{}: test {metric} over {over}", p.name),
@@ -155,4 +171,19 @@ pub fn write_run_plots(dir: &Path, p: &RunPlots<'_>) -> Result<Vec<PathBuf>, Plo
     let timeline = Timeline::read(p.events, p.clients, p.seed)?;
     put("timeline.svg", timeline.svg(&format!("{}: client timeline", p.name))?)?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_the_end;
+
+    #[test]
+    fn a_curve_over_time_is_carried_flat_to_the_runs_end() {
+        let pts = vec![(0.0, 0.1), (4.0, 0.8)];
+        assert_eq!(to_the_end(pts.clone(), 10.0), vec![(0.0, 0.1), (4.0, 0.8), (10.0, 0.8)]);
+        // Already at the end, or a bad end: unchanged.
+        assert_eq!(to_the_end(pts.clone(), 4.0), pts);
+        assert_eq!(to_the_end(pts.clone(), f64::NAN), pts);
+        assert!(to_the_end(Vec::new(), 3.0).is_empty());
+    }
 }

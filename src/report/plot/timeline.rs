@@ -50,6 +50,14 @@ pub const DROPPED: RGBColor = RGBColor(214, 39, 40);
 pub const LATE: RGBColor = RGBColor(148, 103, 189);
 const AGGREGATION: RGBColor = RGBColor(40, 40, 40);
 
+/// The stream that ranks clients for the sample: a client's rank is
+/// `sample_seeds(seed).index(client).seed()`, and the drawn clients are
+/// those given a task with the smallest ranks. `report.html`'s timeline
+/// ranks with the same stream, so its larger sample holds this chart's.
+pub fn sample_seeds(seed: u64) -> SeedTree {
+    SeedTree::new(seed).child("report.timeline")
+}
+
 /// How a task ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -139,7 +147,7 @@ impl Timeline {
             rows,
             sample: BinaryHeap::new(),
             sampled,
-            seeds: SeedTree::new(seed).child("report.timeline"),
+            seeds: sample_seeds(seed),
             tasks: 0,
             cutoff: None,
             end: 0.0,
@@ -290,7 +298,7 @@ impl Timeline {
     pub fn note(&self) -> String {
         let shown = self.rows.len();
         let mut s = if !self.sampled {
-            format!("all {} clients shown", self.clients)
+            format!("{shown} of {} clients shown", self.clients)
         } else if shown < MAX_ROWS {
             format!("{shown} of {} clients shown: every client given a task", self.clients)
         } else {
@@ -522,7 +530,7 @@ mod tests {
         // Still downloading at the end of the run.
         assert_eq!(r[&0][1].phases(8.0), vec![(DOWNLOAD, 7.0, 8.0)]);
         assert_eq!(tl.window(), 8.0);
-        assert_eq!(tl.note(), "all 3 clients shown; 1 aggregation in the run");
+        assert_eq!(tl.note(), "3 of 3 clients shown; 1 aggregation in the run");
         let svg = tl.svg("timeline").unwrap();
         let fills = |c: RGBColor| svg.matches(&format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2)).count();
         // One of each per phase or mark, one more in the legend.
