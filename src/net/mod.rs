@@ -188,6 +188,17 @@ impl Network {
         latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps)
     }
 
+    /// The shortest a task of `client` can take, s: every latency at its
+    /// least, no jitter, an idle server link.
+    pub fn fastest_task_s(&self, client: u32, bytes: [u64; 2], work_samples: f64) -> f64 {
+        let d = self.device(client);
+        let (down, up) = (self.rates(client, Leg::Down), self.rates(client, Leg::Up));
+        2.0 * (d.latency.min_s() + self.server.latency.min_s())
+            + bytes[0] as f64 * 8.0 / down.0.min(down.1)
+            + bytes[1] as f64 * 8.0 / up.0.min(up.1)
+            + d.compute_s(work_samples, 0.0)
+    }
+
     /// When a task's client vanishes, if it does: `start + U * task`, with
     /// the task's length as the closed form gives it on an idle server link
     /// (the draws are the task's own, so this instant is fixed at dispatch

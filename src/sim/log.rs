@@ -42,6 +42,9 @@ pub enum EventKind {
     /// Secure aggregation: too few clients are left to unmask the round's
     /// sum; the model stays as it was.
     SecAggAbort,
+    /// An update or the global model held NaN or infinity: the run stops
+    /// (`client`: whose update, null for the server's model).
+    Diverged,
 }
 
 /// The messages of secure aggregation's four rounds (Bonawitz et al.
@@ -103,6 +106,7 @@ impl EventKind {
             EventKind::SecAgg(phase) => phase.name(),
             EventKind::Unmasked => "unmasked",
             EventKind::SecAggAbort => "secagg_abort",
+            EventKind::Diverged => "diverged",
         }
     }
 }
@@ -124,6 +128,12 @@ pub enum RoundClose {
     /// Async: an update (FedAsync) or a full buffer of them (FedBuff) was
     /// folded in.
     Update,
+    /// The run stopped (virtual time, exhaustion, interruption) with
+    /// tasks open: what the server held was aggregated at that instant.
+    Stop,
+    /// The run diverged: the model goes back to the latest one that
+    /// evaluates to finite scores.
+    Diverged,
 }
 
 impl RoundClose {
@@ -134,6 +144,8 @@ impl RoundClose {
             RoundClose::Deadline => "deadline",
             RoundClose::Empty => "empty",
             RoundClose::Update => "update",
+            RoundClose::Stop => "stop",
+            RoundClose::Diverged => "diverged",
         }
     }
 }
