@@ -48,6 +48,9 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Federation(#[from] FederationError),
+    /// The run's clock would overflow: the error names the scenario key.
+    #[error("{file}: {error}")]
+    Clock { error: FederationError, file: String },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
@@ -292,7 +295,12 @@ fn execute(
     };
     let control =
         Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
-    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control)?;
+    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control).map_err(|e| match e {
+        FederationError::ClockOverflow { .. } => {
+            RunError::Clock { error: e, file: scenario.source.display().to_string() }
+        }
+        e => e.into(),
+    })?;
     drop(sinks);
     let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
     // The trace is closed on every path that publishes, an interrupted
@@ -502,7 +510,8 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let sn = &scenario.server.network;
     let server =
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
-    let network = Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds);
+    let mut network = Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds);
+    network.set_task_shape([bytes, bytes_up], scenario.training.local_epochs as f64);
     let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
     // Generating a per-client synthetic row draws each feature and the
     // source's model (tens of operations a draw): worth counting when
