@@ -50,7 +50,7 @@ pub enum RunError {
     Federation(#[from] FederationError),
     /// The run's clock would overflow: the error names the scenario key.
     #[error("{file}: {error}")]
-    Clock { error: FederationError, file: String },
+    Clock { error: Box<FederationError>, file: String },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
@@ -297,7 +297,7 @@ fn execute(
         Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
     let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control).map_err(|e| match e {
         FederationError::ClockOverflow { .. } => {
-            RunError::Clock { error: e, file: scenario.source.display().to_string() }
+            RunError::Clock { error: Box::new(e), file: scenario.source.display().to_string() }
         }
         e => e.into(),
     })?;
