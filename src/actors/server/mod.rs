@@ -813,6 +813,11 @@ impl ServerActor {
     fn diverge(&mut self, now: VirtualTime, client: Option<u32>, message: String, out: &mut Outbox) {
         self.log(out, self.event(now, EventKind::Diverged, client));
         self.stop_message.get_or_insert(message);
+        // Divergence outranks a stop already reached (a final evaluation
+        // can find it), but an interrupted run stays resumable.
+        if self.stop_reason != Some(StopReason::Interrupted) {
+            self.stop_reason = Some(StopReason::Diverged);
+        }
         self.halt(StopReason::Diverged, out);
         self.cancel_open(now, out);
         let current = all_finite(&self.global)
