@@ -19,7 +19,15 @@ use std::time::{Duration, Instant};
 /// events.jsonl. The same scenario and seed give the same files, byte for
 /// byte, on any machine and thread count.
 #[derive(Parser)]
-#[command(name = "fedsim", version, about, long_about)]
+#[command(
+    name = "fedsim",
+    version,
+    about,
+    long_about,
+    after_help = "Exit status: 0 done (summary.json's stop_reason says why it stopped), 2 error (bad \
+                  scenario, data or output), 3 diverged (NaN or infinity in an update or the model; the run \
+                  folder holds the outputs up to that round), 130 interrupted (resumable with `fedsim resume`)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -267,18 +275,31 @@ fn report_run(
     finish(&result, quiet)
 }
 
-/// Prints a finished run's summary; exit status 130 if it was interrupted.
+/// Exit status of a run stopped because it diverged (NaN or infinity in an
+/// update or the model); its folder is whole.
+const EXIT_DIVERGED: u8 = 3;
+
+/// Prints a finished run's summary; exit status 130 if it was interrupted,
+/// 3 if it diverged.
 fn finish(result: &run::RunResult, quiet: bool) -> anyhow::Result<ExitCode> {
-    let interrupted = result.outcome.stop_reason == fedsim::actors::StopReason::Interrupted;
+    use fedsim::actors::StopReason;
     if !quiet {
         print!("{}", report::render_summary(&result.summary, &result.classes()));
         println!("\nwrote {}", result.dir.display());
+    } else if let Some(why) = &result.summary.stop_message {
+        eprintln!("stopped by {}: {why}", result.summary.stop_reason);
     }
-    if interrupted {
-        eprintln!("interrupted: `fedsim resume {}` continues the run", result.dir.display());
-        return Ok(ExitCode::from(130));
+    match result.outcome.stop_reason {
+        StopReason::Interrupted => {
+            eprintln!("interrupted: `fedsim resume {}` continues the run", result.dir.display());
+            Ok(ExitCode::from(130))
+        }
+        StopReason::Diverged => {
+            eprintln!("diverged: the outputs up to the divergence are in {}", result.dir.display());
+            Ok(ExitCode::from(EXIT_DIVERGED))
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn watch(

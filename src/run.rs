@@ -5,7 +5,7 @@
 //! the data, the trace) fails here before any output exists; the folder is
 //! written through [`OutputDir`] so a failed run leaves nothing behind.
 
-use crate::actors::server::Selection;
+use crate::actors::server::{Selection, Suspects};
 use crate::actors::{
     ClientShard, ClientState, Control, Federation, FederationError, Progress, Restart, ServerActor, ServerConfig,
     ServerOutcome, Snapshot, TrainJob,
@@ -25,7 +25,7 @@ use crate::report::{
     self, ClientsTable, OutputDir, OutputError, Roster, RoundsTable, Summary, TraceConfig, TraceSink, TraceState,
     INTERRUPT, TRACE_FILE,
 };
-use crate::scenario::{DpLevel, Scenario, SelectionKind};
+use crate::scenario::{DpLevel, Scenario, SelectionKind, StrategyKind};
 use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
 use std::cell::RefCell;
@@ -51,6 +51,9 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Federation(#[from] FederationError),
+    /// The run's clock would overflow: the error names the scenario key.
+    #[error("{file}: {error}")]
+    Clock { error: Box<FederationError>, file: String },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
@@ -307,7 +310,12 @@ fn execute(
     };
     let control =
         Control { checkpoint_every: opts.checkpoint_every, interrupt: &INTERRUPT, save: &mut save, resume: restart };
-    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control)?;
+    let (outcome, stats) = federation.run(&mut sinks, clock.as_mut(), progress, control).map_err(|e| match e {
+        FederationError::ClockOverflow { .. } => {
+            RunError::Clock { error: Box::new(e), file: scenario.source.display().to_string() }
+        }
+        e => e.into(),
+    })?;
     drop(sinks);
     let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
     // The trace is closed on every path that publishes, an interrupted
@@ -369,6 +377,7 @@ fn execute(
         epsilon: outcome.epsilon,
         privacy_audit: Some(privacy_audit),
         stop_reason: outcome.stop_reason.name().to_string(),
+        stop_message: outcome.stop_message.clone(),
         clients: scenario.clients.count,
         parameters,
         threads: opts.threads,
@@ -525,8 +534,9 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let server =
         ServerLink { up_bps: sn.up_mbps * 1e6, down_bps: sn.down_mbps * 1e6, latency: DelaySampler::new(sn.latency) };
     let faults = Arc::new(Faults::new(&scenario.faults, n, seeds));
-    let network =
+    let mut network =
         Network::new(devices, placement.clone(), server, scenario.clients.dropout, seeds).with_faults(faults.clone());
+    network.set_task_shape([bytes, bytes_up], scenario.training.local_epochs as f64);
     let shard_size = n.div_ceil(SHARDS).max(MIN_SHARD);
     // Generating a per-client synthetic row draws each feature and the
     // source's model (tens of operations a draw): worth counting when
@@ -549,6 +559,12 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let initial = arch.init(&mut seeds.child("model.init").stream());
     let st = &scenario.strategy;
     let poisson = st.selection == SelectionKind::Poisson && !st.kind.is_async();
+    let tasks_bytes_up = if scenario.privacy.secure_aggregation.is_some() {
+        crate::privacy::secagg::AdvertiseKeys::WIRE_BYTES.min(bytes_up)
+    } else {
+        bytes_up
+    };
+    let doomed = doomed(scenario, &network, &clients, [bytes, tasks_bytes_up]);
     let config = ServerConfig {
         clients: n,
         bytes_down: bytes,
@@ -561,6 +577,8 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         params,
         attackers,
         faults,
+        doomed,
+        suspects: suspects(scenario),
     };
     let expected = if st.kind.is_async() { st.buffer_size } else { st.clients_per_round };
     let dp = dp_spec.map(|d| CentralDp::new(d, expected, seeds));
@@ -574,4 +592,52 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
     let federation =
         Federation { server, shards, shard_size: shard_size as u32, network, data: clients, pool, stall_limit };
     Built { federation, classes: class_names, parameters: params, roster, bytes_up }
+}
+
+/// Why no task of the run can ever report, if none can: every task drops
+/// out, or every sync round's deadline passes before the fastest possible
+/// task is back (checked over every client: latencies at their least, no
+/// jitter, an idle server link).
+fn doomed(scenario: &Scenario, network: &Network, clients: &ClientData, bytes: [u64; 2]) -> Option<String> {
+    if scenario.clients.dropout >= 1.0 {
+        return Some(
+            "clients.dropout.probability is 1: every task drops out, so no update can ever arrive".to_string(),
+        );
+    }
+    let deadline = scenario.strategy.deadline_s.filter(|_| !scenario.strategy.kind.is_async())?;
+    let epochs = scenario.training.local_epochs as f64;
+    let fastest = (0..scenario.clients.count as u32)
+        .map(|c| network.fastest_task_s(c, bytes, epochs * clients.samples(c) as f64))
+        .fold(f64::INFINITY, f64::min);
+    (fastest > deadline).then(|| {
+        format!(
+            "strategy.deadline_s = {deadline} s is shorter than the fastest possible task ({fastest:.6} s: \
+             latencies at their least, transfers and training on the fastest client), so no round can ever get a \
+             report"
+        )
+    })
+}
+
+/// The keys to name should the run diverge, with their values.
+fn suspects(scenario: &Scenario) -> Suspects {
+    let (t, st) = (&scenario.training, &scenario.strategy);
+    let mut update = vec![format!("training.learning_rate = {:?}", t.learning_rate)];
+    if t.weight_decay > 0.0 {
+        update.push(format!("training.weight_decay = {:?}", t.weight_decay));
+    }
+    if st.kind == StrategyKind::FedProx {
+        update.push(format!("strategy.mu = {:?}", st.mu));
+    }
+    let mut server = Vec::new();
+    use StrategyKind::*;
+    if matches!(st.kind, FedAvgM | FedAdam | FedYogi | FedAdagrad | FedBuff) {
+        server.push(format!("strategy.server_learning_rate = {:?}", st.server_learning_rate));
+    }
+    if st.kind == FedAvgM {
+        server.push(format!("strategy.server_momentum = {:?}", st.server_momentum));
+    }
+    if st.kind == FedAsync {
+        server.push(format!("strategy.mixing = {:?}", st.mixing));
+    }
+    Suspects { update, server }
 }

@@ -44,6 +44,11 @@ pub enum FederationError {
     Stalled { t: VirtualTime, messages: u64 },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    #[error(
+        "the virtual clock would pass its end (2^64 ns, about 584 years) at t = {t} s: {why}; a time that \
+         large is no simulation"
+    )]
+    ClockOverflow { t: VirtualTime, why: String },
 }
 
 /// The run's state at an event boundary, borrowed for a checkpoint.
@@ -139,16 +144,38 @@ struct Kernel<'a> {
     checkpoint_due: bool,
     /// Client messages queued since the shards last prepared a batch.
     fresh: Vec<Handle>,
+    /// Why an item was due past the clock's end (the run stops with an error).
+    overflow: Option<String>,
 }
 
 impl Kernel<'_> {
     /// Queues an item; a client message is also remembered as not yet
     /// prepared by its shard.
     fn enqueue(&mut self, at: VirtualTime, tag: Option<TaskTag>, envelope: Envelope) {
+        // Times saturate at the clock's end: an item due there overflowed.
+        if at == VirtualTime::NEVER && self.overflow.is_none() {
+            self.overflow = Some(self.blame(tag, &envelope));
+        }
         let client = matches!(envelope, Envelope::Client(..));
         let h = self.state.queue.push(at, tag, envelope);
         if client {
             self.fresh.push(h);
+        }
+    }
+
+    /// The scenario key behind an item due past the clock's end.
+    fn blame(&self, tag: Option<TaskTag>, envelope: &Envelope) -> String {
+        let timer = |key: &str| format!("{key} puts a timer beyond it");
+        match (envelope, tag) {
+            (Envelope::Server(ToServer::StopAt), _) => timer("stop.virtual_time_s"),
+            (Envelope::Server(ToServer::EvalTick), _) => timer("evaluation.every_s"),
+            (Envelope::Server(ToServer::Deadline { .. }), _) => timer("strategy.deadline_s"),
+            (Envelope::Server(ToServer::Wake), _) => timer("clients.availability"),
+            (_, Some(tag)) => {
+                let (key, s) = self.network.longest_part(tag, self.data.samples(tag.client) as u64);
+                format!("{key} makes a task of client {} take {s:.3e} s", tag.client)
+            }
+            _ => "a transfer through the server's link (server.network) never ends".to_string(),
         }
     }
 
@@ -192,6 +219,9 @@ impl Kernel<'_> {
     fn schedule_tick(&mut self) {
         let next = self.network.next_completion();
         if let Some(t) = next.filter(|_| next != self.state.tick_at) {
+            if t == VirtualTime::NEVER && self.overflow.is_none() {
+                self.overflow = Some(self.blame(None, &Envelope::LinkTick));
+            }
             self.state.tick_at = next;
             self.state.queue.push(t, None, Envelope::LinkTick);
         }
@@ -215,7 +245,7 @@ impl Kernel<'_> {
                 let work = order.training.epochs as f64 * self.data.samples(*c) as f64;
                 let bytes = [order.bytes_down, order.bytes_up];
                 if let Some(at) = self.network.drop_at(now, tag, bytes, work, &draws) {
-                    self.state.queue.push(at, Some(tag), Envelope::Drop(tag));
+                    self.enqueue(at, Some(tag), Envelope::Drop(tag));
                 }
                 draws.leg_latency_s(Leg::Down)
             }
@@ -360,6 +390,7 @@ impl Federation {
             checkpoint_every,
             checkpoint_due: false,
             fresh: Vec::new(),
+            overflow: None,
         };
         // A resumed queue's client messages are all unprepared.
         k.fresh = k.state.queue.handles();
@@ -490,6 +521,9 @@ impl Federation {
                     k.apply(outbox, progress)?
                 }
             };
+            if let Some(why) = k.overflow.take() {
+                return Err(FederationError::ClockOverflow { t: k.state.now, why });
+            }
             if done {
                 break;
             }

@@ -88,19 +88,24 @@ pub struct Recorder {
 }
 
 impl EventSink for Recorder {
-    /// A `report` is held until the next event: a `stale` event (which
-    /// follows its report at once) discards it, anything else folds it.
+    /// A `report` is held until the next event: a `stale` or `diverged`
+    /// event (which follows its report at once) discards it, anything else
+    /// folds it.
     fn record(&mut self, e: &Event) -> std::io::Result<()> {
         let staleness = match e.detail {
             Detail::Staleness(s) => s,
             _ => 0,
         };
         if let Some(s) = self.pending.take() {
-            if e.kind == EventKind::Stale {
-                self.since.stale += 1;
-                return Ok(());
+            match e.kind {
+                EventKind::Stale => {
+                    self.since.stale += 1;
+                    return Ok(());
+                }
+                // A diverged update is never folded, nor stale.
+                EventKind::Diverged => return Ok(()),
+                _ => self.fold(s),
             }
-            self.fold(s);
         }
         match e.kind {
             EventKind::Dispatch => {

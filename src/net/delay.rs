@@ -59,6 +59,17 @@ impl DelaySampler {
     pub fn sample_s(&self, rng: &mut Rng) -> f64 {
         self.sample_ms(rng) / 1e3
     }
+
+    /// The least value a draw can take, in seconds (the support's lower end).
+    pub fn min_s(&self) -> f64 {
+        let ms = match self.0 {
+            Delay::Constant { ms } => ms,
+            Delay::Uniform { min_ms, .. } => min_ms,
+            Delay::Pareto { scale_ms, .. } => scale_ms,
+            Delay::Normal { .. } | Delay::LogNormal { .. } | Delay::Exponential { .. } => 0.0,
+        };
+        ms.max(0.0) / 1e3
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +101,23 @@ mod tests {
         assert!((m - 80.0 * (0.18f64).exp()).abs() < 1.0, "lognormal mean {m}");
         let (_, lo) = mean_of(Delay::Normal { mean_ms: 5.0, std_ms: 10.0 }, n);
         assert!(lo >= 0.0);
+    }
+
+    #[test]
+    fn no_draw_falls_below_the_least_value() {
+        let mut rng = SeedTree::new(5).stream();
+        for d in [
+            Delay::Constant { ms: 7.0 },
+            Delay::Uniform { min_ms: 10.0, max_ms: 30.0 },
+            Delay::Pareto { scale_ms: 100.0, shape: 1.5 },
+            Delay::Exponential { mean_ms: 5.0 },
+        ] {
+            let s = DelaySampler::new(d);
+            let lo = (0..10_000).map(|_| s.sample_s(&mut rng)).fold(f64::INFINITY, f64::min);
+            assert!(lo >= s.min_s(), "{d:?}: {lo} < {}", s.min_s());
+            // The bound is tight: within 1% of the smallest of 10000 draws.
+            assert!(lo - s.min_s() <= 0.01 * lo.max(1e-3), "{d:?}: {lo} vs {}", s.min_s());
+        }
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct Network {
     compute: SeedTree,
     dropping: SeedTree,
     faults: Arc<Faults>,
+    /// A task's download and upload bytes and its local epochs: only to say
+    /// which part of a task is the longest ([`Network::longest_part`]).
+    shape: ([u64; 2], f64),
 }
 
 fn transfer_id(tag: TaskTag) -> TransferId {
@@ -143,6 +146,7 @@ impl Network {
             compute: seeds.child("compute"),
             dropping: seeds.child("dropout"),
             faults: Arc::new(Faults::default()),
+            shape: ([0, 0], 1.0),
         }
     }
 
@@ -153,6 +157,35 @@ impl Network {
 
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// Sets a task's bytes each way and its local epochs, for
+    /// [`Network::longest_part`].
+    pub fn set_task_shape(&mut self, bytes: [u64; 2], epochs: f64) {
+        self.shape = (bytes, epochs);
+    }
+
+    /// The longest part of task `tag` (a client holding `samples` rows),
+    /// as the scenario key that sets it and its length in seconds: what to
+    /// blame when the task would take the clock past its end.
+    pub fn longest_part(&self, tag: TaskTag, samples: u64) -> (String, f64) {
+        let p = self.placement[tag.client as usize];
+        let d = self.device(tag.client);
+        let draws = self.draws(tag.client, tag.serial);
+        let ([down, up], epochs) = self.shape;
+        let bits = |bytes: u64, bps: f64| bytes as f64 * 8.0 / bps;
+        let profile = |key: &str| format!("clients.profiles[{p}].{key}");
+        let parts = [
+            (profile("network.latency"), draws.latency_s[0].max(draws.latency_s[1])),
+            ("server.network.latency".to_string(), draws.server_latency_s[0].max(draws.server_latency_s[1])),
+            (profile("network.down_mbps"), bits(down, d.down_bps)),
+            (profile("network.up_mbps"), bits(up, d.up_bps)),
+            ("server.network.up_mbps".to_string(), bits(down, self.server.up_bps)),
+            ("server.network.down_mbps".to_string(), bits(up, self.server.down_bps)),
+            (profile("compute.samples_per_s"), d.compute_s(epochs * samples as f64, 0.0)),
+            (profile("compute.jitter"), draws.jitter_s),
+        ];
+        parts.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).expect("a task has parts")
     }
 
     pub fn device(&self, client: u32) -> &Device {
@@ -199,6 +232,17 @@ impl Network {
     pub fn leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> f64 {
         let (client_bps, server_bps) = self.rates(tag.client, leg);
         latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps)
+    }
+
+    /// The shortest a task of `client` can take, s: every latency at its
+    /// least, no jitter, an idle server link.
+    pub fn fastest_task_s(&self, client: u32, bytes: [u64; 2], work_samples: f64) -> f64 {
+        let d = self.device(client);
+        let (down, up) = (self.rates(client, Leg::Down), self.rates(client, Leg::Up));
+        2.0 * (d.latency.min_s() + self.server.latency.min_s())
+            + bytes[0] as f64 * 8.0 / down.0.min(down.1)
+            + bytes[1] as f64 * 8.0 / up.0.min(up.1)
+            + d.compute_s(work_samples, 0.0)
     }
 
     /// When a task's client vanishes, if it does: `start + U * task`, with

@@ -42,6 +42,9 @@ pub fn render_summary(s: &Summary, classes: &[(String, ClassScores)]) -> String 
     let mut out = String::new();
     let ttt = s.time_to_target_s.map_or("never".to_string(), |t| format!("{t:.3} s"));
     let _ = writeln!(out, "{} ({}, seed {}): stopped by {}", s.scenario, s.strategy, s.seed, s.stop_reason);
+    if let Some(why) = &s.stop_message {
+        let _ = writeln!(out, "  why           {why}");
+    }
     let _ = writeln!(out, "  rounds        {}", s.rounds);
     let _ = writeln!(out, "  virtual time  {:.3} s", s.virtual_time_s);
     let _ = writeln!(

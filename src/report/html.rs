@@ -190,11 +190,12 @@ fn fmt_f64(x: f64) -> String {
 const WALL_CLOCK: [&str; 3] = ["wall_time_s", "threads", "peak_rss_bytes"];
 
 /// Summary fields in the order the table shows them (others follow).
-const SUMMARY_ORDER: [&str; 21] = [
+const SUMMARY_ORDER: [&str; 22] = [
     "scenario",
     "seed",
     "strategy",
     "stop_reason",
+    "stop_message",
     "rounds",
     "virtual_time_s",
     "final_accuracy",

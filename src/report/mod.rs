@@ -53,6 +53,9 @@ pub struct Summary {
     /// loss threshold): `advantage` (best TPR - FPR) and `auc`.
     pub privacy_audit: Option<crate::privacy::leakage::AttackResult>,
     pub stop_reason: String,
+    /// Why the run stopped, in words, when the reason alone does not say
+    /// (`exhausted`, `diverged`); null otherwise.
+    pub stop_message: Option<String>,
     pub clients: usize,
     pub parameters: usize,
     pub threads: usize,

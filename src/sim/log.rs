@@ -50,6 +50,9 @@ pub enum EventKind {
     FaultStart,
     /// A scheduled fault ends.
     FaultEnd,
+    /// An update or the global model held NaN or infinity: the run stops
+    /// (`client`: whose update, null for the server's model).
+    Diverged,
 }
 
 /// The messages of secure aggregation's four rounds (Bonawitz et al.
@@ -114,6 +117,7 @@ impl EventKind {
             EventKind::Byzantine => "byzantine",
             EventKind::FaultStart => "fault_start",
             EventKind::FaultEnd => "fault_end",
+            EventKind::Diverged => "diverged",
         }
     }
 }
@@ -135,6 +139,12 @@ pub enum RoundClose {
     /// Async: an update (FedAsync) or a full buffer of them (FedBuff) was
     /// folded in.
     Update,
+    /// The run stopped (virtual time, exhaustion, interruption) with
+    /// tasks open: what the server held was aggregated at that instant.
+    Stop,
+    /// The run diverged: the model goes back to the latest one that
+    /// evaluates to finite scores.
+    Diverged,
 }
 
 impl RoundClose {
@@ -145,6 +155,8 @@ impl RoundClose {
             RoundClose::Deadline => "deadline",
             RoundClose::Empty => "empty",
             RoundClose::Update => "update",
+            RoundClose::Stop => "stop",
+            RoundClose::Diverged => "diverged",
         }
     }
 }

@@ -42,8 +42,11 @@ pub enum StopReason {
     TargetAccuracy,
     /// The next release would take epsilon above `stop.max_epsilon`.
     MaxEpsilon,
-    /// No client will ever be available again, or nothing is left to happen.
+    /// The run can make no progress: no client will ever be available
+    /// again, no task can ever report, or nothing is left to happen.
     Exhausted,
+    /// An update or the global model held NaN or infinity.
+    Diverged,
     /// Ctrl-C or SIGTERM: the run folder holds a checkpoint to resume.
     Interrupted,
 }
@@ -56,6 +59,7 @@ impl StopReason {
             StopReason::TargetAccuracy => "target_accuracy",
             StopReason::MaxEpsilon => "max_epsilon",
             StopReason::Exhausted => "exhausted",
+            StopReason::Diverged => "diverged",
             StopReason::Interrupted => "interrupted",
         }
     }
@@ -79,6 +83,39 @@ pub struct ServerConfig {
     pub attackers: Option<Arc<Attackers>>,
     /// Scheduled faults (the server times them and goes down in its own).
     pub faults: Arc<Faults>,
+    /// Why no task can ever report (every client drops out, or the sync
+    /// deadline is shorter than the fastest possible task): the run stops
+    /// as exhausted at once.
+    pub doomed: Option<String>,
+    /// The keys to name when the run diverges.
+    pub suspects: Suspects,
+}
+
+/// The scenario keys that can make a run diverge, with their values, as
+/// `key = value` text.
+#[derive(Debug, Clone, Default)]
+pub struct Suspects {
+    /// What drives a client's update (`training.learning_rate`, ...).
+    pub update: Vec<String>,
+    /// What drives the server's step (`strategy.server_learning_rate`, ...).
+    pub server: Vec<String>,
+}
+
+/// The latest model that evaluated to finite scores: where a diverged run
+/// goes back to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sane {
+    #[serde(with = "crate::checkpoint::shared_model")]
+    pub model: Model,
+    pub evaluation: Evaluation,
+}
+
+fn all_finite(xs: &[f64]) -> bool {
+    xs.iter().all(|x| x.is_finite())
+}
+
+fn finite_scores(e: &Evaluation) -> bool {
+    e.loss.is_finite() && e.accuracy.is_finite() && e.macro_f1.is_finite()
 }
 
 /// What the server knows at the end.
@@ -91,6 +128,9 @@ pub struct ServerOutcome {
     pub params: Arc<Vec<f64>>,
     /// With DP: the epsilon spent (None: DP off, or unbounded).
     pub epsilon: Option<f64>,
+    /// Why the run stopped, in words, for the stops that need them
+    /// (exhausted, diverged).
+    pub stop_message: Option<String>,
 }
 
 /// Asks the server for its outcome once the run has stopped; it evaluates
@@ -141,6 +181,8 @@ pub struct ServerState {
     pub held: Vec<Update>,
     /// A `server_down` fault holds: nothing is dispatched.
     pub down: bool,
+    pub stop_message: Option<String>,
+    pub sane: Option<Sane>,
 }
 
 pub struct ServerActor {
@@ -166,6 +208,8 @@ pub struct ServerActor {
     closing: Option<RoundClose>,
     held: Vec<Update>,
     down: bool,
+    stop_message: Option<String>,
+    sane: Option<Sane>,
 }
 
 impl ServerActor {
@@ -200,6 +244,8 @@ impl ServerActor {
             closing: None,
             held: Vec::new(),
             down: false,
+            stop_message: None,
+            sane: None,
         }
     }
 
@@ -221,6 +267,8 @@ impl ServerActor {
             closing: self.closing,
             held: self.held.clone(),
             down: self.down,
+            stop_message: self.stop_message.clone(),
+            sane: self.sane.clone(),
         }
     }
 
@@ -241,6 +289,8 @@ impl ServerActor {
         self.closing = s.closing;
         self.held = s.held;
         self.down = s.down;
+        self.stop_message = s.stop_message;
+        self.sane = s.sane;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -275,7 +325,10 @@ impl ServerActor {
                     out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
                 }
             }
-            ToServer::StopAt => self.halt(StopReason::VirtualTime, &mut out),
+            ToServer::StopAt => {
+                self.halt(StopReason::VirtualTime, &mut out);
+                self.wind_up(now, &mut out);
+            }
             ToServer::Fault { index, start } => self.on_fault(now, index as usize, start, &mut out),
             ToServer::Wake => {
                 if self.wake_at == Some(now) {
@@ -321,6 +374,10 @@ impl ServerActor {
         }
         if self.cfg.stop.rounds == Some(0) {
             return self.halt(StopReason::Rounds, out);
+        }
+        if let Some(why) = self.cfg.doomed.clone() {
+            self.stop_message = Some(why);
+            return self.halt(StopReason::Exhausted, out);
         }
         self.dispatch(now, out);
     }
@@ -454,7 +511,14 @@ impl ServerActor {
                 out.timer(t, None, Envelope::Server(ToServer::Wake));
             }
             Some(_) => {}
-            None if self.in_flight() == 0 && self.wake_at.is_none() => self.halt(StopReason::Exhausted, out),
+            None if self.in_flight() == 0 && self.wake_at.is_none() => {
+                self.stop_message = Some(format!(
+                    "at t = {now} s no task is in flight and no client will ever be available again \
+                     (clients.availability)"
+                ));
+                self.halt(StopReason::Exhausted, out);
+                self.wind_up(now, out);
+            }
             None => {}
         }
     }
@@ -473,6 +537,15 @@ impl ServerActor {
             self.event(now, EventKind::Report, Some(r.client)).bytes(r.bytes).detail(Detail::Staleness(staleness)),
         );
         let Some(params) = r.params else { unreachable!("the kernel fills in a report's parameters") };
+        if !all_finite(&params) {
+            let message = format!(
+                "round {}: the update of client {} holds NaN or infinity (local training diverged); lower {}",
+                self.version + 1,
+                r.client,
+                self.cfg.suspects.update.join(" or ")
+            );
+            return self.diverge(now, Some(r.client), message, out);
+        }
         if self.protocol.max_staleness().is_some_and(|max| staleness > max) {
             self.log(out, self.event(now, EventKind::Stale, Some(r.client)).detail(Detail::Staleness(staleness)));
             self.protocol.discarded(r.client);
@@ -657,11 +730,25 @@ impl ServerActor {
     /// The model version advances (the round closed for reason `why`);
     /// evaluate and check the stop rules.
     fn advance(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
+        // The model before, to go back to should this aggregation diverge.
+        let before = self.global.clone();
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
         if let Some(noise) = self.dp.as_ref().and_then(|dp| dp.sum_noise(self.version + 1, global.len())) {
             self.strategy.perturb(&noise);
         }
         let updates = self.strategy.aggregate(global);
+        if !all_finite(&self.global) {
+            self.global = before;
+            let mut keys = self.cfg.suspects.server.clone();
+            keys.extend(self.cfg.suspects.update.iter().cloned());
+            let message = format!(
+                "round {}: aggregating {updates} updates gave a model with NaN or infinity (the run diverged); \
+                 lower {}",
+                self.version + 1,
+                keys.join(" or ")
+            );
+            return self.diverge(now, None, message, out);
+        }
         self.version += 1;
         self.log(
             out,
@@ -739,6 +826,17 @@ impl ServerActor {
             (Some(e), true) => e.clone(),
             _ => self.arch.evaluate(&self.global, &self.test),
         };
+        if !finite_scores(&eval) {
+            let mut keys = self.cfg.suspects.update.clone();
+            keys.extend(self.cfg.suspects.server.iter().cloned());
+            let message = format!(
+                "round {}: the model's test loss is not finite (the run diverged); lower {}",
+                self.version,
+                keys.join(" or ")
+            );
+            return self.diverge(now, None, message, out);
+        }
+        self.sane = Some(Sane { model: self.global.clone(), evaluation: eval.clone() });
         self.log(
             out,
             self.event(now, EventKind::Evaluate, None).detail(Detail::Scores {
@@ -756,6 +854,89 @@ impl ServerActor {
         }
     }
 
+    /// Every task still open is over: cancelled and recorded as `late`; a
+    /// secure round aborts. True if anything was open.
+    fn cancel_open(&mut self, now: VirtualTime, out: &mut Outbox) -> bool {
+        let mut open = self.protocol.close().is_some();
+        if let Some(round) = self.secure_round.take() {
+            open = true;
+            out.cancels.extend(round.tags());
+            self.closing = None;
+            self.log(out, self.event(now, EventKind::SecAggAbort, None));
+        }
+        for c in 0..self.cfg.clients as u32 {
+            if !self.selection.state.idle.contains(c) {
+                let serial = self.selection.serial(c);
+                self.selection.settle(c, serial);
+                self.log(out, self.event(now, EventKind::Late, Some(c)));
+                out.cancels.push(TaskTag { client: c, serial });
+                open = true;
+            }
+        }
+        open
+    }
+
+    /// A run that stops between model versions (virtual time, exhaustion,
+    /// interruption): the tasks still open are cancelled as late and what
+    /// the server holds is aggregated now, as a deadline would. So the last
+    /// row of metrics.csv is at the stop and counts every task (a second
+    /// row for the last evaluated version would break the rows' order).
+    fn wind_up(&mut self, now: VirtualTime, out: &mut Outbox) {
+        if !self.unrecorded {
+            return;
+        }
+        let reports = self.protocol.round_reports();
+        let open = self.cancel_open(now, out);
+        if !open && self.last_evaluated != Some(self.version) {
+            // Nothing was cut short, and the final evaluation makes a new row.
+            return;
+        }
+        if let (Some(dp), Some(max), true) = (&self.dp, self.cfg.stop.max_epsilon, self.protocol.refills()) {
+            if dp.epsilon_after(self.buffer_step()) > max {
+                // Releasing the buffer would exceed the budget: it is dropped.
+                return;
+            }
+        }
+        self.fold_colluders(reports);
+        self.advance(now, RoundClose::Stop, out);
+    }
+
+    /// The run diverged: it stops now. Every open task is cancelled, and
+    /// the model version advances one last time to the latest model that
+    /// evaluates to finite scores (the current one if it does), so every
+    /// output stays finite and the last row counts every task.
+    fn diverge(&mut self, now: VirtualTime, client: Option<u32>, message: String, out: &mut Outbox) {
+        self.log(out, self.event(now, EventKind::Diverged, client));
+        self.stop_message.get_or_insert(message);
+        // Divergence outranks a stop already reached (a final evaluation
+        // can find it), but an interrupted run stays resumable.
+        if self.stop_reason != Some(StopReason::Interrupted) {
+            self.stop_reason = Some(StopReason::Diverged);
+        }
+        self.halt(StopReason::Diverged, out);
+        self.cancel_open(now, out);
+        let current = all_finite(&self.global)
+            .then(|| self.arch.evaluate(&self.global, &self.test))
+            .filter(finite_scores)
+            .map(|evaluation| Sane { model: self.global.clone(), evaluation });
+        let Some(Sane { model, evaluation }) = current.or_else(|| self.sane.clone()) else { return };
+        self.global = model;
+        self.version += 1;
+        self.log(
+            out,
+            self.event(now, EventKind::Aggregate, None)
+                .detail(Detail::Aggregation { updates: 0, close: RoundClose::Diverged }),
+        );
+        let digest = crate::audit::model_digest(&self.global);
+        self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
+        let scores =
+            Detail::Scores { accuracy: evaluation.accuracy, loss: evaluation.loss, macro_f1: evaluation.macro_f1 };
+        self.log(out, self.event(now, EventKind::Evaluate, None).detail(scores));
+        out.progress = Some(Progress { version: self.version, t: now, accuracy: evaluation.accuracy });
+        self.last_evaluated = Some(self.version);
+        self.last_evaluation = Some(evaluation);
+    }
+
     fn halt(&mut self, reason: StopReason, out: &mut Outbox) {
         self.stop_reason.get_or_insert(reason);
         out.halt = true;
@@ -768,6 +949,14 @@ impl ServerActor {
         if interrupted {
             self.stop_reason = Some(StopReason::Interrupted);
         }
+        if self.stop_reason.is_none() {
+            self.stop_reason = Some(StopReason::Exhausted);
+            self.stop_message.get_or_insert_with(|| format!("at t = {now} s nothing is left to happen"));
+            self.wind_up(now, &mut out);
+        }
+        if interrupted {
+            self.wind_up(now, &mut out);
+        }
         if self.unrecorded {
             self.evaluate(now, &mut out);
         }
@@ -778,6 +967,7 @@ impl ServerActor {
             stop_reason: self.stop_reason.unwrap_or(StopReason::Exhausted),
             params: self.global.clone(),
             epsilon: self.epsilon(),
+            stop_message: self.stop_message.clone(),
         };
         (outcome, out.events)
     }
