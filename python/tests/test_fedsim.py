@@ -136,7 +136,12 @@ def test_notebook_executes(tmp_path):
         check=True,
         cwd=notebook.parent,
     )
-    assert (tmp_path / "quickstart.ipynb").exists()
+    import json
+
+    executed = json.loads((tmp_path / "quickstart.ipynb").read_text())
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the accuracy plot"
 
 
 def test_ctrl_c_interrupts_a_run():
