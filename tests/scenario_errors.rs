@@ -143,7 +143,10 @@ fn overrides_fix_or_break_a_scenario_and_are_named() {
     assert_eq!(s.clients.profiles.len(), 1);
 
     let err = load_str(good, src, &[Override::new("clients.count", "0")]).unwrap_err();
-    assert_eq!(err.to_string(), "--set clients.count=0: clients.count: expected an integer >= 1, found 0");
+    assert_eq!(
+        err.to_string(),
+        "--set clients.count=0: clients.count: expected an integer from 1 to 100000000, found 0"
+    );
     assert_eq!(err.location(), Some(&Location::Set { text: "clients.count=0".into() }));
 
     let err = "no-equals-sign".parse::<Override>().unwrap_err();

@@ -87,6 +87,10 @@ pub enum ScenarioError {
     /// A `sweep:` value that makes the scenario invalid.
     #[error("{at}: {key}: expected a value that gives a valid scenario, found {value}, which fails: {inner}")]
     SweepValue { at: Location, key: String, value: String, inner: Box<ScenarioError> },
+    /// The data the key names cannot be used (a CSV without the label
+    /// column, a split that leaves no train rows...).
+    #[error("{at}: {key}: {message}")]
+    Data { at: Location, key: String, message: String },
     /// Anything else serde reports (should not happen; kept for safety).
     #[error("{at}: {key}: {message}")]
     Other { at: Location, key: String, message: String },
@@ -106,6 +110,7 @@ impl ScenarioError {
             | Inconsistent { at, .. }
             | MissingFile { at, .. }
             | SweepValue { at, .. }
+            | Data { at, .. }
             | Other { at, .. } => Some(at),
         }
     }
@@ -124,6 +129,7 @@ impl ScenarioError {
             | MissingFile { key, .. }
             | BadOverride { key, .. }
             | SweepValue { key, .. }
+            | Data { key, .. }
             | Other { key, .. } => Some(key),
         }
     }
@@ -147,6 +153,7 @@ pub(crate) enum Problem {
     OutOfRange { expected: String, found: String },
     Inconsistent { expected: String, found: String },
     MissingFile { resolved: PathBuf },
+    Data { message: String },
     Other { message: String },
 }
 
@@ -217,6 +224,7 @@ impl Locator<'_> {
             Problem::OutOfRange { expected, found } => ScenarioError::OutOfRange { at, key, expected, found },
             Problem::Inconsistent { expected, found } => ScenarioError::Inconsistent { at, key, expected, found },
             Problem::MissingFile { resolved } => ScenarioError::MissingFile { at, key, resolved },
+            Problem::Data { message } => ScenarioError::Data { at, key, message },
             Problem::Other { message } => ScenarioError::Other { at, key, message },
         }
     }

@@ -3,6 +3,7 @@
 
 use super::checked::Scenario;
 use super::error::{issue_from_serde, serde_path, Issue, Location, Locator, Problem, ScenarioError};
+use super::estimate::Limits;
 use super::overrides::{set_at, Override};
 use super::raw::RawScenario;
 use super::validate;
@@ -35,7 +36,13 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
 /// Parses and checks scenario text. `source` names the file in messages and
 /// its folder is the base of relative paths.
 pub fn load_str(text: &str, source: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-    load(text, source, overrides, true)
+    load(text, source, overrides, true, &Limits::machine())
+}
+
+/// [`load_str`] without any limit, for tests of the estimate itself.
+#[cfg(test)]
+pub(crate) fn load_unlimited(text: &str, source: &Path) -> Result<Scenario, ScenarioError> {
+    load(text, source, &[], true, &Limits::none())
 }
 
 fn load(
@@ -43,6 +50,7 @@ fn load(
     source: &Path,
     overrides: &[Override],
     check_sweep_values: bool,
+    limits: &Limits,
 ) -> Result<Scenario, ScenarioError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let doc = yaml::parse(text)
@@ -63,9 +71,9 @@ fn load(
         let path = o.apply(&mut value)?;
         locator.sets.push((path, Location::Set { text: o.to_string() }));
     }
-    let mut scenario = check_value(&value, source, &locator)?;
+    let mut scenario = check_value(&value, source, &locator, limits)?;
     if check_sweep_values {
-        check_sweep_values_of(&value, source, &locator)?;
+        check_sweep_values_of(&value, source, &locator, limits)?;
     }
     // A YAML value always renders; the text reloads to this same scenario.
     scenario.effective = serde_yaml::to_string(&value).unwrap_or_default();
@@ -86,16 +94,25 @@ fn file_at(source: &Path, pos: Pos) -> Location {
 }
 
 /// Typed deserialisation, then the cross-field checks.
-fn check_value(value: &Value, source: &Path, locator: &Locator) -> Result<Scenario, ScenarioError> {
+/// Typed deserialisation, then the cross-field checks, then the checks
+/// that need the data's shape, and the estimate against `limits`.
+fn check_value(value: &Value, source: &Path, locator: &Locator, limits: &Limits) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = serde_path(e.path());
         locator.error(issue_from_serde(path, &e.inner().to_string()))
     })?;
-    validate::check(raw, source).map_err(|issue| locator.error(issue))
+    let scenario = validate::check(raw, source).map_err(|issue| locator.error(issue))?;
+    validate::check_shape_and_limits(&scenario, limits).map_err(|issue| locator.error(issue))?;
+    Ok(scenario)
 }
 
 /// Every value of `sweep:` must give a valid scenario on its own.
-fn check_sweep_values_of(value: &Value, source: &Path, locator: &Locator) -> Result<(), ScenarioError> {
+fn check_sweep_values_of(
+    value: &Value,
+    source: &Path,
+    locator: &Locator,
+    limits: &Limits,
+) -> Result<(), ScenarioError> {
     let Some(Value::Mapping(sweep)) = value.get("sweep") else {
         return Ok(());
     };
@@ -120,7 +137,7 @@ fn check_sweep_values_of(value: &Value, source: &Path, locator: &Locator) -> Res
                     let mut sets = locator.sets.clone();
                     sets.push((path.clone(), Location::Sweep { text: text.clone() }));
                     let inner_locator = Locator { file: locator.file.clone(), marks: locator.marks, sets };
-                    check_value(&changed, source, &inner_locator).err()
+                    check_value(&changed, source, &inner_locator, limits).err()
                 }
             };
             if let Some(inner) = inner {

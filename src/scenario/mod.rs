@@ -10,6 +10,7 @@
 
 pub mod checked;
 mod error;
+pub mod estimate;
 mod keys;
 mod load;
 mod overrides;

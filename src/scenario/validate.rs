@@ -4,6 +4,7 @@
 
 use super::checked::*;
 use super::error::{Issue, Problem};
+use super::estimate::{Estimate, Limits};
 use super::keys;
 use super::raw::*;
 use super::values::{describe, fmt_f64};
@@ -172,6 +173,43 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
     })
 }
 
+/// The checks that need the data's shape (a CSV's columns and labels, the
+/// rows a split leaves), and the run's estimate against `limits`: each
+/// refusal names the key at fault.
+pub(crate) fn check_shape_and_limits(s: &Scenario, limits: &Limits) -> Result<(), Issue> {
+    let shape = crate::data::shape(&s.data).map_err(|e| {
+        let path = parse_path(e.key()).unwrap_or_default();
+        Issue::at_value(path, Problem::Data { message: e.detail() })
+    })?;
+    if s.model == ModelSpec::LogisticRegression && shape.classes != 2 {
+        return Err(out_of_range(
+            key(&["model", "kind"]),
+            format!(
+                "a model for {} classes ({} is binary; use {} or {})",
+                shape.classes,
+                ModelKind::LogisticRegression.name(),
+                ModelKind::SoftmaxRegression.name(),
+                ModelKind::Mlp.name()
+            ),
+            format!("{} with data.dataset: {}", ModelKind::LogisticRegression.name(), data_name(&s.data.source)),
+        ));
+    }
+    match Estimate::of(s, &shape).refusal(s, limits) {
+        None => Ok(()),
+        Some((path, expected, found)) => Err(out_of_range(path, expected, found)),
+    }
+}
+
+fn data_name(d: &DataSource) -> &'static str {
+    match d {
+        DataSource::Digits => DatasetKind::Digits.name(),
+        DataSource::BreastCancer => DatasetKind::BreastCancer.name(),
+        DataSource::Iris => DatasetKind::Iris.name(),
+        DataSource::Synthetic(_) => DatasetKind::Synthetic.name(),
+        DataSource::Csv(_) => DatasetKind::Csv.name(),
+    }
+}
+
 fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
     let dataset = d.dataset.name();
     let wrong_block = |block: &str, wanted: DatasetKind| {
@@ -203,13 +241,6 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
                     },
                 ));
             };
-            if s.classes.0 < 2 {
-                return Err(out_of_range(
-                    key(&["data", "synthetic", "classes"]),
-                    "an integer >= 2",
-                    s.classes.0.to_string(),
-                ));
-            }
             DataSource::Synthetic(SyntheticSpec {
                 features: s.features.0,
                 classes: s.classes.0,
