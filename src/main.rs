@@ -348,12 +348,15 @@ fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in paths {
-        match scenario::load_file(path, &[]) {
+        match scenario::load_file_all(path, &[]) {
             Ok(s) => {
                 println!("{}: ok ({}, {} clients, {})", path.display(), s.name, s.clients.count, s.strategy.kind.name())
             }
-            Err(e) => {
-                eprintln!("error: {e}");
+            Err(errors) => {
+                // Every independent problem of the file, one a line.
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
                 failed += 1;
             }
         }

@@ -143,6 +143,32 @@ fn mean_s(d: &Delay) -> f64 {
     ms / 1000.0
 }
 
+/// The least a delay can be, in seconds.
+fn min_s(d: &Delay) -> f64 {
+    let ms = match *d {
+        Delay::Constant { ms } => ms,
+        Delay::Uniform { min_ms, .. } => min_ms,
+        Delay::Pareto { scale_ms, .. } => scale_ms,
+        Delay::Normal { .. } | Delay::LogNormal { .. } | Delay::Exponential { .. } => 0.0,
+    };
+    ms / 1000.0
+}
+
+/// A lower bound on any client task's duration in seconds, over the
+/// profiles (None without profiles: ideal devices take no time): the
+/// latency of the download and of the upload, and the download of
+/// `parameters` as f32 (compute and the upload may take no time).
+pub fn fastest_task_s(s: &Scenario, parameters: f64) -> Option<f64> {
+    s.clients
+        .profiles
+        .iter()
+        .map(|p| {
+            let down = if p.network.down_mbps.is_finite() { 32.0 * parameters / (p.network.down_mbps * 1e6) } else { 0.0 };
+            2.0 * min_s(&p.network.latency) + down
+        })
+        .reduce(f64::min)
+}
+
 /// Bytes in words: `480 GB`, `12.5 MB`.
 pub fn human_bytes(b: f64) -> String {
     if !b.is_finite() {

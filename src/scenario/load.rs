@@ -15,6 +15,107 @@ use std::path::Path;
 /// Reads, parses and checks a scenario file, with `--set` overrides applied
 /// in order. Relative paths inside resolve against the file's folder.
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    load_str(&read_text(path)?, path, overrides)
+}
+
+/// [`load_file`], reporting every independent problem of the file rather
+/// than the first: after the first error, each further value of the wrong
+/// type or range and each unknown key elsewhere in the file (the problems
+/// that do not depend on other keys' values) is reported too. Cross-field
+/// and data problems are reported while they come first; one that could
+/// follow from a value already found wrong is not.
+pub fn load_file_all(path: &Path, overrides: &[Override]) -> Result<Scenario, Vec<ScenarioError>> {
+    let text = read_text(path).map_err(|e| vec![e])?;
+    let first = match load_str(&text, path, overrides) {
+        Ok(s) => return Ok(s),
+        Err(e) => e,
+    };
+    let first_text = first.to_string();
+    let mut errors = vec![first];
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let Ok(Some(doc)) = yaml::parse(text) else { return Err(errors) };
+    let mut locator = Locator { file: path.to_path_buf(), marks: &doc.marks, sets: Vec::new() };
+    let mut value = doc.value.clone();
+    for o in overrides {
+        let Ok(p) = o.apply(&mut value) else { return Err(errors) };
+        locator.sets.push((p, Location::Set { text: o.to_string() }));
+    }
+    // Paths already reported (or dropped): a problem at or under one of
+    // them may be a consequence of the removal, so it is not reported.
+    let mut dropped: Vec<KeyPath> = Vec::new();
+    let mut placeholders_set: Vec<String> = Vec::new();
+    for _ in 0..64 {
+        let Err(e) = serde_path_to_error::deserialize::<_, RawScenario>(&value) else { break };
+        let issue = issue_from_serde(serde_path(e.path()), &e.inner().to_string());
+        let p = issue.path.clone();
+        if dropped.iter().any(|d| d.starts_with(&p) || p.starts_with(d)) {
+            // A required key that was dropped: a placeholder of its type
+            // lets the rest of its section be read.
+            let dotted = yaml::path_string(&p);
+            let placeholder = PLACEHOLDERS.iter().find(|(k, _)| *k == dotted).and_then(|(_, v)| yaml::parse_value(v).ok());
+            if let Some(v) = placeholder.filter(|_| !placeholders_set.contains(&dotted)) {
+                if super::overrides::set_at(&mut value, &p, v).is_ok() {
+                    placeholders_set.push(dotted);
+                    continue;
+                }
+            }
+            // Drop the part around it instead, unless that is a section the
+            // scenario cannot do without.
+            let wider = p[..p.len().saturating_sub(1)].to_vec();
+            let required = wider.len() <= 1
+                && matches!(wider.first(), None | Some(Seg::Key(_)))
+                && wider.first().is_none_or(|s| matches!(s, Seg::Key(k) if REQUIRED.contains(&k.as_str())));
+            if required || !remove_at(&mut value, &wider) {
+                break;
+            }
+            dropped.push(wider);
+            continue;
+        }
+        let err = locator.error(issue);
+        if err.to_string() != first_text {
+            errors.push(err);
+        }
+        if !remove_at(&mut value, &p) {
+            break;
+        }
+        dropped.push(p);
+    }
+    Err(errors)
+}
+
+/// Valid values for the required keys, put in place of a wrong one so
+/// that the rest of the file can be checked.
+const PLACEHOLDERS: &[(&str, &str)] = &[("name", "scenario"), ("data.dataset", "digits"), ("clients.count", "1")];
+
+/// The top-level keys a scenario needs.
+const REQUIRED: &[&str] = &["name", "data", "clients"];
+
+/// Removes the value at `path` (a list item: the whole list), returning
+/// whether something was removed.
+fn remove_at(root: &mut Value, path: &[Seg]) -> bool {
+    let Some(n) = path.iter().rposition(|s| matches!(s, Seg::Key(_))) else { return false };
+    let (parents, last) = (&path[..n], &path[n]);
+    let mut cur = root;
+    for seg in parents {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Mapping(m)) => match m.get_mut(k.as_str()) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Seg::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Seg::Key(k), Value::Mapping(m)) => m.remove(k.as_str()).is_some(),
+        _ => false,
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, ScenarioError> {
     let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -30,7 +131,7 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
             });
         }
     };
-    load_str(&text, path, overrides)
+    Ok(text)
 }
 
 /// Parses and checks scenario text. `source` names the file in messages and

@@ -22,7 +22,7 @@ mod yaml;
 
 pub use checked::*;
 pub use error::{Location, ScenarioError};
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_file_all, load_str};
 pub use overrides::Override;
 pub use schema::{json_schema, reference_markdown};
 

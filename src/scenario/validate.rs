@@ -194,10 +194,26 @@ pub(crate) fn check_shape_and_limits(s: &Scenario, limits: &Limits) -> Result<()
             format!("{} with data.dataset: {}", ModelKind::LogisticRegression.name(), data_name(&s.data.source)),
         ));
     }
-    match Estimate::of(s, &shape).refusal(s, limits) {
-        None => Ok(()),
-        Some((path, expected, found)) => Err(out_of_range(path, expected, found)),
+    let estimate = Estimate::of(s, &shape);
+    if let Some((path, expected, found)) = estimate.refusal(s, limits) {
+        return Err(out_of_range(path, expected, found));
     }
+    // A deadline no task can meet closes every round empty.
+    let fastest = super::estimate::fastest_task_s(s, estimate.parameters);
+    if let (Some(deadline), Some(fastest)) = (s.strategy.deadline_s, fastest) {
+        if deadline < fastest && !s.strategy.kind.is_async() {
+            return Err(out_of_range(
+                key(&["strategy", "deadline_s"]),
+                format!(
+                    "a deadline of at least the fastest task any profile can finish ({} s: both latencies and the \
+                     download of the model), else every round closes with no report",
+                    fmt_f64(fastest)
+                ),
+                fmt_f64(deadline),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn data_name(d: &DataSource) -> &'static str {
@@ -683,11 +699,15 @@ fn check_sweep(s: &RawSweep) -> Result<Vec<(String, Vec<String>)>, Issue> {
             .as_ref()
             .is_some_and(|p| !p.is_empty() && matches!(&p[0], Seg::Key(first) if first != "sweep") && keys::exists(p));
         if !valid {
+            let all = keys::all();
+            let normalized = path.as_ref().map_or_else(|| k.clone(), |p| keys::normalize(p));
+            let hint = super::error::nearest(&normalized, all.iter().map(|(key, _)| key.as_str()))
+                .map_or(String::new(), |best| format!(" (did you mean `{best}`?)"));
             return Err(Issue::at_key(
                 here,
                 Problem::OutOfRange {
                     expected: "a dotted key of the scenario, such as strategy.kind or clients.profiles[0].share".into(),
-                    found: format!("`{k}`"),
+                    found: format!("`{k}`{hint}"),
                 },
             ));
         }
