@@ -249,10 +249,8 @@ pub(crate) fn unknown_key_hint(path: &[Seg], accepted: &[String]) -> String {
         })
         .collect();
     if !homes.is_empty() {
-        let mut homes: Vec<String> = homes
-            .iter()
-            .map(|h| if h.is_empty() { "the top level".to_string() } else { format!("`{h}`") })
-            .collect();
+        let mut homes: Vec<String> =
+            homes.iter().map(|h| if h.is_empty() { "the top level".to_string() } else { format!("`{h}`") }).collect();
         homes.dedup();
         let shown = homes.len().min(3);
         return format!(" (`{name}` belongs under {}, not under {here})", homes[..shown].join(" or "))

@@ -163,7 +163,8 @@ pub fn fastest_task_s(s: &Scenario, parameters: f64) -> Option<f64> {
         .profiles
         .iter()
         .map(|p| {
-            let down = if p.network.down_mbps.is_finite() { 32.0 * parameters / (p.network.down_mbps * 1e6) } else { 0.0 };
+            let down =
+                if p.network.down_mbps.is_finite() { 32.0 * parameters / (p.network.down_mbps * 1e6) } else { 0.0 };
             2.0 * min_s(&p.network.latency) + down
         })
         .reduce(f64::min)

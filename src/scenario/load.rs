@@ -52,7 +52,8 @@ pub fn load_file_all(path: &Path, overrides: &[Override]) -> Result<Scenario, Ve
             // A required key that was dropped: a placeholder of its type
             // lets the rest of its section be read.
             let dotted = yaml::path_string(&p);
-            let placeholder = PLACEHOLDERS.iter().find(|(k, _)| *k == dotted).and_then(|(_, v)| yaml::parse_value(v).ok());
+            let placeholder =
+                PLACEHOLDERS.iter().find(|(k, _)| *k == dotted).and_then(|(_, v)| yaml::parse_value(v).ok());
             if let Some(v) = placeholder.filter(|_| !placeholders_set.contains(&dotted)) {
                 if super::overrides::set_at(&mut value, &p, v).is_ok() {
                     placeholders_set.push(dotted);

@@ -616,7 +616,10 @@ pub(crate) fn plain_words(info: &str) -> String {
         ("misplaced bracket", "a closing `]` or `}` that closes nothing"),
         ("while scanning a quoted scalar", "a quoted string that is never closed (add the closing quote)"),
         ("trailing content after", "text after a closing quote (quote the whole value)"),
-        ("unknown escape character", "an unknown `\\` escape in a double-quoted string (use single quotes for text with backslashes)"),
+        (
+            "unknown escape character",
+            "an unknown `\\` escape in a double-quoted string (use single quotes for text with backslashes)",
+        ),
         ("tabs disallowed", "a tab in the indentation (indent with spaces)"),
         ("unexpected character", "a character that cannot start a value (quote the value)"),
         ("unknown anchor", "`*name` refers to no `&name` anchor above it (quote a value that starts with `*`)"),
@@ -626,7 +629,13 @@ pub(crate) fn plain_words(info: &str) -> String {
             "block sequence entries are not allowed",
             "a `- ` list item where a mapping's value was expected (put the list on the lines below its key)",
         ),
-        ("did not find expected node content", "a value is missing here, or starts with a character that cannot begin one"),
+        (
+            "did not find expected node content",
+            "a value is missing here, or starts with a character that cannot begin one",
+        ),
     ];
-    PLAIN.iter().find(|(jargon, _)| info.contains(jargon)).map_or_else(|| info.to_string(), |(_, plain)| plain.to_string())
+    PLAIN
+        .iter()
+        .find(|(jargon, _)| info.contains(jargon))
+        .map_or_else(|| info.to_string(), |(_, plain)| plain.to_string())
 }
