@@ -39,7 +39,7 @@ pub enum ExperimentError {
     Output(#[from] report::OutputError),
     /// With `fail_fast`: the first member that failed (nothing was written).
     #[error("{member}: {error} (--fail-fast: nothing written)")]
-    Member { member: String, error: RunError },
+    Member { member: String, error: Box<RunError> },
 }
 
 /// One run's line in a comparison.
@@ -158,7 +158,7 @@ fn first_failure(
     if let Some(i) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
         let member = plans[i].1.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let Some(Some(Err(error))) = results.into_iter().nth(i) else { unreachable!("found above") };
-        return Err(ExperimentError::Member { member, error });
+        return Err(ExperimentError::Member { member, error: Box::new(error) });
     }
     Ok(results)
 }

@@ -22,9 +22,9 @@ use std::sync::OnceLock;
 /// The share of the machine's available memory a run may plan to use: the
 /// estimate is an estimate, and the machine is shared.
 pub const MEMORY_SAFETY: f64 = 0.8;
-/// The most multiply-adds a run may plan (training and evaluation): about
-/// a day of one core. Beyond it a run is refused rather than left to run
-/// for ever.
+/// The most multiply-adds a run may plan (training and evaluation), far
+/// beyond the shipped scenarios. Beyond it a run is refused rather than
+/// left to run for ever.
 pub const MAX_WORK: f64 = 1e14;
 /// The most events a run may plan to log (`events.jsonl` lines, and the
 /// evaluation timer's ticks).
@@ -506,7 +506,7 @@ impl Estimate {
             return Some((
                 parse_key(&key),
                 format!(
-                    "a run of at most {} multiply-adds (about a day of one core; a longer run is refused rather than \
+                    "a run of at most {} multiply-adds (a longer run is refused rather than \
                      left running)",
                     count(limits.work)
                 ),
