@@ -248,6 +248,11 @@ pub(crate) fn unknown_key_hint(path: &[Seg], accepted: &[String]) -> String {
             (last == name).then(|| home.to_string())
         })
         .collect();
+    let parent_key = keys::normalize(parent);
+    if homes.contains(&parent_key) {
+        // A key of another variant of the same tagged mapping.
+        return format!(" (`{name}` is a key of another kind of `{parent_key}`)");
+    }
     if !homes.is_empty() {
         let mut homes: Vec<String> =
             homes.iter().map(|h| if h.is_empty() { "the top level".to_string() } else { format!("`{h}`") }).collect();

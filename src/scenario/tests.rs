@@ -417,11 +417,11 @@ fn optimizer_defaults_and_range_checks() {
         ("{ kind: adam, eps: .inf }", "m.yaml:4:43: training.optimizer.eps: expected a finite number > 0, found .inf"),
         (
             "{ kind: sgd, keep_state: true }",
-            "m.yaml:4:37: training.optimizer.keep_state: unknown key, expected one of: kind",
+            "m.yaml:4:37: training.optimizer.keep_state: unknown key (`keep_state` is a key of another kind of `training.optimizer`), expected one of: kind",
         ),
         (
             "{ kind: momentum, beta1: 0.9 }",
-            "m.yaml:4:42: training.optimizer.beta1: unknown key, expected one of: kind, beta, keep_state",
+            "m.yaml:4:42: training.optimizer.beta1: unknown key (`beta1` is a key of another kind of `training.optimizer`), expected one of: kind, beta, keep_state",
         ),
         (
             "{ kind: rmsprop }",
@@ -792,7 +792,7 @@ fn messages_have_file_line_column_key_expected_found() {
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: 10, cuont: 3 }\n",
-            "x.yaml:3:23: clients.cuont: unknown key, expected one of: count, profiles, dropout, availability",
+            "x.yaml:3:23: clients.cuont: unknown key (did you mean `count`?), expected one of: count, profiles, dropout, availability",
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: many }\n",
@@ -816,7 +816,7 @@ fn messages_have_file_line_column_key_expected_found() {
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients:\n  count: 3\n  profiles:\n    - { name: a, share: 1, network: { latency: { dist: constant, mss: 5 } } }\n",
-            "x.yaml:6:66: clients.profiles[0].network.latency.mss: unknown key, expected one of: dist, ms",
+            "x.yaml:6:66: clients.profiles[0].network.latency.mss: unknown key (did you mean `ms`?), expected one of: dist, ms",
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients:\n  count: 3\n  profiles:\n    - { name: a, share: 1, network: { latency: { ms: 5 } } }\n",
