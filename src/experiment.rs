@@ -4,6 +4,12 @@
 //! Runs are independent, so they go in parallel, one per core; each run is
 //! itself deterministic, so the tables do not depend on the job count.
 //! Every scenario is checked before the first run starts.
+//!
+//! A group is written whole or not at all: its folder is staged and
+//! renamed into place at the end. A member that fails is a row of the
+//! tables with its error (and `error.txt` in its folder), and the group
+//! still appears; with `fail_fast` the first failure stops the group and
+//! nothing is written.
 
 use crate::report::html::Cell;
 use crate::report::{self, Series};
@@ -29,6 +35,11 @@ pub enum ExperimentError {
     Plot(#[from] report::PlotError),
     #[error(transparent)]
     Html(#[from] report::HtmlError),
+    #[error(transparent)]
+    Output(#[from] report::OutputError),
+    /// With `fail_fast`: the first member that failed (nothing was written).
+    #[error("{member}: {error} (--fail-fast: nothing written)")]
+    Member { member: String, error: Box<RunError> },
 }
 
 /// One run's line in a comparison.
@@ -56,6 +67,9 @@ pub struct Outcome {
     pub dir: PathBuf,
     /// (virtual seconds, accuracy) of every evaluation.
     pub curve: Vec<(f64, f64)>,
+    /// Why the member failed (then the figures above are zeros and the
+    /// tables show none of them).
+    pub error: Option<String>,
 }
 
 impl Outcome {
@@ -81,16 +95,83 @@ impl Outcome {
             max_staleness: r.summary.max_staleness,
             dir: r.dir.clone(),
             curve: r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
+            error: None,
+        }
+    }
+
+    /// The line of a member that failed.
+    fn failed(s: &Scenario, dir: PathBuf, error: &RunError) -> Self {
+        Outcome {
+            scenario: s.name.clone(),
+            strategy: s.strategy.kind.name().to_string(),
+            final_accuracy: 0.0,
+            rounds: 0,
+            virtual_time_s: 0.0,
+            time_to_target_s: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            mean_staleness: None,
+            epsilon: None,
+            attack: None,
+            clients_late: 0,
+            clients_dropped: 0,
+            max_staleness: None,
+            dir,
+            curve: Vec::new(),
+            error: Some(error.to_string()),
         }
     }
 }
 
+/// What a group's members came to, in plan order, with their final folders.
+fn outcomes_of(
+    plans: &[(Scenario, PathBuf)],
+    results: &[Option<Result<RunResult, RunError>>],
+    staging: &Path,
+    out: &Path,
+) -> Result<Vec<Outcome>, ExperimentError> {
+    plans
+        .iter()
+        .zip(results)
+        .map(|((scenario, dir), r)| {
+            let final_dir = out.join(dir.strip_prefix(staging).unwrap_or(dir));
+            let mut o = match r {
+                Some(Ok(r)) => Outcome::of(r),
+                Some(Err(e)) => {
+                    // The member's folder holds its error.
+                    write(&dir.join("error.txt"), &format!("{e}\n"))?;
+                    Outcome::failed(scenario, dir.clone(), e)
+                }
+                None => unreachable!("without fail_fast every member runs"),
+            };
+            o.dir = final_dir;
+            Ok(o)
+        })
+        .collect()
+}
+
+/// With `fail_fast`, the first failure (in plan order) as an error.
+fn first_failure(
+    plans: &[(Scenario, PathBuf)],
+    results: Vec<Option<Result<RunResult, RunError>>>,
+) -> Result<Vec<Option<Result<RunResult, RunError>>>, ExperimentError> {
+    if let Some(i) = results.iter().position(|r| matches!(r, Some(Err(_)))) {
+        let member = plans[i].1.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let Some(Some(Err(error))) = results.into_iter().nth(i) else { unreachable!("found above") };
+        return Err(ExperimentError::Member { member, error: Box::new(error) });
+    }
+    Ok(results)
+}
+
 /// Runs `jobs` at once on `workers` threads; results keep the input order.
+/// With `fail_fast` no run starts after one has failed (those are None).
 fn run_all(
-    plans: Vec<(Scenario, PathBuf)>,
+    plans: &[(Scenario, PathBuf)],
     jobs: usize,
     target: Option<f64>,
-) -> Result<Vec<RunResult>, ExperimentError> {
+    fail_fast: bool,
+) -> Vec<Option<Result<RunResult, RunError>>> {
+    let failed = std::sync::atomic::AtomicBool::new(false);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = jobs.clamp(1, plans.len().max(1));
     let threads = (cores / jobs).max(1);
@@ -101,16 +182,19 @@ fn run_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((scenario, out)) = plans.get(i) else { break };
+                if fail_fast && failed.load(Ordering::SeqCst) {
+                    break;
+                }
                 let opts = RunOptions { out: Some(out.clone()), threads, target, ..RunOptions::default() };
                 let r = run::run(scenario, &opts, &mut |_| {});
+                if r.is_err() {
+                    failed.store(true, Ordering::SeqCst);
+                }
                 *results[i].lock().expect("no worker panics holding it") = Some(r);
             });
         }
     });
-    results
-        .into_iter()
-        .map(|m| m.into_inner().expect("not poisoned").expect("every plan ran").map_err(Into::into))
-        .collect()
+    results.into_iter().map(|m| m.into_inner().expect("not poisoned")).collect()
 }
 
 /// Names of run folders: the scenario's name, made unique by a suffix.
@@ -137,28 +221,45 @@ pub fn compare(
     target: Option<f64>,
     out: &Path,
     jobs: usize,
+    fail_fast: bool,
 ) -> Result<Vec<Outcome>, ExperimentError> {
     let scenarios: Vec<Scenario> = paths.iter().map(|p| scenario::load_file(p, &[])).collect::<Result<_, _>>()?;
     let names = unique_names(&scenarios);
-    let plans: Vec<(Scenario, PathBuf)> = scenarios.into_iter().zip(names).map(|(s, n)| (s, out.join(n))).collect();
-    let results = run_all(plans, jobs, target)?;
-    let outcomes: Vec<Outcome> = results.iter().map(Outcome::of).collect();
-    write(&out.join("compare.csv"), &compare_csv(&outcomes))?;
-    let series: Vec<Series> =
-        outcomes.iter().map(|o| Series::new(format!("{} ({})", o.scenario, o.strategy), o.curve.clone())).collect();
+    let group = report::OutputDir::create(out)?;
+    let stage = group.path().to_path_buf();
+    let plans: Vec<(Scenario, PathBuf)> = scenarios.into_iter().zip(names).map(|(s, n)| (s, stage.join(n))).collect();
+    let results = run_all(&plans, jobs, target, fail_fast);
+    let results = if fail_fast { first_failure(&plans, results)? } else { results };
+    let outcomes = outcomes_of(&plans, &results, &stage, out)?;
+    let results: Vec<&RunResult> = results.iter().filter_map(|r| r.as_ref()?.as_ref().ok()).collect();
+    write(&stage.join("compare.csv"), &compare_csv(&outcomes))?;
+    let series: Vec<Series> = outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .map(|o| Series::new(format!("{} ({})", o.scenario, o.strategy), o.curve.clone()))
+        .collect();
     let target = target.or_else(|| results.iter().find_map(|r| r.summary.target_accuracy));
     let svg = report::accuracy_svg("test accuracy over virtual time", &series, target)?;
-    write(&out.join("accuracy.svg"), &svg)?;
+    write(&stage.join("accuracy.svg"), &svg)?;
     let rows: Vec<Vec<Cell>> = outcomes.iter().map(|o| member_cells(o, out, &[])).collect();
     let page = report::html::experiment_page(
         "fedsim compare",
-        &format!("{} scenarios side by side", outcomes.len()),
+        &format!("{} scenarios side by side{}", outcomes.len(), failures_note(&outcomes)),
         &svg,
         &TABLE_HEADER,
         &rows,
     );
-    report::html::write_page(out, &page)?;
+    report::html::write_page(&stage, &page)?;
+    group.publish()?;
     Ok(outcomes)
+}
+
+/// `; N failed` for a page's subtitle, or nothing.
+fn failures_note(outcomes: &[Outcome]) -> String {
+    match outcomes.iter().filter(|o| o.error.is_some()).count() {
+        0 => String::new(),
+        n => format!("; {n} failed (see the table)"),
+    }
 }
 
 /// A member's row of an experiment page: `keys` (a sweep's values) first,
@@ -168,7 +269,9 @@ fn member_cells(o: &Outcome, out: &Path, keys: &[&str]) -> Vec<Cell> {
     let href = format!("{}/{}", rel.display(), report::REPORT_FILE);
     let mut cells: Vec<Cell> = keys.iter().map(|k| Cell::text(*k)).collect();
     for (i, text) in table_cells(o).into_iter().enumerate() {
-        cells.push(Cell { href: (i == 0).then(|| href.clone()), text });
+        // A failed member has no report.html.
+        let href = (i == 0 && o.error.is_none()).then(|| href.clone());
+        cells.push(Cell { href, text });
     }
     cells
 }
@@ -185,16 +288,30 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// The result columns shared by `compare.csv` and `sweep_runs.csv` (new
-/// ones are appended: scripts read these files by position too).
+/// ones are appended: scripts read these files by position too). `error`
+/// is empty for a member that ran, and then the only value of one that
+/// failed.
 const RESULT_COLUMNS: &str =
     "final_accuracy,rounds,virtual_time_s,time_to_target_s,bytes_up,bytes_down,mean_staleness,\
-                              epsilon,attack_advantage,attack_auc,clients_late,clients_dropped,max_staleness";
+                              epsilon,attack_advantage,attack_auc,clients_late,clients_dropped,max_staleness,error";
+
+/// A CSV field: quoted when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
 
 impl Outcome {
     /// The values of [`RESULT_COLUMNS`].
     fn csv_fields(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("{}{}", ",".repeat(13), csv_field(e));
+        }
         format!(
-            "{:?},{},{:?},{},{},{},{},{},{},{},{},{},{}",
+            "{:?},{},{:?},{},{},{},{},{},{},{},{},{},{},",
             self.final_accuracy,
             self.rounds,
             self.virtual_time_s,
@@ -239,6 +356,13 @@ const TABLE_HEADER: [&str; 12] = [
 
 /// A member's cells under [`TABLE_HEADER`].
 fn table_cells(o: &Outcome) -> [String; 12] {
+    if o.error.is_some() {
+        let mut cells: [String; 12] = std::array::from_fn(|_| "-".to_string());
+        cells[0] = o.scenario.clone();
+        cells[1] = o.strategy.clone();
+        cells[2] = "failed".into();
+        return cells;
+    }
     [
         o.scenario.clone(),
         o.strategy.clone(),
@@ -275,6 +399,11 @@ pub fn compare_table(outcomes: &[Outcome]) -> String {
     for r in &rows {
         line(r.iter().map(String::as_str).collect(), &mut s);
     }
+    for o in outcomes {
+        if let Some(e) = &o.error {
+            let _ = writeln!(s, "failed: {}: {e}", o.dir.display());
+        }
+    }
     s
 }
 
@@ -309,7 +438,7 @@ fn combination_dir(c: &[Override]) -> String {
 /// `fedsim sweep`: runs every combination into `out/<combination>/` and
 /// writes `out/sweep.csv` (means and standard deviations over `seed`, one
 /// line per combination of the other keys) and `out/sweep_runs.csv`.
-pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRun>, ExperimentError> {
+pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize, fail_fast: bool) -> Result<Vec<SweepRun>, ExperimentError> {
     let base = scenario::load_file(path, &[])?;
     if base.sweep.is_empty() {
         return Err(ExperimentError::Sweep {
@@ -320,21 +449,27 @@ pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRu
     let out = out.map_or_else(|| PathBuf::from("runs").join(format!("{}-sweep", base.name)), Path::to_path_buf);
     let combos = combinations(&base.sweep);
     let scenarios: Vec<Scenario> = combos.iter().map(|c| scenario::load_file(path, c)).collect::<Result<_, _>>()?;
-    let plans = scenarios.into_iter().zip(&combos).map(|(s, c)| (s, out.join(combination_dir(c)))).collect();
-    let results = run_all(plans, jobs, None)?;
-    let runs: Vec<SweepRun> = combos
-        .into_iter()
-        .zip(&results)
-        .map(|(overrides, r)| SweepRun { overrides, outcome: Outcome::of(r) })
-        .collect();
+    let group = report::OutputDir::create(&out)?;
+    let stage = group.path().to_path_buf();
+    let plans: Vec<(Scenario, PathBuf)> =
+        scenarios.into_iter().zip(&combos).map(|(s, c)| (s, stage.join(combination_dir(c)))).collect();
+    let results = run_all(&plans, jobs, None, fail_fast);
+    let results = if fail_fast { first_failure(&plans, results)? } else { results };
+    let outcomes = outcomes_of(&plans, &results, &stage, &out)?;
+    let results: Vec<&RunResult> = results.iter().filter_map(|r| r.as_ref()?.as_ref().ok()).collect();
+    let runs: Vec<SweepRun> =
+        combos.into_iter().zip(outcomes).map(|(overrides, outcome)| SweepRun { overrides, outcome }).collect();
     let keys: Vec<&str> = base.sweep.iter().map(|(k, _)| k.as_str()).collect();
-    write(&out.join("sweep_runs.csv"), &sweep_runs_csv(&keys, &runs))?;
-    write(&out.join("sweep.csv"), &sweep_csv(&keys, &runs))?;
-    let series: Vec<Series> =
-        runs.iter().map(|r| Series::new(combination_dir(&r.overrides), r.outcome.curve.clone())).collect();
+    write(&stage.join("sweep_runs.csv"), &sweep_runs_csv(&keys, &runs))?;
+    write(&stage.join("sweep.csv"), &sweep_csv(&keys, &runs))?;
+    let series: Vec<Series> = runs
+        .iter()
+        .filter(|r| r.outcome.error.is_none())
+        .map(|r| Series::new(combination_dir(&r.overrides), r.outcome.curve.clone()))
+        .collect();
     let target = results.iter().find_map(|r| r.summary.target_accuracy);
     let svg = report::accuracy_svg("test accuracy over virtual time", &series, target)?;
-    write(&out.join("accuracy.svg"), &svg)?;
+    write(&stage.join("accuracy.svg"), &svg)?;
     let rows: Vec<Vec<Cell>> = runs
         .iter()
         .map(|r| {
@@ -345,13 +480,18 @@ pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize) -> Result<Vec<SweepRu
     let header: Vec<&str> = keys.iter().copied().chain(TABLE_HEADER).collect();
     let page = report::html::experiment_page(
         &format!("fedsim sweep: {}", base.name),
-        &format!("{} runs over {}", runs.len(), keys.join(", ")),
+        &format!("{} runs over {}{}", runs.len(), keys.join(", "), failures_note(&outcomes_only(&runs))),
         &svg,
         &header,
         &rows,
     );
-    report::html::write_page(&out, &page)?;
+    report::html::write_page(&stage, &page)?;
+    group.publish()?;
     Ok(runs)
+}
+
+fn outcomes_only(runs: &[SweepRun]) -> Vec<Outcome> {
+    runs.iter().map(|r| r.outcome.clone()).collect()
 }
 
 fn sweep_runs_csv(keys: &[&str], runs: &[SweepRun]) -> String {
@@ -371,22 +511,37 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Groups runs by every key but `seed` and summarises each group.
+/// Groups runs by every key but `seed` and summarises each group over its
+/// members that ran (`runs`); `failed` counts the others.
 pub fn sweep_csv(keys: &[&str], runs: &[SweepRun]) -> String {
     let group_keys: Vec<usize> = (0..keys.len()).filter(|&i| keys[i] != "seed").collect();
-    let mut groups: Vec<(Vec<String>, Vec<&Outcome>)> = Vec::new();
+    let mut groups: Vec<(Vec<String>, Vec<&Outcome>, usize)> = Vec::new();
     for r in runs {
         let id: Vec<String> = group_keys.iter().map(|&i| r.overrides[i].value.clone()).collect();
-        match groups.iter_mut().find(|(g, _)| *g == id) {
-            Some((_, v)) => v.push(&r.outcome),
-            None => groups.push((id, vec![&r.outcome])),
+        let i = match groups.iter().position(|(g, ..)| *g == id) {
+            Some(i) => i,
+            None => {
+                groups.push((id, Vec::new(), 0));
+                groups.len() - 1
+            }
+        };
+        if r.outcome.error.is_some() {
+            groups[i].2 += 1;
+        } else {
+            groups[i].1.push(&r.outcome);
         }
     }
     let mut s: String = group_keys.iter().map(|&i| format!("{},", keys[i])).collect();
     s += "runs,accuracy_mean,accuracy_std,virtual_time_s_mean,virtual_time_s_std,rounds_mean,rounds_std,\
           time_to_target_s_mean,time_to_target_s_std,reached_target,bytes_up_mean,mean_staleness_mean,epsilon_mean,\
-          attack_advantage_mean,attack_auc_mean\n";
-    for (id, outs) in groups {
+          attack_advantage_mean,attack_auc_mean,failed\n";
+    for (id, outs, failed) in groups {
+        let id_cells = id.iter().map(|v| format!("{v},")).collect::<String>();
+        if outs.is_empty() {
+            // Nothing ran: no figure to give (never a NaN).
+            let _ = writeln!(s, "{id_cells}0,{}{failed}", ",".repeat(14));
+            continue;
+        }
         let stat = |f: &dyn Fn(&Outcome) -> f64| mean_std(&outs.iter().map(|o| f(o)).collect::<Vec<_>>());
         let (acc, acc_sd) = stat(&|o| o.final_accuracy);
         let (vt, vt_sd) = stat(&|o| o.virtual_time_s);
@@ -408,8 +563,7 @@ pub fn sweep_csv(keys: &[&str], runs: &[SweepRun]) -> String {
         };
         let _ = writeln!(
             s,
-            "{}{},{acc:?},{acc_sd:?},{vt:?},{vt_sd:?},{rounds:?},{rounds_sd:?},{},{},{},{up:?},{},{},{},{}",
-            id.iter().map(|v| format!("{v},")).collect::<String>(),
+            "{id_cells}{},{acc:?},{acc_sd:?},{vt:?},{vt_sd:?},{rounds:?},{rounds_sd:?},{},{},{},{up:?},{},{},{},{},{failed}",
             outs.len(),
             opt(ttt),
             opt(ttt_sd),

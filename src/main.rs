@@ -118,6 +118,10 @@ enum Command {
         /// Runs at once [default: all cores].
         #[arg(long)]
         jobs: Option<usize>,
+        /// Stop at the first run that fails and write nothing (default:
+        /// run every scenario and list the failures in the table).
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Run the cross product of a scenario's `sweep:` map.
     Sweep {
@@ -130,6 +134,10 @@ enum Command {
         /// [default: runs/<name>-sweep].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Stop at the first run that fails and write nothing (default:
+        /// run every combination and list the failures in the table).
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Rebuild a run folder's report.html from its files (it only reads
     /// them).
@@ -174,8 +182,10 @@ fn main() -> ExitCode {
             watch(scenario, out, set, realtime, threads, headless_frame, &headless_size)
         }
         Command::Resume { dir, threads, checkpoint_every, quiet } => resume(&dir, threads, checkpoint_every, quiet),
-        Command::Compare { scenarios, target, out, jobs } => compare(&scenarios, target, &out, jobs),
-        Command::Sweep { scenario, jobs, out } => sweep(&scenario, jobs, out.as_deref()),
+        Command::Compare { scenarios, target, out, jobs, fail_fast } => {
+            compare(&scenarios, target, &out, jobs, fail_fast)
+        }
+        Command::Sweep { scenario, jobs, out, fail_fast } => sweep(&scenario, jobs, out.as_deref(), fail_fast),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Report { dir } => match report::html::rebuild(&dir) {
             Ok(path) => {
@@ -343,18 +353,34 @@ fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {
     }
 }
 
-fn compare(paths: &[PathBuf], target: Option<f64>, out: &Path, jobs: Option<usize>) -> anyhow::Result<ExitCode> {
+/// Exit status 1 when a member of a group failed (the group was written,
+/// with the failures in its tables).
+fn group_status(outcomes: &[experiment::Outcome]) -> ExitCode {
+    if outcomes.iter().any(|o| o.error.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn compare(
+    paths: &[PathBuf],
+    target: Option<f64>,
+    out: &Path,
+    jobs: Option<usize>,
+    fail_fast: bool,
+) -> anyhow::Result<ExitCode> {
     if let Some(t) = target {
         anyhow::ensure!((0.0..=1.0).contains(&t), "--target: expected an accuracy in [0, 1], found {t}");
     }
-    let outcomes = experiment::compare(paths, target, out, jobs_or_cores(jobs)?)?;
+    let outcomes = experiment::compare(paths, target, out, jobs_or_cores(jobs)?, fail_fast)?;
     print!("{}", experiment::compare_table(&outcomes));
     println!("\nwrote {0}/compare.csv, {0}/accuracy.svg and {0}/report.html", out.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(group_status(&outcomes))
 }
 
-fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let runs = experiment::sweep(path, out, jobs_or_cores(jobs)?)?;
+fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>, fail_fast: bool) -> anyhow::Result<ExitCode> {
+    let runs = experiment::sweep(path, out, jobs_or_cores(jobs)?, fail_fast)?;
     let dir = runs.first().and_then(|r| r.outcome.dir.parent()).map(Path::to_path_buf).unwrap_or_default();
     let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.clone()).collect();
     print!("{}", experiment::compare_table(&outcomes));
@@ -363,18 +389,21 @@ fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>) -> anyhow::Result
         runs.len(),
         dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(group_status(&outcomes))
 }
 
 fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in paths {
-        match scenario::load_file(path, &[]) {
+        match scenario::load_file_all(path, &[]) {
             Ok(s) => {
                 println!("{}: ok ({}, {} clients, {})", path.display(), s.name, s.clients.count, s.strategy.kind.name())
             }
-            Err(e) => {
-                eprintln!("error: {e}");
+            Err(errors) => {
+                // Every independent problem of the file, one a line.
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
                 failed += 1;
             }
         }

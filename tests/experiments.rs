@@ -42,7 +42,7 @@ fn compare_runs_every_scenario_and_writes_a_table_a_csv_and_a_plot() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(lines[0].starts_with("scenario,strategy,final_accuracy,rounds,virtual_time_s,time_to_target_s"));
-    assert!(lines[0].ends_with(",clients_late,clients_dropped,max_staleness"), "{}", lines[0]);
+    assert!(lines[0].ends_with(",clients_late,clients_dropped,max_staleness,error"), "{}", lines[0]);
     assert!(lines[4].starts_with("sva_fedbuff,fedbuff,"));
     // --target 0.9 is used for time to target: every run reached it.
     for l in &lines[1..] {
@@ -133,4 +133,124 @@ fn a_noise_sweep_tabulates_epsilon_accuracy_and_leakage() {
         let auc: f64 = r[col("attack_auc_mean")].parse().unwrap();
         assert!((0.0..=1.0).contains(&adv) && (0.0..=1.0).contains(&auc));
     }
+}
+
+/// A small scenario in `dir` whose availability trace is `trace` (a
+/// malformed trace loads, and fails only when the run reads it).
+fn member(dir: &Path, name: &str, trace: &str) -> String {
+    std::fs::write(dir.join(format!("{name}.csv")), trace).unwrap();
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name: {name}\nseed: 3\ndata: {{ dataset: iris }}\nclients:\n  count: 3\n  availability: {{ kind: trace, \
+             path: {name}.csv }}\nstop: {{ rounds: 2 }}\nsweep: {{ seed: [1, 2] }}\n"
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const GOOD_TRACE: &str = "client,start_s,end_s\n0,0,3600\n";
+const BAD_TRACE: &str = "client,start_s,end_s\n0,soon,3600\n";
+
+/// Hidden staging folders left anywhere under `dir`.
+fn partial_folders(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.contains(".partial") {
+            found.push(name);
+        } else if e.path().is_dir() {
+            found.extend(partial_folders(&e.path()));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_compare_with_a_failing_member_is_written_whole_with_the_failure_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = member(tmp.path(), "good", GOOD_TRACE);
+    let bad = member(tmp.path(), "bad", BAD_TRACE);
+    let out = tmp.path().join("cmp");
+    let o = fedsim(&["compare", &good, &bad, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("failed: "), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].ends_with(",max_staleness,error"), "{csv}");
+    // The member that ran has figures and no error; the other only its error.
+    assert!(lines[1].starts_with("good,fedavg,") && lines[1].ends_with(','), "{csv}");
+    assert!(lines[2].starts_with("bad,fedavg,,,"), "{csv}");
+    assert!(lines[2].contains("clients.availability trace"), "{csv}");
+    let error = std::fs::read_to_string(out.join("bad/error.txt")).unwrap();
+    assert!(error.contains("bad.csv:2"), "{error}");
+    assert!(out.join("good/summary.json").is_file());
+    assert!(out.join("report.html").is_file() && out.join("accuracy.svg").is_file());
+    assert!(!out.join(".fedsim-owner").exists());
+    assert_eq!(partial_folders(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn fail_fast_writes_nothing_and_keeps_an_earlier_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = member(tmp.path(), "good", GOOD_TRACE);
+    let bad = member(tmp.path(), "bad", BAD_TRACE);
+    let out = tmp.path().join("cmp");
+    let o = fedsim(&["compare", &good, &bad, "--out", out.to_str().unwrap(), "--fail-fast", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("bad: ") && stderr.contains("--fail-fast: nothing written"), "{stderr}");
+    assert!(!out.exists());
+    assert_eq!(partial_folders(tmp.path()), Vec::<String>::new());
+    // A group written before stays as it was.
+    ok(&fedsim(&["compare", &good, "--out", out.to_str().unwrap()]));
+    let before = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let o = fedsim(&["compare", &good, &bad, "--out", out.to_str().unwrap(), "--fail-fast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(out.join("compare.csv")).unwrap(), before);
+    assert!(!out.join("bad").exists());
+}
+
+#[test]
+fn a_sweep_with_a_failing_combination_counts_it_apart_from_the_means() {
+    let tmp = tempfile::tempdir().unwrap();
+    member(tmp.path(), "bad", BAD_TRACE);
+    let scenario = member(tmp.path(), "good", GOOD_TRACE);
+    // The sweep's second trace is the malformed one.
+    let text = std::fs::read_to_string(&scenario)
+        .unwrap()
+        .replace("sweep: { seed: [1, 2] }", "sweep: { clients.availability.path: [good.csv, bad.csv], seed: [1, 2] }");
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("sw");
+    let o = fedsim(&["sweep", &scenario, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let sweep = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let lines: Vec<&str> = sweep.lines().collect();
+    assert!(lines[0].ends_with(",failed"), "{sweep}");
+    assert!(lines[1].starts_with("good.csv,2,") && lines[1].ends_with(",0"), "{sweep}");
+    // Nothing ran: no figures, never a NaN.
+    assert_eq!(lines[2], format!("bad.csv,0,{}2", ",".repeat(14)), "{sweep}");
+    assert!(!sweep.contains("NaN"));
+    let runs = std::fs::read_to_string(out.join("sweep_runs.csv")).unwrap();
+    assert_eq!(runs.lines().filter(|l| l.contains("clients.availability trace")).count(), 2, "{runs}");
+    assert_eq!(partial_folders(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_later_run_removes_staging_folders_of_dead_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = tmp.path().join(format!(".killed.partial-{dead}"));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("events.jsonl"), "{}\n").unwrap();
+    let good = member(tmp.path(), "good", GOOD_TRACE);
+    ok(&fedsim(&["run", &good, "--quiet", "--out", tmp.path().join("run").to_str().unwrap()]));
+    assert!(!stale.exists());
+    assert_eq!(partial_folders(tmp.path()), Vec::<String>::new());
 }

@@ -194,3 +194,67 @@ fn the_printed_schema_checks_scenarios() {
     broken["clients"]["count"] = "many".into();
     assert!(!validator.is_valid(&yaml_to_json(&broken)), "a string count passes");
 }
+
+/// The ranges a text states for a value, as (lower bound, upper bound):
+/// `an integer >= 1` is (">= 1", None), `an integer from 2 to 100000`
+/// (">= 2", Some("100000")), `a finite number > 0` ("> 0", None). Bounds
+/// that are other keys (`>= min_ms`) are left out.
+fn stated_ranges(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for lead in ["an integer ", "finite and ", "finite number ", "bit width "] {
+        for (i, _) in text.match_indices(lead) {
+            let words: Vec<&str> = text[i + lead.len()..].split_whitespace().take(4).collect();
+            let num = |w: &str| {
+                let w = w.trim_end_matches(['.', ',', ';', ':', ')']);
+                w.parse::<f64>().is_ok().then(|| w.to_string())
+            };
+            let range = match words.as_slice() {
+                ["from", a, "to", b, ..] => num(a).map(|a| (format!(">= {a}"), num(b))),
+                [op @ (">=" | ">"), n, ..] => num(n).map(|n| (format!("{op} {n}"), None)),
+                _ => None,
+            };
+            out.extend(range);
+        }
+    }
+    out
+}
+
+/// A key's type column and its description never state different ranges
+/// (as `data.synthetic.classes` once said ">= 1" in one, ">= 2" in the
+/// other): the same lower bound, and the same upper bound where both give
+/// one.
+#[test]
+fn type_column_and_description_agree() {
+    let doc = fedsim::scenario::reference_markdown();
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if cells.len() < 4 {
+            continue;
+        }
+        let (key, ty, description) = (cells[0], cells[1], cells[3]);
+        let (Some(t), Some(d)) = (stated_ranges(ty).into_iter().next(), stated_ranges(description).into_iter().next())
+        else {
+            continue;
+        };
+        checked += 1;
+        let upper_agrees = match (&t.1, &d.1) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        if t.0 != d.0 || !upper_agrees {
+            bad.push(format!("{key}: type says {t:?}, description says {d:?}"));
+        }
+    }
+    assert!(checked >= 20, "only {checked} keys state a range in both");
+    assert!(bad.is_empty(), "\n{}", bad.join("\n"));
+}
+
+#[test]
+fn stated_ranges_read_bounds() {
+    assert_eq!(stated_ranges("Classes, an integer >= 2. Default 10."), vec![(">= 2".to_string(), None)]);
+    assert_eq!(stated_ranges("an integer from 1 to 32"), vec![(">= 1".to_string(), Some("32".to_string()))]);
+    assert_eq!(stated_ranges("a finite number > 0"), vec![("> 0".to_string(), None)]);
+    assert!(stated_ranges("finite and >= min_ms").is_empty());
+}

@@ -56,7 +56,7 @@ fn bad_files() -> Vec<PathBuf> {
 #[test]
 fn every_bad_scenario_fails_with_a_located_message() {
     let files = bad_files();
-    assert!(files.len() >= 18, "only {} bad scenarios", files.len());
+    assert!(files.len() >= 60, "only {} bad scenarios", files.len());
     let mut failures = Vec::new();
     for path in &files {
         let expect = header(path);
@@ -143,7 +143,10 @@ fn overrides_fix_or_break_a_scenario_and_are_named() {
     assert_eq!(s.clients.profiles.len(), 1);
 
     let err = load_str(good, src, &[Override::new("clients.count", "0")]).unwrap_err();
-    assert_eq!(err.to_string(), "--set clients.count=0: clients.count: expected an integer >= 1, found 0");
+    assert_eq!(
+        err.to_string(),
+        "--set clients.count=0: clients.count: expected an integer from 1 to 100000000, found 0"
+    );
     assert_eq!(err.location(), Some(&Location::Set { text: "clients.count=0".into() }));
 
     let err = "no-equals-sign".parse::<Override>().unwrap_err();
@@ -158,4 +161,45 @@ fn messages_point_at_the_value() {
         msg,
         format!("{}:7:27: clients.dropout.probability: expected a probability in [0, 1], found 1.5", path.display())
     );
+}
+
+#[test]
+fn validate_reports_every_independent_error_in_a_file() {
+    let path = bad_dir().join("many_errors.yaml");
+    let errors = fedsim::scenario::load_file_all(&path, &[]).unwrap_err();
+    let found: Vec<(String, usize)> = errors
+        .iter()
+        .map(|e| {
+            let line = match e.location() {
+                Some(Location::File { line, .. }) => *line,
+                other => panic!("{e}: {other:?}"),
+            };
+            (e.key().unwrap().to_string(), line)
+        })
+        .collect();
+    let want = [
+        ("data.test_fraction", 6),
+        ("clients.count", 7),
+        ("clients.dropuot", 7),
+        ("model.hiden", 8),
+        ("strategy.kind", 9),
+        ("stop.rounds", 10),
+    ];
+    let want: Vec<(String, usize)> = want.iter().map(|(k, l)| (k.to_string(), *l)).collect();
+    assert_eq!(found, want, "{errors:#?}");
+    // The first is the one `load_file` gives.
+    assert_eq!(errors[0].to_string(), load_file(&path, &[]).unwrap_err().to_string());
+    // A good file has none.
+    let good = bad_dir().join("../../scenarios/quickstart.yaml");
+    assert!(fedsim::scenario::load_file_all(&good, &[]).is_ok());
+}
+
+#[test]
+fn an_estimate_refusal_caused_by_a_set_names_the_set() {
+    let good = "name: ok\ndata: { dataset: digits }\nclients: { count: 10 }\n";
+    let sets = [Override::new("model", "{kind: mlp, hidden: [1000000000]}")];
+    let err = load_str(good, Path::new("good.yaml"), &sets).unwrap_err();
+    assert_eq!(err.location(), Some(&Location::Set { text: "model={kind: mlp, hidden: [1000000000]}".into() }));
+    assert_eq!(err.key(), Some("model.hidden[0]"));
+    assert!(err.to_string().starts_with("--set model={kind: mlp, hidden: [1000000000]}: model.hidden[0]: "), "{err}");
 }

@@ -275,6 +275,95 @@ pub enum DataError {
     Invalid { key: &'static str, message: String },
 }
 
+impl DataError {
+    /// The dotted scenario key at fault.
+    pub fn key(&self) -> &'static str {
+        use DataError::*;
+        match self {
+            CsvNoLabelColumn { .. } | CsvDuplicateLabelColumn { .. } => "data.csv.label_column",
+            Split { .. } => "data.test_fraction",
+            Invalid { key, .. } => key,
+            CsvOpen { .. }
+            | CsvNoHeader { .. }
+            | CsvNoRows { .. }
+            | CsvNoFeatures { .. }
+            | CsvFieldCount { .. }
+            | CsvNotNumeric { .. }
+            | CsvOutOfRange { .. }
+            | CsvEmptyLabel { .. }
+            | CsvRead { .. }
+            | TooManyRows { .. } => "data.csv.path",
+        }
+    }
+
+    /// The message without its leading `KEY: ` (for a message that is
+    /// located elsewhere).
+    pub fn detail(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("{}: ", self.key());
+        text.strip_prefix(&prefix).map_or(text.clone(), str::to_string)
+    }
+}
+
+/// The size of a scenario's data, known before its tables are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Rows of the table split into train pool and test set; with
+    /// `per_client` synthetic data, the train rows over all clients.
+    pub rows: u64,
+    /// Train rows over all clients.
+    pub train_rows: u64,
+    /// Rows of the server's test set.
+    pub test_rows: u64,
+    pub features: u64,
+    pub classes: u64,
+    /// Rows are made per job from the seed, never held in a table.
+    pub per_client: bool,
+}
+
+/// The shape of a scenario's data, with the checks that need it: a CSV is
+/// read (all its cells checked, the features not kept), built-in data sets
+/// are looked at, synthetic data is sized from its keys. The split must
+/// leave at least one train and one test row.
+pub fn shape(spec: &DataSpec) -> Result<Shape, DataError> {
+    let of = |raw: Raw| (raw.data.rows() as u64, raw.data.n_features as u64, raw.data.n_classes as u64);
+    let (rows, features, classes) = match &spec.source {
+        DataSource::Digits => of(builtin_digits()),
+        DataSource::BreastCancer => of(builtin_breast_cancer()),
+        DataSource::Iris => of(builtin_iris()),
+        DataSource::Csv(c) => of(table::probe_csv(&c.path, &c.label_column)?),
+        DataSource::Synthetic(s) if s.per_client => {
+            // The test set: at most MAX_TEST_ROWS fresh rows of the first
+            // sources (see `PerClientSynthetic::build`).
+            let train = s.samples as f64;
+            let test = (train * spec.test_fraction / (1.0 - spec.test_fraction)).ceil();
+            let test = test.min(synthetic::MAX_TEST_ROWS as f64).max(1.0) as u64;
+            return Ok(Shape {
+                rows: s.samples as u64,
+                train_rows: s.samples as u64,
+                test_rows: test,
+                features: s.features as u64,
+                classes: s.classes as u64,
+                per_client: true,
+            });
+        }
+        DataSource::Synthetic(s) => (s.samples as u64, s.features as u64, s.classes as u64),
+    };
+    if rows > u64::from(u32::MAX) {
+        return Err(DataError::TooManyRows { rows: rows as usize });
+    }
+    let n_train = (((1.0 - spec.test_fraction) * rows as f64).floor() as u64).min(rows);
+    if n_train == 0 || n_train == rows {
+        return Err(DataError::Split {
+            rows: rows as usize,
+            test_fraction: spec.test_fraction,
+            train: n_train as usize,
+            test: (rows - n_train) as usize,
+        });
+    }
+    Ok(Shape { rows, train_rows: n_train, test_rows: rows - n_train, features, classes, per_client: false })
+}
+
 fn show_header(header: &[String]) -> String {
     const SHOWN: usize = 12;
     let mut s: Vec<String> = header.iter().take(SHOWN).map(|h| format!("`{h}`")).collect();

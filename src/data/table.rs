@@ -17,6 +17,17 @@ use std::path::Path;
 use super::{DataError, Dataset, Raw};
 
 pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
+    read_csv_with(path, label, true)
+}
+
+/// Reads a CSV as [`read_csv`] does, with every check, but keeps only the
+/// labels (the feature table stays empty): the shape of a file without
+/// holding it, for the checks and the estimate made at load time.
+pub(crate) fn probe_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
+    read_csv_with(path, label, false)
+}
+
+fn read_csv_with(path: &Path, label: &str, keep_features: bool) -> Result<Raw, DataError> {
     let file = std::fs::File::open(path).map_err(|e| DataError::CsvOpen { path: path.to_owned(), source: e })?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -95,7 +106,11 @@ pub(crate) fn read_csv(path: &Path, label: &str) -> Result<Raw, DataError> {
                 // straight to the nearest f32 (one rounding, not via f64)
                 let v = std::str::from_utf8(cell).ok().and_then(|s| s.parse::<f32>().ok());
                 match v {
-                    Some(v) if v.is_finite() => x.push(v),
+                    Some(v) if v.is_finite() => {
+                        if keep_features {
+                            x.push(v)
+                        }
+                    }
                     _ => return Err(not_a_feature(path, line(), col, &header[col], cell)),
                 }
             }

@@ -62,9 +62,10 @@ pub enum ScenarioError {
     /// No document, or only a null one.
     #[error("{} is empty: expected a scenario mapping with at least name, data and clients", file.display())]
     Empty { file: PathBuf },
-    /// A key the schema does not have.
-    #[error("{at}: {key}: unknown key, expected one of: {}", accepted.join(", "))]
-    UnknownKey { at: Location, key: String, accepted: Vec<String> },
+    /// A key the schema does not have; `hint` (empty or ` (...)`) names
+    /// the nearest accepted key, or where a known key belongs.
+    #[error("{at}: {key}: unknown key{hint}, expected one of: {}", accepted.join(", "))]
+    UnknownKey { at: Location, key: String, accepted: Vec<String>, hint: String },
     /// A required key is absent.
     #[error("{at}: {key}: missing required key, expected {expected}")]
     MissingKey { at: Location, key: String, expected: String },
@@ -87,6 +88,10 @@ pub enum ScenarioError {
     /// A `sweep:` value that makes the scenario invalid.
     #[error("{at}: {key}: expected a value that gives a valid scenario, found {value}, which fails: {inner}")]
     SweepValue { at: Location, key: String, value: String, inner: Box<ScenarioError> },
+    /// The data the key names cannot be used (a CSV without the label
+    /// column, a split that leaves no train rows...).
+    #[error("{at}: {key}: {message}")]
+    Data { at: Location, key: String, message: String },
     /// Anything else serde reports (should not happen; kept for safety).
     #[error("{at}: {key}: {message}")]
     Other { at: Location, key: String, message: String },
@@ -106,6 +111,7 @@ impl ScenarioError {
             | Inconsistent { at, .. }
             | MissingFile { at, .. }
             | SweepValue { at, .. }
+            | Data { at, .. }
             | Other { at, .. } => Some(at),
         }
     }
@@ -124,6 +130,7 @@ impl ScenarioError {
             | MissingFile { key, .. }
             | BadOverride { key, .. }
             | SweepValue { key, .. }
+            | Data { key, .. }
             | Other { key, .. } => Some(key),
         }
     }
@@ -147,6 +154,7 @@ pub(crate) enum Problem {
     OutOfRange { expected: String, found: String },
     Inconsistent { expected: String, found: String },
     MissingFile { resolved: PathBuf },
+    Data { message: String },
     Other { message: String },
 }
 
@@ -211,15 +219,66 @@ impl Locator<'_> {
         let at = self.locate(&issue.path, issue.anchor);
         let key = if issue.path.is_empty() { "(top level)".to_string() } else { path_string(&issue.path) };
         match issue.problem {
-            Problem::UnknownKey { accepted } => ScenarioError::UnknownKey { at, key, accepted },
+            Problem::UnknownKey { accepted } => {
+                let hint = unknown_key_hint(&issue.path, &accepted);
+                ScenarioError::UnknownKey { at, key, accepted, hint }
+            }
             Problem::Missing { expected } => ScenarioError::MissingKey { at, key, expected },
             Problem::WrongType { expected, found } => ScenarioError::WrongType { at, key, expected, found },
             Problem::OutOfRange { expected, found } => ScenarioError::OutOfRange { at, key, expected, found },
             Problem::Inconsistent { expected, found } => ScenarioError::Inconsistent { at, key, expected, found },
             Problem::MissingFile { resolved } => ScenarioError::MissingFile { at, key, resolved },
+            Problem::Data { message } => ScenarioError::Data { at, key, message },
             Problem::Other { message } => ScenarioError::Other { at, key, message },
         }
     }
+}
+
+/// The hint for an unknown key at `path`: where the same name is a key of
+/// the schema (" (`dropout` belongs under `clients`, not under
+/// `clients.profiles[0]`)"), else the nearest accepted name (" (did you
+/// mean `clients_per_round`?)"), else nothing.
+pub(crate) fn unknown_key_hint(path: &[Seg], accepted: &[String]) -> String {
+    let Some((Seg::Key(name), parent)) = path.split_last() else { return String::new() };
+    let here = if parent.is_empty() { "the top level".to_string() } else { format!("`{}`", path_string(parent)) };
+    let homes: Vec<String> = keys::all()
+        .into_iter()
+        .filter_map(|(k, _)| {
+            let (home, last) = k.rsplit_once('.').unwrap_or(("", k.as_str()));
+            (last == name).then(|| home.to_string())
+        })
+        .collect();
+    let parent_key = keys::normalize(parent);
+    if homes.contains(&parent_key) {
+        // A key of another variant of the same tagged mapping.
+        return format!(" (`{name}` is a key of another kind of `{parent_key}`)");
+    }
+    if !homes.is_empty() {
+        let mut homes: Vec<String> =
+            homes.iter().map(|h| if h.is_empty() { "the top level".to_string() } else { format!("`{h}`") }).collect();
+        homes.dedup();
+        let shown = homes.len().min(3);
+        return format!(" (`{name}` belongs under {}, not under {here})", homes[..shown].join(" or "))
+            .replace("under the top level", "at the top level");
+    }
+    match nearest(name, accepted.iter().map(String::as_str)) {
+        Some(best) => format!(" (did you mean `{best}`?)"),
+        None => String::new(),
+    }
+}
+
+/// The candidate nearest to `name` by edit distance, if near enough to be a
+/// likely typo (at least 60% similar, or `name` a prefix of it).
+pub(crate) fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| {
+            let score = strsim::normalized_damerau_levenshtein(name, c);
+            let score = if name.len() >= 3 && c.starts_with(name) { score.max(0.7) } else { score };
+            (score, c)
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// Segments of a serde_path_to_error path.

@@ -10,6 +10,7 @@
 
 pub mod checked;
 mod error;
+pub mod estimate;
 mod keys;
 mod load;
 mod overrides;
@@ -21,7 +22,7 @@ mod yaml;
 
 pub use checked::*;
 pub use error::{Location, ScenarioError};
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_file_all, load_str};
 pub use overrides::Override;
 pub use schema::{json_schema, reference_markdown};
 

@@ -14,9 +14,10 @@
 
 pub use super::values::Name;
 use super::values::{
-    keyword_enum, tagged_enum, AtLeastOne, DecayFraction, FiniteF64, NonNegativeF64, NonNegativeMs, NonNegativeU64,
-    NonNegativeUsize, OpenFraction, PositiveF64, PositiveMs, PositiveU32, PositiveU64, PositiveUsize, Probability,
-    QuantBits, Rate, Text, TrimFraction, UnitFraction,
+    keyword_enum, tagged_enum, AtLeastOne, BatchSize, BufferSize, ClassCount, ClientCount, ClientCount0, DecayFraction,
+    EpochCount, FeatureCount, FiniteF64, Interval, LayerWidth, NonNegativeF64, NonNegativeMs, NonNegativeU64,
+    NonNegativeUsize, OpenFraction, PositiveF64, PositiveMs, Probability, QuantBits, Rate, RoundCount, SampleCount,
+    ShardCount, Text, TrimFraction, UnitFraction,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -92,11 +93,11 @@ impl RawScenario {
     }
     /// `stop` when the key is absent.
     pub fn default_stop() -> RawStop {
-        RawStop { rounds: Some(PositiveU64(100)), virtual_time_s: None, target_accuracy: None, max_epsilon: None }
+        RawStop { rounds: Some(RoundCount(100)), virtual_time_s: None, target_accuracy: None, max_epsilon: None }
     }
     /// `evaluation` when the key is absent.
     pub fn default_evaluation() -> RawEvaluation {
-        RawEvaluation { every_rounds: Some(PositiveU64(1)), every_s: None }
+        RawEvaluation { every_rounds: Some(RoundCount(1)), every_s: None }
     }
     /// The schema's `default` of `stop` (what an absent key means).
     fn default_stop_key() -> Option<RawStop> {
@@ -228,13 +229,14 @@ impl Default for DirichletPartition {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with shards_per_client")]
 pub struct ShardsPartition {
-    /// Label-sorted shards per client, an integer >= 1. Default 2.
-    pub shards_per_client: PositiveUsize,
+    /// Label-sorted shards per client, an integer from 1 to 1000000.
+    /// Default 2.
+    pub shards_per_client: ShardCount,
 }
 
 impl Default for ShardsPartition {
     fn default() -> Self {
-        ShardsPartition { shards_per_client: PositiveUsize(2) }
+        ShardsPartition { shards_per_client: ShardCount(2) }
     }
 }
 
@@ -257,14 +259,15 @@ impl Default for QuantitySkewPartition {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, expecting = "a mapping with features, classes, samples, alpha, beta, per_client")]
 pub struct RawSynthetic {
-    /// Features per row, an integer >= 1. Default 60.
-    pub features: PositiveUsize,
-    /// Classes, an integer >= 2. Default 10.
-    pub classes: PositiveUsize,
-    /// Rows in total (train pool and test set), an integer >= 1; with
+    /// Features per row, an integer from 1 to 10000000. Default 60.
+    pub features: FeatureCount,
+    /// Classes, an integer from 2 to 100000. Default 10.
+    pub classes: ClassCount,
+    /// Rows in total (train pool and test set), an integer from 1 to
+    /// 4000000000; with
     /// `per_client: true`, the train rows over all clients (client mean
     /// `samples / clients.count`), at least `clients.count`. Default 20000.
-    pub samples: PositiveUsize,
+    pub samples: SampleCount,
     /// Spread of the per-source models' common mean u ~ N(0, alpha), finite
     /// and >= 0; each source's weights are N(u, 1) around it, so sources
     /// differ even at 0. Default 1.0.
@@ -294,9 +297,9 @@ pub struct RawSynthetic {
 impl Default for RawSynthetic {
     fn default() -> Self {
         RawSynthetic {
-            features: PositiveUsize(60),
-            classes: PositiveUsize(10),
-            samples: PositiveUsize(20000),
+            features: FeatureCount(60),
+            classes: ClassCount(10),
+            samples: SampleCount(20000),
             alpha: NonNegativeF64(1.0),
             beta: NonNegativeF64(1.0),
             per_client: false,
@@ -322,8 +325,8 @@ pub struct RawCsv {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with count, profiles, dropout, availability")]
 pub struct RawClients {
-    /// Required. Number of clients, an integer >= 1.
-    pub count: PositiveUsize,
+    /// Required. Number of clients, an integer from 1 to 100000000.
+    pub count: ClientCount,
     /// Device tiers. Shares sum to 1 (within 1e-6) and give exact counts
     /// (round(share * count), largest remainder), randomly placed. Default
     /// `[]`: ideal devices, whose compute and network take zero time.
@@ -644,10 +647,11 @@ pub struct RawModel {
     /// another number of classes (digits 10, iris 3, synthetic `classes`).
     /// Default `softmax_regression`.
     pub kind: ModelKind,
-    /// Hidden layer widths, a non-empty list of integers >= 1, e.g. `[64]`.
+    /// Hidden layer widths, a non-empty list of integers from 1 to
+    /// 1000000000, e.g. `[64]` (the memory estimate bounds the model).
     /// Required for `mlp`, rejected for the other kinds.
     #[schemars(length(min = 1))]
-    pub hidden: Option<Vec<PositiveUsize>>,
+    pub hidden: Option<Vec<LayerWidth>>,
 }
 
 impl Default for RawModel {
@@ -678,10 +682,11 @@ keyword_enum! {
     expecting = "a mapping with local_epochs, batch_size, learning_rate, shuffle, weight_decay, optimizer"
 )]
 pub struct RawTraining {
-    /// Passes over the client's data per task, an integer >= 1. Default 1.
-    pub local_epochs: PositiveU32,
-    /// Rows per local step, an integer >= 1. Default 32.
-    pub batch_size: PositiveUsize,
+    /// Passes over the client's data per task, an integer from 1 to
+    /// 1000000. Default 1.
+    pub local_epochs: EpochCount,
+    /// Rows per local step, an integer from 1 to 1000000000. Default 32.
+    pub batch_size: BatchSize,
     /// The local optimiser's step size (`lr`), finite and > 0. Default 0.1.
     pub learning_rate: PositiveF64,
     /// Shuffle the client's rows each epoch; `false` takes consecutive
@@ -701,8 +706,8 @@ pub struct RawTraining {
 impl Default for RawTraining {
     fn default() -> Self {
         RawTraining {
-            local_epochs: PositiveU32(1),
-            batch_size: PositiveUsize(32),
+            local_epochs: EpochCount(1),
+            batch_size: BatchSize(32),
             learning_rate: PositiveF64(0.1),
             shuffle: true,
             weight_decay: NonNegativeF64(0.0),
@@ -810,19 +815,20 @@ pub struct RawStrategy {
     pub kind: StrategyKind,
     /// Sync: reports aggregated per round, an integer in 1..=clients.count.
     /// Default: all clients.
-    pub clients_per_round: Option<PositiveUsize>,
+    pub clients_per_round: Option<ClientCount>,
     /// Sync: a round closes after this many virtual seconds at the latest,
-    /// finite and > 0. Default none (no deadline).
-    pub deadline_s: Option<PositiveF64>,
+    /// finite and >= 0.001. Default none (no deadline).
+    pub deadline_s: Option<Interval>,
     /// Sync: `ceil(clients_per_round * over_selection)` clients are
     /// dispatched, the first `clients_per_round` reports kept; finite and
     /// >= 1. Default 1.
     pub over_selection: AtLeastOne,
     /// Async: clients training at any moment, an integer in
     /// 1..=clients.count. Default: `clients_per_round`.
-    pub concurrency: Option<PositiveUsize>,
-    /// FedBuff: updates per aggregation, an integer >= 1. Default 10.
-    pub buffer_size: PositiveUsize,
+    pub concurrency: Option<ClientCount>,
+    /// FedBuff: updates per aggregation, an integer from 1 to 1000000.
+    /// Default 10.
+    pub buffer_size: BufferSize,
     /// Async: how an update's weight decays with its staleness. Default
     /// per kind (`RawStrategy::default_staleness`): `{fn: polynomial, a:
     /// 0.5}` (`1/sqrt(1 + t)`) for fedbuff, `{fn: constant}` otherwise.
@@ -871,11 +877,11 @@ pub struct RawStrategy {
     /// an integer >= 0 with `clients_per_round >= 2 * byzantine + 3`
     /// (Blanchard et al. need n > 2f + 2); a scenario that breaks it is
     /// rejected at this key. Default 0.
-    pub byzantine: NonNegativeUsize,
+    pub byzantine: ClientCount0,
     /// Multi-Krum: updates with the lowest Krum scores that are averaged,
     /// an integer in 1..=clients_per_round. Default `clients_per_round -
     /// byzantine`. (Krum is Multi-Krum with `keep: 1`.)
-    pub keep: Option<PositiveUsize>,
+    pub keep: Option<ClientCount>,
     /// Sync: how a round's clients are drawn. Default `uniform`.
     pub selection: SelectionKind,
 }
@@ -901,7 +907,7 @@ impl Default for RawStrategy {
             deadline_s: None,
             over_selection: AtLeastOne(1.0),
             concurrency: None,
-            buffer_size: PositiveUsize(10),
+            buffer_size: BufferSize(10),
             staleness: None,
             mixing: UnitFraction(0.6),
             server_learning_rate: None,
@@ -913,7 +919,7 @@ impl Default for RawStrategy {
             tau: None,
             flower_compat: false,
             trim_fraction: TrimFraction(0.1),
-            byzantine: NonNegativeUsize(0),
+            byzantine: ClientCount0(0),
             keep: None,
             selection: SelectionKind::Uniform,
         }
@@ -1250,10 +1256,10 @@ pub struct RawServerNetwork {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with rounds, virtual_time_s, target_accuracy")]
 pub struct RawStop {
-    /// Server model versions, an integer >= 1. Default none (100 when `stop`
-    /// is absent).
+    /// Server model versions, an integer from 1 to 1000000000. Default
+    /// none (100 when `stop` is absent).
     #[serde(default)]
-    pub rounds: Option<PositiveU64>,
+    pub rounds: Option<RoundCount>,
     /// Virtual seconds, finite and > 0. Default none. Without
     /// `clients.profiles` (ideal devices, on which nothing takes time) it
     /// needs `rounds` too; a run whose clock still cannot move stops with
@@ -1276,12 +1282,14 @@ pub struct RawStop {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a mapping with every_rounds or every_s")]
 pub struct RawEvaluation {
-    /// Evaluate every this many server versions, an integer >= 1.
+    /// Evaluate every this many server versions, an integer from 1 to
+    /// 1000000000.
     #[serde(default)]
-    pub every_rounds: Option<PositiveU64>,
-    /// Evaluate every this many virtual seconds, finite and > 0.
+    pub every_rounds: Option<RoundCount>,
+    /// Evaluate every this many virtual seconds, finite and >= 0.001 (a
+    /// shorter interval would tick without the clock moving on).
     #[serde(default)]
-    pub every_s: Option<PositiveF64>,
+    pub every_s: Option<Interval>,
 }
 
 // ---------------------------------------------------------------- faults

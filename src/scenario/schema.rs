@@ -343,6 +343,17 @@ General rules:
   `scenarios/x.yaml:12:16: clients.dropout.probability: expected a probability in [0, 1], found 1.5`.
   When a `--set` put the value there, the place reads `--set KEY=VALUE`
   instead of `FILE:LINE:COLUMN`.
+- An unknown key names the nearest accepted one (`did you mean
+  `clients_per_round`?`), or where a key of that name belongs (`dropout`
+  belongs under `clients`, not under `clients.profiles[0]`). YAML syntax
+  errors are said in plain words (`this line is indented less than the
+  mapping it belongs to...`).
+- `fedsim validate` reports every independent problem of a file, one a
+  line: each value of the wrong type or range and each unknown key, and
+  the first problem that involves several keys or the data.
+- What needs the data is checked when the scenario is loaded, at the key
+  at fault: a CSV's label column and cells, the split `test_fraction`
+  leaves, `logistic_regression` on data without two classes.
 ";
 
 /// The reference doc's closing: `--set`, which is not a key.
@@ -358,6 +369,30 @@ be at most the list's length (which appends). Several `--set`s apply in
 order. An error about a value that a `--set` put in place names it:
 `--set clients.dropout.probability=1.5: clients.dropout.probability: expected a probability in [0, 1], found 1.5`.
 ";
+
+/// The reference doc's section on limits, with the estimate's constants.
+fn limits_section() -> String {
+    use super::estimate::{MAX_EVENTS, MAX_WORK, MEMORY_SAFETY};
+    format!(
+        "\n## Limits\n\n\
+         Every count has an upper bound (the type column above), and a scenario is sized before it runs \
+         (`fedsim::scenario::estimate`): the model's parameters, the bytes held at the peak (the models in flight \
+         and held, the data, per-client state, scratch), the client tasks, their multiply-adds and the events \
+         logged. `validate` and `run` refuse a scenario, at the key behind the largest term and with the \
+         estimate, when\n\n\
+         - its memory exceeds {:.0}% of the memory this machine has available (`MemAvailable` in \
+         `/proc/meminfo`), e.g. `model.hidden[0]: expected a scenario that fits in 18.8 GB of memory (...), found \
+         1000000000 units need 600 GB of parameters per model (7.5e10 parameters): about 35.6 TB in all`;\n\
+         - its training and evaluation exceed {:.0e} multiply-adds, as huge \
+         `local_epochs`, `rounds` or `buffer_size` on ideal devices would;\n\
+         - it would log more than {:.0e} events (an evaluation timer `every_s` far below the run's span \
+         counts).\n\n\
+         The estimates are generous upper bounds, not predictions; a run that passes can still be long.\n",
+        MEMORY_SAFETY * 100.0,
+        MAX_WORK,
+        MAX_EVENTS
+    )
+}
 
 const TABLE_HEAD: &str = "| key | type and range | default | meaning |\n| --- | --- | --- | --- |\n";
 
@@ -391,6 +426,7 @@ pub fn reference_markdown() -> String {
     }
     out.push('\n');
     out.push_str(OUTRO);
+    out.push_str(&limits_section());
     out
 }
 

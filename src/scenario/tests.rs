@@ -457,11 +457,11 @@ fn optimizer_defaults_and_range_checks() {
         ("{ kind: adam, eps: .inf }", "m.yaml:4:43: training.optimizer.eps: expected a finite number > 0, found .inf"),
         (
             "{ kind: sgd, keep_state: true }",
-            "m.yaml:4:37: training.optimizer.keep_state: unknown key, expected one of: kind",
+            "m.yaml:4:37: training.optimizer.keep_state: unknown key (`keep_state` is a key of another kind of `training.optimizer`), expected one of: kind",
         ),
         (
             "{ kind: momentum, beta1: 0.9 }",
-            "m.yaml:4:42: training.optimizer.beta1: unknown key, expected one of: kind, beta, keep_state",
+            "m.yaml:4:42: training.optimizer.beta1: unknown key (`beta1` is a key of another kind of `training.optimizer`), expected one of: kind, beta, keep_state",
         ),
         (
             "{ kind: rmsprop }",
@@ -700,6 +700,9 @@ fn krum_cross_checks_are_located() {
     assert!(strategy("krum", "clients_per_round: 7, byzantine: 2").is_ok());
     assert!(strategy("krum", "clients_per_round: 6, byzantine: 2").is_err());
     let e = strategy("krum", "byzantine: 18446744073709551615").unwrap_err();
+    // (now refused by the type's own bound, before the cross-check)
+    assert!(e.to_string().contains("strategy.byzantine: expected an integer from 0 to 100000000"), "{e}");
+    let e = strategy("krum", "byzantine: 1000").unwrap_err();
     assert!(e.to_string().contains("strategy.byzantine: expected an integer from 0 to 3"), "{e}");
     // A sweep over kinds checks each kind's cross-fields.
     let e = load(&format!("{MINIMAL}strategy: {{ byzantine: 4 }}\nsweep: {{ strategy.kind: [fedavg, krum] }}\n"))
@@ -719,9 +722,9 @@ fn new_strategy_keys_are_range_checked() {
         ("tau: 0", "strategy.tau: expected a finite number > 0, found 0"),
         ("trim_fraction: 0.5", "strategy.trim_fraction: expected a fraction in [0, 0.5), found 0.5"),
         ("trim_fraction: -0.1", "strategy.trim_fraction: expected a fraction in [0, 0.5), found -0.1"),
-        ("byzantine: -1", "strategy.byzantine: expected an integer >= 0, found -1"),
-        ("byzantine: 1.5", "strategy.byzantine: expected an integer >= 0, found 1.5"),
-        ("keep: 0", "strategy.keep: expected an integer >= 1, found 0"),
+        ("byzantine: -1", "strategy.byzantine: expected an integer from 0 to 100000000, found -1"),
+        ("byzantine: 1.5", "strategy.byzantine: expected an integer from 0 to 100000000, found 1.5"),
+        ("keep: 0", "strategy.keep: expected an integer from 1 to 100000000, found 0"),
         ("server_learning_rate: 0", "strategy.server_learning_rate: expected a finite number > 0, found 0"),
         ("staleness: { fn: exp }", "strategy.staleness.fn: expected one of constant, polynomial, hinge, found `exp`"),
     ];
@@ -829,11 +832,11 @@ fn messages_have_file_line_column_key_expected_found() {
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: 10, cuont: 3 }\n",
-            "x.yaml:3:23: clients.cuont: unknown key, expected one of: count, profiles, dropout, availability, byzantine",
+            "x.yaml:3:23: clients.cuont: unknown key (did you mean `count`?), expected one of: count, profiles, dropout, availability, byzantine",
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients: { count: many }\n",
-            "x.yaml:3:19: clients.count: expected an integer >= 1, found string \"many\"",
+            "x.yaml:3:19: clients.count: expected an integer from 1 to 100000000, found string \"many\"",
         ),
         (
             "name: x\ndata: { dataset: digits }\n",
@@ -853,7 +856,7 @@ fn messages_have_file_line_column_key_expected_found() {
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients:\n  count: 3\n  profiles:\n    - { name: a, share: 1, network: { latency: { dist: constant, mss: 5 } } }\n",
-            "x.yaml:6:66: clients.profiles[0].network.latency.mss: unknown key, expected one of: dist, ms",
+            "x.yaml:6:66: clients.profiles[0].network.latency.mss: unknown key (did you mean `ms`?), expected one of: dist, ms",
         ),
         (
             "name: x\ndata: { dataset: digits }\nclients:\n  count: 3\n  profiles:\n    - { name: a, share: 1, network: { latency: { ms: 5 } } }\n",

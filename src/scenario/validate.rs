@@ -4,6 +4,7 @@
 
 use super::checked::*;
 use super::error::{Issue, Problem};
+use super::estimate::{Estimate, Limits};
 use super::keys;
 use super::raw::*;
 use super::values::{describe, fmt_f64, NonNegativeU64, Probability};
@@ -194,6 +195,59 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
     })
 }
 
+/// The checks that need the data's shape (a CSV's columns and labels, the
+/// rows a split leaves), and the run's estimate against `limits`: each
+/// refusal names the key at fault.
+pub(crate) fn check_shape_and_limits(s: &Scenario, limits: &Limits) -> Result<(), Issue> {
+    let shape = crate::data::shape(&s.data).map_err(|e| {
+        let path = parse_path(e.key()).unwrap_or_default();
+        Issue::at_value(path, Problem::Data { message: e.detail() })
+    })?;
+    if s.model == ModelSpec::LogisticRegression && shape.classes != 2 {
+        return Err(out_of_range(
+            key(&["model", "kind"]),
+            format!(
+                "a model for {} classes ({} is binary; use {} or {})",
+                shape.classes,
+                ModelKind::LogisticRegression.name(),
+                ModelKind::SoftmaxRegression.name(),
+                ModelKind::Mlp.name()
+            ),
+            format!("{} with data.dataset: {}", ModelKind::LogisticRegression.name(), data_name(&s.data.source)),
+        ));
+    }
+    let estimate = Estimate::of(s, &shape);
+    if let Some((path, expected, found)) = estimate.refusal(s, limits) {
+        return Err(out_of_range(path, expected, found));
+    }
+    // A deadline no task can meet closes every round empty.
+    let fastest = super::estimate::fastest_task_s(s, estimate.parameters);
+    if let (Some(deadline), Some(fastest)) = (s.strategy.deadline_s, fastest) {
+        if deadline < fastest && !s.strategy.kind.is_async() {
+            return Err(out_of_range(
+                key(&["strategy", "deadline_s"]),
+                format!(
+                    "a deadline of at least the fastest task any profile can finish ({} s: both latencies and the \
+                     download of the model), else every round closes with no report",
+                    fmt_f64(fastest)
+                ),
+                fmt_f64(deadline),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn data_name(d: &DataSource) -> &'static str {
+    match d {
+        DataSource::Digits => DatasetKind::Digits.name(),
+        DataSource::BreastCancer => DatasetKind::BreastCancer.name(),
+        DataSource::Iris => DatasetKind::Iris.name(),
+        DataSource::Synthetic(_) => DatasetKind::Synthetic.name(),
+        DataSource::Csv(_) => DatasetKind::Csv.name(),
+    }
+}
+
 fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
     let dataset = d.dataset.name();
     let wrong_block = |block: &str, wanted: DatasetKind| {
@@ -225,13 +279,6 @@ fn check_data(d: &RawData, base: &Path) -> Result<DataSpec, Issue> {
                     },
                 ));
             };
-            if s.classes.0 < 2 {
-                return Err(out_of_range(
-                    key(&["data", "synthetic", "classes"]),
-                    "an integer >= 2",
-                    s.classes.0.to_string(),
-                ));
-            }
             DataSource::Synthetic(SyntheticSpec {
                 features: s.features.0,
                 classes: s.classes.0,
@@ -738,11 +785,15 @@ fn check_sweep(s: &RawSweep) -> Result<Vec<(String, Vec<String>)>, Issue> {
             .as_ref()
             .is_some_and(|p| !p.is_empty() && matches!(&p[0], Seg::Key(first) if first != "sweep") && keys::exists(p));
         if !valid {
+            let all = keys::all();
+            let normalized = path.as_ref().map_or_else(|| k.clone(), |p| keys::normalize(p));
+            let hint = super::error::nearest(&normalized, all.iter().map(|(key, _)| key.as_str()))
+                .map_or(String::new(), |best| format!(" (did you mean `{best}`?)"));
             return Err(Issue::at_key(
                 here,
                 Problem::OutOfRange {
                     expected: "a dotted key of the scenario, such as strategy.kind or clients.profiles[0].share".into(),
-                    found: format!("`{k}`"),
+                    found: format!("`{k}`{hint}"),
                 },
             ));
         }

@@ -358,6 +358,63 @@ int_newtype!(
     /// An integer >= 0 (fits a usize).
     NonNegativeUsize(usize), "an integer >= 0", 0, usize::MAX as u64
 );
+// Bounded counts. Each bound is far beyond any useful scenario and low
+// enough that products of counts (rows x features, clients x shards,
+// rounds x clients) stay exact in u64 and f64; what fits the machine is
+// then checked by `estimate`.
+int_newtype!(
+    /// Registered clients (and per-round counts taken from them), 1 to 10^8.
+    ClientCount(usize), "an integer from 1 to 100000000", 1, 100_000_000
+);
+int_newtype!(
+    /// A count of clients that may be none, 0 to 10^8.
+    ClientCount0(usize), "an integer from 0 to 100000000", 0, 100_000_000
+);
+int_newtype!(
+    /// Units of a hidden layer, 1 to 10^9 (the memory estimate refuses
+    /// what does not fit long before).
+    LayerWidth(usize), "an integer from 1 to 1000000000", 1, 1_000_000_000
+);
+int_newtype!(
+    /// Features per row of generated data, 1 to 10^7.
+    FeatureCount(usize), "an integer from 1 to 10000000", 1, 10_000_000
+);
+int_newtype!(
+    /// Classes of generated data, 2 to 10^5.
+    ClassCount(usize), "an integer from 2 to 100000", 2, 100_000
+);
+int_newtype!(
+    /// Rows of generated data, 1 to 4 * 10^9 (row indices are u32).
+    SampleCount(usize), "an integer from 1 to 4000000000", 1, 4_000_000_000
+);
+int_newtype!(
+    /// Shards per client, 1 to 10^6.
+    ShardCount(usize), "an integer from 1 to 1000000", 1, 1_000_000
+);
+int_newtype!(
+    /// Local epochs per task, 1 to 10^6.
+    EpochCount(u32), "an integer from 1 to 1000000", 1, 1_000_000
+);
+int_newtype!(
+    /// Rows per local step, 1 to 10^9.
+    BatchSize(usize), "an integer from 1 to 1000000000", 1, 1_000_000_000
+);
+int_newtype!(
+    /// Updates per buffered aggregation, 1 to 10^6.
+    BufferSize(usize), "an integer from 1 to 1000000", 1, 1_000_000
+);
+int_newtype!(
+    /// Server model versions, 1 to 10^9.
+    RoundCount(u64), "an integer from 1 to 1000000000", 1, 1_000_000_000
+);
+float_newtype!(
+    /// A virtual duration in seconds, finite and at least 1 ms: intervals
+    /// and deadlines shorter than that would close rounds or tick
+    /// evaluations without the clock moving on.
+    Interval, "a duration in s, finite and >= 0.001", |x| (0.001..).contains(&x) && x.is_finite(),
+    { "type": "number", "minimum": 0.001 }
+);
+
 int_newtype!(
     /// Bits per quantised value, 1 to 32.
     QuantBits(u8), "a bit width from 1 to 32", 1, 32

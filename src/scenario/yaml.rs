@@ -366,7 +366,7 @@ fn parse_into(text: &str, out: &mut Option<Builder>) -> Result<Option<Document>,
         let (event, span) = next.map_err(|e| SyntaxError {
             path: Vec::new(),
             pos: Pos { line: e.marker().line().max(1), column: e.marker().col() + 1 },
-            message: e.info().to_string(),
+            message: plain_words(e.info()),
         })?;
         let pos = Pos::of(&span);
         match event {
@@ -525,6 +525,54 @@ pub fn render(v: &Value) -> String {
     }
 }
 
+/// The YAML parser's message said in plain words: what is probably wrong
+/// in the file and how to fix it. Messages not known here pass through.
+pub(crate) fn plain_words(info: &str) -> String {
+    const PLAIN: &[(&str, &str)] = &[
+        (
+            "mapping values are not allowed",
+            "a `:` where no key can start: a line indented more than the key before it, or a second `key:` on \
+             one line (quote a value that holds `: `)",
+        ),
+        (
+            "did not find expected key",
+            "this line is indented less than the mapping it belongs to, or more than the key before it (the keys \
+             of one mapping start in the same column)",
+        ),
+        (
+            "did not find expected '-' indicator",
+            "this line is not a `- ` item of the list above it, nor indented like a key of the mapping around \
+             it (a list's items start in one column; a mapping cannot continue after a list at its own level)",
+        ),
+        ("expected ',' or ']'", "a `[` list that is not closed: expected `,` or `]` before the line ends"),
+        ("expected ',' or '}'", "a `{` mapping that is not closed: expected `,` or `}` before the line ends"),
+        ("misplaced bracket", "a closing `]` or `}` that closes nothing"),
+        ("while scanning a quoted scalar", "a quoted string that is never closed (add the closing quote)"),
+        ("trailing content after", "text after a closing quote (quote the whole value)"),
+        (
+            "unknown escape character",
+            "an unknown `\\` escape in a double-quoted string (use single quotes for text with backslashes)",
+        ),
+        ("tabs disallowed", "a tab in the indentation (indent with spaces)"),
+        ("unexpected character", "a character that cannot start a value (quote the value)"),
+        ("unknown anchor", "`*name` refers to no `&name` anchor above it (quote a value that starts with `*`)"),
+        ("simple key expect ':'", "a key without its `:` (write `key: value`)"),
+        ("could not find expected ':'", "a key without its `:` (write `key: value`)"),
+        (
+            "block sequence entries are not allowed",
+            "a `- ` list item where a mapping's value was expected (put the list on the lines below its key)",
+        ),
+        (
+            "did not find expected node content",
+            "a value is missing here, or starts with a character that cannot begin one",
+        ),
+    ];
+    PLAIN
+        .iter()
+        .find(|(jargon, _)| info.contains(jargon))
+        .map_or_else(|| info.to_string(), |(_, plain)| plain.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,5 +637,23 @@ mod tests {
         assert!(parse_path("a[x]").is_none());
         assert!(parse_path("a[1").is_none());
         assert!(parse_path("a.").is_none());
+    }
+
+    #[test]
+    fn syntax_errors_are_said_in_plain_words() {
+        let said = |text: &str| parse(text).err().map(|e| e.message).unwrap_or_default();
+        assert!(said("a:\n  b: 1\n c: 2\n").starts_with("this line is indented less than the mapping"));
+        assert!(said("a: [1, 2\n").starts_with("a `[` list that is not closed"));
+        assert!(said("a: {b: 1\n").starts_with("a `{` mapping that is not closed"));
+        assert!(said("a: 'x\n").starts_with("a quoted string that is never closed"));
+        assert!(said("a:\n\t b: 1\n").starts_with("a tab in the indentation"));
+        assert!(said("a: 1\n b: 2\n").starts_with("a `:` where no key can start"));
+        // No parser jargon is left in these.
+        for text in ["a:\n  b: 1\n c: 2\n", "a: [1, 2\n", "a: 'x\n", "a: b: c\n", "a: @x\n", "a: [1]]\n"] {
+            let m = said(text);
+            assert!(!m.contains("while parsing") && !m.contains("while scanning") && !m.is_empty(), "{text:?}: {m}");
+        }
+        // An unknown message passes through unchanged.
+        assert_eq!(plain_words("something new"), "something new");
     }
 }
