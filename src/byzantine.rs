@@ -128,11 +128,11 @@ pub fn alie_z(n: usize, m: usize) -> f64 {
 ///
 /// ```
 /// let base = [0.0, 10.0];
-/// let honest = [vec![1.0, 10.0], vec![3.0, 12.0]];
+/// let honest: [&[f64]; 2] = [&[1.0, 10.0], &[3.0, 12.0]];
 /// let sent = fedsim::byzantine::alie(&base, &honest, 1.0);
 /// assert_eq!(sent, vec![1.0, 10.0]);
 /// ```
-pub fn alie(base: &[f64], honest: &[Vec<f64>], z: f64) -> Vec<f64> {
+pub fn alie(base: &[f64], honest: &[&[f64]], z: f64) -> Vec<f64> {
     let k = honest.len().max(1) as f64;
     base.iter()
         .enumerate()

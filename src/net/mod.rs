@@ -230,8 +230,14 @@ impl Network {
     /// A leg's duration on an idle server link, s: its latency plus
     /// `bytes * 8` at the slower of the two rates.
     pub fn leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> f64 {
+        self.slowed_leg_s(tag, leg, bytes, latency_s, 1.0)
+    }
+
+    /// [`Network::leg_s`] with the client's bandwidth divided by `slowdown`
+    /// (a slow link, `faults:`).
+    fn slowed_leg_s(&self, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64, slowdown: f64) -> f64 {
         let (client_bps, server_bps) = self.rates(tag.client, leg);
-        latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps)
+        latency_s + bytes as f64 * 8.0 / (client_bps / slowdown).min(server_bps)
     }
 
     /// The shortest a task of `client` can take, s: every latency at its
@@ -276,12 +282,12 @@ impl Network {
     /// A slow link (`faults:`) divides the client's bandwidth for the
     /// whole message.
     pub fn send(&mut self, now: VirtualTime, tag: TaskTag, leg: Leg, bytes: u64, latency_s: f64) -> Route {
-        let (client_bps, server_bps) = self.rates(tag.client, leg);
-        let client_bps = client_bps / self.faults.slowdown(now, tag.client);
+        let slowdown = self.faults.slowdown(now, tag.client);
         if self.link(leg).is_none() {
-            let s = latency_s + bytes as f64 * 8.0 / client_bps.min(server_bps);
+            let s = self.slowed_leg_s(tag, leg, bytes, latency_s, slowdown);
             return Route::At(now.after(VirtualTime::from_secs_f64(s).as_nanos()));
         }
+        let client_bps = self.rates(tag.client, leg).0 / slowdown;
         let id = transfer_id(tag);
         self.state.latency_s.insert(id, latency_s);
         let link = self.link(leg).expect("checked above");

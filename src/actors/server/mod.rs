@@ -792,7 +792,7 @@ impl ServerActor {
         let Some(RawAttack::Alie(alie)) = self.cfg.attackers.as_ref().map(|a| a.attack()) else { return };
         let n = reports.max(held.len());
         let z = alie.z.map_or_else(|| byzantine::alie_z(n, held.len()), |z| z.0);
-        let honest: Vec<Vec<f64>> = held.iter().map(|u| u.params.clone()).collect();
+        let honest: Vec<&[f64]> = held.iter().map(|u| u.params.as_slice()).collect();
         let sent = byzantine::alie(&first.base, &honest, z);
         for u in held {
             self.strategy.fold(Update { params: sent.clone(), ..u });
