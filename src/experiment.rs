@@ -224,6 +224,18 @@ pub fn compare(
     fail_fast: bool,
 ) -> Result<Vec<Outcome>, ExperimentError> {
     let scenarios: Vec<Scenario> = paths.iter().map(|p| scenario::load_file(p, &[])).collect::<Result<_, _>>()?;
+    compare_scenarios(scenarios, target, out, jobs, fail_fast)
+}
+
+/// [`compare`] over scenarios already loaded (with their own overrides,
+/// or from text: the Python package's dicts).
+pub fn compare_scenarios(
+    scenarios: Vec<Scenario>,
+    target: Option<f64>,
+    out: &Path,
+    jobs: usize,
+    fail_fast: bool,
+) -> Result<Vec<Outcome>, ExperimentError> {
     let names = unique_names(&scenarios);
     let group = report::OutputDir::create(out)?;
     let stage = group.path().to_path_buf();

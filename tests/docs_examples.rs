@@ -752,3 +752,31 @@ fn privacy_noise_sweep_table() {
         }
     }
 }
+
+/// docs/training.md's hospital example: "macro F1 passes 0.93 at round 8
+/// and is 0.98 after 30 rounds (50.8 virtual seconds", and keeping Adam's
+/// moments "(0.97 against 0.98 accuracy after 30 rounds)".
+#[test]
+fn training_hospital_figures() {
+    let doc = repo("docs/training.md");
+    let passes = numbers(&between(&doc, "macro F1 passes", " virtual seconds"));
+    let [threshold, round, f1, rounds, seconds] = &passes[..] else { panic!("training.md: {passes:?}") };
+    let ran = run_file("scenarios/hospitals_mlp_adam.yaml", 2, &[]);
+    let rows = metrics(&ran);
+    let first = rows
+        .iter()
+        .find(|r| num(r, "macro_f1") >= threshold.parse::<f64>().unwrap())
+        .expect("macro F1 passes the threshold");
+    assert_eq!(num(first, "round").to_string(), *round, "the round macro F1 first passes {threshold}");
+    same(summary_f64(&ran, "final_macro_f1"), f1, "final macro F1");
+    same(summary_f64(&ran, "rounds"), rounds, "rounds");
+    same(summary_f64(&ran, "virtual_time_s"), seconds, "virtual seconds");
+
+    let kept = numbers(&between(&doc, "converges a little more slowly (", " rounds)"));
+    let [kept_acc, reset_acc, n] = &kept[..] else { panic!("training.md: {kept:?}") };
+    assert_eq!(n, rounds);
+    let keep = run_file("scenarios/hospitals_mlp_adam.yaml", 2, &["training.optimizer.keep_state=true"]);
+    same(summary_f64(&keep, "final_accuracy"), kept_acc, "accuracy with keep_state");
+    same(summary_f64(&ran, "final_accuracy"), reset_acc, "accuracy without keep_state");
+    assert!(summary_f64(&keep, "final_accuracy") < summary_f64(&ran, "final_accuracy"), "keep_state is slower here");
+}

@@ -29,4 +29,18 @@ def validate(
     name: Optional[str] = None,
     sets: list[tuple[str, str]] = ...,
 ) -> None: ...
+def compare_scenarios(
+    out: str,
+    scenarios: list[tuple[str, Optional[str]]],
+    sets: list[tuple[str, str]] = ...,
+    target: Optional[float] = None,
+    jobs: Optional[int] = None,
+    fail_fast: bool = False,
+) -> str: ...
+def sweep_scenario(
+    path: str,
+    out: str,
+    jobs: Optional[int] = None,
+    fail_fast: bool = False,
+) -> str: ...
 def json_to_yaml(json: str) -> str: ...

@@ -1,8 +1,10 @@
 //! `fedsim._fedsim`: the Rust side of the Python package.
 //!
-//! One function, [`run_scenario`], loads a scenario (a file, or YAML text)
-//! with `--set`-style overrides and runs it into a folder; the pure-Python
-//! `fedsim` package wraps it and reads the folder into pandas. Errors cross
+//! [`run_scenario`] loads a scenario (a file, or YAML text) with
+//! `--set`-style overrides and runs it into a folder; [`compare_scenarios`]
+//! and [`sweep_scenario`] do what `fedsim compare` and `fedsim sweep` do.
+//! The pure-Python `fedsim` package wraps them and reads the folders into
+//! pandas. Errors cross
 //! the boundary as Python exceptions, never as panics:
 //!
 //! - a bad scenario raises `fedsim.ScenarioError`, with `file`, `line`,
@@ -11,8 +13,9 @@
 //! - Ctrl-C while running stops the run at its next event and raises
 //!   `KeyboardInterrupt`.
 
+use fedsim::experiment::{self, ExperimentError};
 use fedsim::report::INTERRUPT;
-use fedsim::run::{self, RunOptions};
+use fedsim::run::{self, RunError as FedsimRunError, RunOptions};
 use fedsim::scenario::{self, Location, Override};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
@@ -119,13 +122,23 @@ fn run_scenario(
         opts.threads = t;
     }
     let sets = sets.into_iter().map(|(k, v)| Override::new(k, v)).collect();
+    let dir = in_background(py, move || load_and_run(source, sets, opts))?;
+    Ok(dir.display().to_string())
+}
 
+/// Runs `work` on its own thread with the GIL released, and polls for
+/// Ctrl-C every 50 ms: on one, it asks the runs to stop at their next
+/// event, waits for the thread, and raises `KeyboardInterrupt`. A panic in
+/// `work` becomes a `RuntimeError`, never an abort of the interpreter.
+fn in_background<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> PyResult<T> {
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("fedsim-run".into())
         .spawn(move || {
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || load_and_run(source, sets, opts)));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             let _ = tx.send(outcome.unwrap_or_else(|p| Err(Failure::Panic(panic_message(&p)))));
         })
         .map_err(|e| RunError::new_err(format!("cannot start the run thread: {e}")))?;
@@ -156,9 +169,75 @@ fn run_scenario(
         }
     };
     let _ = worker.join();
-    match outcome {
-        Ok(dir) => Ok(dir.display().to_string()),
-        Err(failure) => Err(failure.into_pyerr(py)),
+    outcome.map_err(|failure| failure.into_pyerr(py))
+}
+
+/// An experiment's error as a Python exception: a scenario's keeps its
+/// location.
+fn experiment_failure(e: ExperimentError) -> Failure {
+    match e {
+        ExperimentError::Scenario(e) => Failure::scenario(&e),
+        ExperimentError::Run(FedsimRunError::Scenario(e)) => Failure::scenario(&e),
+        e => Failure::Run(e.to_string()),
+    }
+}
+
+/// Runs scenarios side by side into `out` (`fedsim compare`); returns the
+/// folder written. Each scenario is `(path, None)` for a file or
+/// `(name, Some(text))` for YAML text; `sets` apply to every one of them.
+#[pyfunction]
+#[pyo3(signature = (out, scenarios, sets=Vec::new(), target=None, jobs=None, fail_fast=false))]
+fn compare_scenarios(
+    py: Python<'_>,
+    out: PathBuf,
+    scenarios: Vec<(PathBuf, Option<String>)>,
+    sets: Vec<(String, String)>,
+    target: Option<f64>,
+    jobs: Option<usize>,
+    fail_fast: bool,
+) -> PyResult<String> {
+    let jobs = positive_or_cores("jobs", jobs)?;
+    let sets: Vec<Override> = sets.into_iter().map(|(k, v)| Override::new(k, v)).collect();
+    let work = move || {
+        let loaded = scenarios
+            .iter()
+            .map(|(name, text)| match text {
+                Some(t) => scenario::load_str(t, name, &sets),
+                None => scenario::load_file(name, &sets),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::scenario(&e))?;
+        experiment::compare_scenarios(loaded, target, &out, jobs, fail_fast).map_err(experiment_failure)?;
+        Ok(out)
+    };
+    Ok(in_background(py, work)?.display().to_string())
+}
+
+/// Runs the cross product of a scenario file's `sweep:` map into `out`
+/// (`fedsim sweep`); returns the folder written.
+#[pyfunction]
+#[pyo3(signature = (path, out, jobs=None, fail_fast=false))]
+fn sweep_scenario(
+    py: Python<'_>,
+    path: PathBuf,
+    out: PathBuf,
+    jobs: Option<usize>,
+    fail_fast: bool,
+) -> PyResult<String> {
+    let jobs = positive_or_cores("jobs", jobs)?;
+    let work = move || {
+        experiment::sweep(&path, Some(&out), jobs, fail_fast).map_err(experiment_failure)?;
+        Ok(out)
+    };
+    Ok(in_background(py, work)?.display().to_string())
+}
+
+/// A count the caller may leave out (then every core), never zero.
+fn positive_or_cores(name: &str, n: Option<usize>) -> PyResult<usize> {
+    match n {
+        Some(0) => Err(PyValueError::new_err(format!("{name}: expected at least 1, found 0"))),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
     }
 }
 
@@ -205,6 +284,8 @@ fn _fedsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RunError", py.get_type::<RunError>())?;
     m.add_function(wrap_pyfunction!(run_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(compare_scenarios, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(json_to_yaml, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -126,10 +126,11 @@ def test_dict_scenario_error_has_a_line():
     assert isinstance(info.value.line, int)
 
 
-def test_notebook_executes(tmp_path):
+@pytest.mark.parametrize("name", ["quickstart", "sync_vs_async"])
+def test_notebook_executes(tmp_path, name):
     if shutil.which("jupyter") is None:
         pytest.skip("jupyter is not installed")
-    notebook = ROOT / "python" / "examples" / "quickstart.ipynb"
+    notebook = ROOT / "python" / "examples" / f"{name}.ipynb"
     subprocess.run(
         ["jupyter", "nbconvert", "--to", "notebook", "--execute", str(notebook),
          "--output-dir", str(tmp_path), "--ExecutePreprocessor.timeout=300"],
@@ -138,10 +139,15 @@ def test_notebook_executes(tmp_path):
     )
     import json
 
-    executed = json.loads((tmp_path / "quickstart.ipynb").read_text())
+    executed = json.loads((tmp_path / f"{name}.ipynb").read_text())
     outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the accuracy plot"
+    if name == "sync_vs_async":
+        # the comparison table shows the four strategies of the folder
+        table = next(o["data"]["text/plain"] for o in outputs if "text/plain" in o.get("data", {}))
+        for strategy in ["fedavg", "fedasync", "fedbuff"]:
+            assert strategy in "".join(table)
 
 
 def test_ctrl_c_interrupts_a_run():
@@ -174,3 +180,83 @@ def test_ctrl_c_interrupts_a_run():
     out, _ = p.communicate(timeout=60)
     assert out.split() == ["interrupted", "after", "1"]
     assert time.monotonic() - start < 10
+
+
+SVA = ROOT / "scenarios" / "sync_vs_async"
+
+
+def test_compare_matches_cli_compare(tmp_path):
+    # the two files cut to 300 virtual seconds, for the CLI (which has no --set)
+    files = []
+    for name in ["fedavg", "fedbuff"]:
+        text = (SVA / f"{name}.yaml").read_text()
+        assert "virtual_time_s: 3000," in text
+        files.append(tmp_path / f"{name}.yaml")
+        files[-1].write_text(text.replace("virtual_time_s: 3000,", "virtual_time_s: 300,"))
+    subprocess.run(
+        fedsim_cli() + ["compare", *map(str, files), "--out", str(tmp_path / "cli")], check=True, capture_output=True
+    )
+    # the shipped files with set= give the same table
+    originals = [SVA / "fedavg.yaml", SVA / "fedbuff.yaml"]
+    c = fedsim.compare(originals, set={"stop.virtual_time_s": 300}, out=tmp_path / "py")
+    assert (tmp_path / "py" / "compare.csv").read_bytes() == (tmp_path / "cli" / "compare.csv").read_bytes()
+    assert list(c.table["scenario"]) == ["sva_fedavg", "sva_fedbuff"]
+    assert list(c.table["strategy"]) == ["fedavg", "fedbuff"]
+    assert (c.table["virtual_time_s"] <= 300).all()
+    assert sorted(c.members) == ["sva_fedavg", "sva_fedbuff"]
+    fedavg = c.members["sva_fedavg"]
+    assert fedavg.metrics["accuracy"].iloc[-1] == pytest.approx(c.table["final_accuracy"].iloc[0])
+    assert c.report_html.exists()
+
+
+def test_compare_dicts_and_a_located_error(tmp_path):
+    good = {
+        "name": "tiny",
+        "data": {"dataset": "iris"},
+        "clients": {"count": 3},
+        "model": {"kind": "softmax_regression"},
+        "stop": {"rounds": 2},
+    }
+    bad = dict(good, name="bad", clients={"count": "many"})
+    # every member is checked before the first run: nothing is written
+    with pytest.raises(fedsim.ScenarioError) as info:
+        fedsim.compare([good, bad], out=tmp_path / "c")
+    assert info.value.key == "clients.count"
+    assert "<dict 1>" in info.value.file
+    assert isinstance(info.value.line, int)
+    assert not (tmp_path / "c").exists()
+    c = fedsim.compare([good, dict(good, name="tiny_fedprox", strategy={"kind": "fedprox", "mu": 0.1})])
+    assert list(c.table["scenario"]) == ["tiny", "tiny_fedprox"]
+    assert list(c.table["strategy"]) == ["fedavg", "fedprox"]
+    assert list(c.table["rounds"]) == [2, 2]
+
+
+def test_sweep_matches_cli_sweep(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: pysweep\n"
+        "data: { dataset: iris }\n"
+        "clients: { count: 4 }\n"
+        "model: { kind: softmax_regression }\n"
+        "stop: { rounds: 3 }\n"
+        "sweep:\n"
+        "  strategy.kind: [fedavg, fedprox]\n"
+        "  seed: [1, 2]\n"
+    )
+    s = fedsim.sweep(scenario, out=tmp_path / "py", jobs=2)
+    subprocess.run(fedsim_cli() + ["sweep", str(scenario), "--out", str(tmp_path / "cli")], check=True, capture_output=True)
+    for name in ["sweep.csv", "sweep_runs.csv"]:
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    assert len(s.runs) == 4
+    # sweep.csv averages over seed: one row per strategy
+    assert len(s.table) == 2
+    assert len(s.members) == 4
+
+
+def test_compare_and_sweep_refuse_bad_input(tmp_path):
+    with pytest.raises(ValueError):
+        fedsim.compare([])
+    with pytest.raises(ValueError):
+        fedsim.compare([QUICKSTART], jobs=0)
+    with pytest.raises(fedsim.RunError, match="sweep"):
+        fedsim.sweep(QUICKSTART, out=tmp_path / "none")
