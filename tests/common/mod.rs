@@ -2,6 +2,8 @@
 //! into a temporary folder and read what it wrote.
 #![allow(dead_code)]
 
+pub mod docs;
+
 use fedsim::run::{run, RunOptions, RunResult};
 use fedsim::scenario::{load_file, load_str, Override};
 use std::path::{Path, PathBuf};
