@@ -24,12 +24,12 @@ pub use tables::{ClientsTable, RoundsTable};
 pub use trace::{TraceConfig, TraceSink, TraceState, TRACE_FILE};
 
 use crate::metrics::{ClassScores, MetricsRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+/// `summary.json` (read back by `fedsim sweep --merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,

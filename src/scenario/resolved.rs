@@ -108,3 +108,33 @@ fn restore_infinities(v: &mut Value, path: &mut Vec<Seg>) {
 pub fn hash(resolved: &str) -> String {
     hex::encode(Sha256::digest(resolved.as_bytes()))
 }
+
+/// The keys that hold a file path, relative to the scenario's folder.
+pub(crate) const PATH_KEYS: [&str; 2] = ["data.csv.path", "clients.availability.path"];
+
+/// A scenario's text (`effective`, loaded from `source`) that loads the
+/// same from any folder: each relative path at one of [`PATH_KEYS`] (and
+/// in a `sweep:` list for one of them) made absolute. `None` if the text
+/// does not parse (a checked scenario's always does).
+pub fn with_absolute_paths(effective: &str, source: &Path) -> Option<String> {
+    let base = source.parent().unwrap_or(Path::new(""));
+    let fix = |v: &mut Value| {
+        if let Value::String(s) = v {
+            if Path::new(s.as_str()).is_relative() {
+                *s = absolute(&base.join(s.as_str())).0;
+            }
+        }
+    };
+    let mut doc = super::yaml::parse(effective).ok()??.value;
+    for key in PATH_KEYS {
+        let mut node = Some(&mut doc);
+        for part in key.split('.') {
+            node = node.and_then(|n| n.get_mut(part));
+        }
+        node.into_iter().for_each(fix);
+        if let Some(Value::Sequence(items)) = doc.get_mut("sweep").and_then(|s| s.get_mut(key)) {
+            items.iter_mut().for_each(fix);
+        }
+    }
+    serde_yaml::to_string(&doc).ok()
+}
