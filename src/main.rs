@@ -232,6 +232,9 @@ fn main() -> ExitCode {
                 (_, Some(dir), _) => sweep_merge(&dir),
                 (Some(scenario), None, Some(dir)) => sweep_plan(&scenario, &dir),
                 (Some(scenario), None, None) => match (cell, cell_from_env, out) {
+                    (None, None, _) if threads.is_some() => Err(anyhow::anyhow!(
+                        "--threads: only with --cell or --cell-from-env (a local sweep has --jobs)"
+                    )),
                     (None, None, out) => sweep(&scenario, jobs, out.as_deref(), fail_fast),
                     (cell, var, Some(out)) => sweep_cell(&scenario, cell, var.as_deref(), &out, threads),
                     (_, _, None) => unreachable!("clap requires --out with --cell"),

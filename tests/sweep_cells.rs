@@ -112,6 +112,12 @@ fn a_failed_cell_is_a_row_with_its_error_as_in_a_local_sweep() {
     let cells = tmp.path().join("cells");
     let plan = local_and_cells_agree(&scenario, &tmp.path().join("local"), &cells);
     assert_eq!(plan.scenario.data_files.len(), 2, "{:?}", plan.scenario.data_files);
+    // The copy's swept paths are absolute: from the sweep's folder it
+    // plans the same cells.
+    let from_copy = Plan::of(&cells.join(&plan.scenario.copy)).unwrap();
+    let hashes = |p: &Plan| p.cells.iter().map(|c| c.hash.clone()).collect::<Vec<_>>();
+    assert_eq!(hashes(&from_copy), hashes(&plan));
+    assert!(!read(&cells.join("scenario.yaml")).contains("- bad.csv"), "{}", read(&cells.join("scenario.yaml")));
     let runs = read(&cells.join("sweep_runs.csv"));
     // Both bad.csv rows hold the error, and no figure.
     let failed: Vec<&str> = runs.lines().filter(|l| l.starts_with("bad.csv,")).collect();
@@ -272,5 +278,8 @@ fn bad_cell_indices_are_clear_errors() {
     // --cell needs --out; --merge takes no scenario.
     assert_eq!(fedsim(&["sweep", s, "--cell", "0"]).status.code(), Some(2));
     assert_eq!(fedsim(&["sweep", s, "--merge", out.to_str().unwrap()]).status.code(), Some(2));
+    let o = fedsim(&["sweep", s, "--threads", "2", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--threads: only with --cell"));
     assert!(!out.exists());
 }
