@@ -10,6 +10,10 @@
 //! tables with its error (and `error.txt` in its folder), and the group
 //! still appears; with `fail_fast` the first failure stops the group and
 //! nothing is written.
+//!
+//! A sweep can also run as independent cells, one job each on a cluster,
+//! merged afterwards into the same tables (module `cells`: `plan`, `run_cell`,
+//! `merge`).
 
 use crate::report::html::Cell;
 use crate::report::{self, Series};

@@ -1,5 +1,6 @@
-//! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
-//! `events.jsonl`, `trace.json`, `clients.csv`, `rounds.csv` and the
+//! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`
+//! (with the run's provenance), `events.jsonl`, `trace.json`,
+//! `clients.csv`, `rounds.csv` and the
 //! `plots/` folder and `report.html` in a folder that appears whole or not at all (every file
 //! is described in `docs/outputs.md`), and the short summary printed at the
 //! end of a run.
