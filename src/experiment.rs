@@ -454,6 +454,20 @@ pub fn combinations(sweep: &[(String, Vec<String>)]) -> Vec<Vec<Override>> {
     })
 }
 
+/// The base scenario of a sweep file and its combinations, in order (a
+/// local sweep's runs, a plan's cells).
+fn sweep_of(path: &Path) -> Result<(Scenario, Vec<Vec<Override>>), ExperimentError> {
+    let base = scenario::load_file(path, &[])?;
+    if base.sweep.is_empty() {
+        return Err(ExperimentError::Sweep {
+            path: path.to_owned(),
+            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
+        });
+    }
+    let combos = combinations(&base.sweep);
+    Ok((base, combos))
+}
+
 /// A folder name for a combination: `strategy.kind=fedavg,seed=1`.
 fn combination_dir(c: &[Override]) -> String {
     let name: String = c.iter().map(|o| format!("{}={}", o.key, o.value)).collect::<Vec<_>>().join(",");
@@ -464,15 +478,8 @@ fn combination_dir(c: &[Override]) -> String {
 /// writes `out/sweep.csv` (means and standard deviations over `seed`, one
 /// line per combination of the other keys) and `out/sweep_runs.csv`.
 pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize, fail_fast: bool) -> Result<Vec<SweepRun>, ExperimentError> {
-    let base = scenario::load_file(path, &[])?;
-    if base.sweep.is_empty() {
-        return Err(ExperimentError::Sweep {
-            path: path.to_owned(),
-            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
-        });
-    }
+    let (base, combos) = sweep_of(path)?;
     let out = out.map_or_else(|| PathBuf::from("runs").join(format!("{}-sweep", base.name)), Path::to_path_buf);
-    let combos = combinations(&base.sweep);
     let scenarios: Vec<Scenario> = combos.iter().map(|c| scenario::load_file(path, c)).collect::<Result<_, _>>()?;
     let group = report::OutputDir::create(&out)?;
     let stage = group.path().to_path_buf();

@@ -12,7 +12,7 @@
 //! written through the run's staging folder, so a killed cell leaves no
 //! complete folder.
 
-use super::{combination_dir, combinations, write, write_sweep_files, ExperimentError, Outcome, SweepRun};
+use super::{combination_dir, sweep_of, write, write_sweep_files, ExperimentError, Outcome, SweepRun};
 use crate::checkpoint;
 use crate::report::{self, Summary};
 use crate::run::{self, RunOptions, RESOLVED_FILE};
@@ -141,19 +141,6 @@ impl Plan {
     }
 }
 
-/// The base scenario of a sweep file and its combinations, in order.
-fn sweep_of(path: &Path) -> Result<(Scenario, Vec<Vec<Override>>), ExperimentError> {
-    let base = scenario::load_file(path, &[])?;
-    if base.sweep.is_empty() {
-        return Err(ExperimentError::Sweep {
-            path: path.to_owned(),
-            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
-        });
-    }
-    let combos = combinations(&base.sweep);
-    Ok((base, combos))
-}
-
 /// The data files a scenario reads, absolute.
 fn data_files_of(s: &Scenario) -> Vec<String> {
     let mut files = Vec::new();
@@ -171,7 +158,7 @@ fn data_files_of(s: &Scenario) -> Vec<String> {
 /// cells can run from `DIR` alone), and returns the plan.
 pub fn plan(path: &Path, dir: &Path) -> Result<Plan, ExperimentError> {
     let plan = Plan::of(path)?;
-    let base = scenario::load_file(path, &[])?;
+    let (base, _) = sweep_of(path)?;
     let copy = scenario::with_absolute_paths(&base.effective, path).unwrap_or(base.effective);
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Write { path: dir.to_owned(), source })?;
     write_atomic(&dir.join(SCENARIO_COPY), &copy)?;
