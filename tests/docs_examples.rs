@@ -723,3 +723,67 @@ fn training_hospital_figures() {
     same(summary_f64(&ran, "final_accuracy"), reset_acc, "accuracy without keep_state");
     assert!(summary_f64(&keep, "final_accuracy") < summary_f64(&ran, "final_accuracy"), "keep_state is slower here");
 }
+
+/// docs/tutorial.md, steps 3 to 6, as a newcomer types them: the `--set`
+/// run, the minimal scenario (the doc's first YAML block), `validate`, a
+/// planted mistake reported at its line and key, `run`, and `compare`
+/// against the Dirichlet variant (the doc's second YAML block).
+#[test]
+fn tutorial_steps_run_as_written() {
+    let fedsim = |dir: &Path, args: &[&str]| {
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_fedsim")).args(args).current_dir(dir).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let doc = repo("docs/tutorial.md");
+
+    // Step 3: the --set line, as written (continuation joined).
+    let set = between(&doc, "fedsim run scenarios/quickstart.yaml --out runs/qs-small", "```");
+    let sets: Vec<&str> = set.split_whitespace().filter(|w| *w != "\\").collect();
+    assert_eq!(sets, ["--set", "strategy.clients_per_round=4", "--set", "training.local_epochs=3"]);
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.yaml");
+    let mut args = vec!["run", quickstart.to_str().unwrap(), "--out", "qs-small"];
+    args.extend(&sets);
+    let (code, text) = fedsim(dir, &args);
+    assert_eq!(code, Some(0), "{text}");
+    let recorded = std::fs::read_to_string(dir.join("qs-small/scenario.yaml")).unwrap();
+    assert!(recorded.contains("clients_per_round: 4") && recorded.contains("local_epochs: 3"), "{recorded}");
+
+    // Steps 4 and 5: the minimal scenario validates and runs into runs/my_first.
+    let my = yaml_after("docs/tutorial.md", "## 4. Write a minimal scenario");
+    std::fs::write(dir.join("my.yaml"), &my).unwrap();
+    assert_eq!(fedsim(dir, &["validate", "my.yaml"]).0, Some(0));
+    let (code, text) = fedsim(dir, &["run", "my.yaml"]);
+    assert_eq!(code, Some(0), "{text}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("runs/my_first/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rounds"], 20);
+
+    // The mistake the doc suggests: reported with file, line, column and key.
+    let line = my.lines().position(|l| l.contains("clients_per_round: 5")).unwrap() + 1;
+    std::fs::write(dir.join("bad.yaml"), my.replace("clients_per_round: 5", "clients_per_round: 50")).unwrap();
+    let (code, text) = fedsim(dir, &["validate", "bad.yaml"]);
+    assert_ne!(code, Some(0));
+    assert!(text.contains(&format!("bad.yaml:{line}:")) && text.contains("strategy.clients_per_round"), "{text}");
+
+    // Step 6: the Dirichlet variant, then compare.
+    let data_line = yaml_after("docs/tutorial.md", "## 6. Compare two variants");
+    let variant: String = my
+        .lines()
+        .map(|l| match l {
+            l if l.starts_with("name:") => "name: my_dirichlet".to_string(),
+            l if l.starts_with("data:") => data_line.trim().to_string(),
+            l => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.join("my_dirichlet.yaml"), variant).unwrap();
+    let (code, text) = fedsim(dir, &["compare", "my.yaml", "my_dirichlet.yaml"]);
+    assert_eq!(code, Some(0), "{text}");
+    let csv = std::fs::read_to_string(dir.join("runs/compare/compare.csv")).unwrap();
+    let names: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(names, ["my_first", "my_dirichlet"]);
+    assert!(dir.join("runs/compare/accuracy.svg").exists());
+}
