@@ -10,6 +10,10 @@
 //! tables with its error (and `error.txt` in its folder), and the group
 //! still appears; with `fail_fast` the first failure stops the group and
 //! nothing is written.
+//!
+//! A sweep can also run as independent cells, one job each on a cluster,
+//! merged afterwards into the same tables (module `cells`: `plan`, `run_cell`,
+//! `merge`).
 
 use crate::report::html::Cell;
 use crate::report::{self, Series};
@@ -20,6 +24,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+mod cells;
+pub use cells::{merge, plan, run_cell, CellRun, Plan, PlanCell, PlanScenario, CELLS_DIR, PLAN_FILE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
@@ -40,6 +47,12 @@ pub enum ExperimentError {
     /// With `fail_fast`: the first member that failed (nothing was written).
     #[error("{member}: {error} (--fail-fast: nothing written)")]
     Member { member: String, error: Box<RunError> },
+    /// A sweep cell or plan that cannot be used as it is.
+    #[error("{path}: {what}")]
+    Cell { path: PathBuf, what: String },
+    /// `--merge`: cells not (or no longer) done; nothing was written.
+    #[error("{dir}: cannot merge, {}; nothing written", .problems.join("; "))]
+    Incomplete { dir: PathBuf, problems: Vec<String> },
 }
 
 /// One run's line in a comparison.
@@ -74,36 +87,48 @@ pub struct Outcome {
 
 impl Outcome {
     fn of(r: &RunResult) -> Self {
-        let hist = &r.summary.staleness_histogram;
+        let curve = r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect();
+        Outcome::from_summary(&r.summary, curve, r.dir.clone())
+    }
+
+    /// A run's line from its summary and its accuracy curve.
+    fn from_summary(summary: &report::Summary, curve: Vec<(f64, f64)>, dir: PathBuf) -> Self {
+        let hist = &summary.staleness_histogram;
         let folded: u64 = hist.values().sum();
         let mean_staleness =
             (folded > 0).then(|| hist.iter().map(|(k, v)| (k * v) as f64).sum::<f64>() / folded as f64);
         Outcome {
-            scenario: r.summary.scenario.clone(),
-            strategy: r.summary.strategy.clone(),
-            final_accuracy: r.summary.final_accuracy,
-            rounds: r.summary.rounds,
-            virtual_time_s: r.summary.virtual_time_s,
-            time_to_target_s: r.summary.time_to_target_s,
-            bytes_up: r.summary.bytes_up,
-            bytes_down: r.summary.bytes_down,
+            scenario: summary.scenario.clone(),
+            strategy: summary.strategy.clone(),
+            final_accuracy: summary.final_accuracy,
+            rounds: summary.rounds,
+            virtual_time_s: summary.virtual_time_s,
+            time_to_target_s: summary.time_to_target_s,
+            bytes_up: summary.bytes_up,
+            bytes_down: summary.bytes_down,
             mean_staleness,
-            epsilon: r.summary.epsilon,
-            attack: r.summary.privacy_audit.map(|a| (a.advantage, a.auc)),
-            clients_late: r.summary.clients_late,
-            clients_dropped: r.summary.clients_dropped,
-            max_staleness: r.summary.max_staleness,
-            dir: r.dir.clone(),
-            curve: r.rows.iter().map(|row| (row.virtual_time.as_secs_f64(), row.accuracy)).collect(),
+            epsilon: summary.epsilon,
+            attack: summary.privacy_audit.map(|a| (a.advantage, a.auc)),
+            clients_late: summary.clients_late,
+            clients_dropped: summary.clients_dropped,
+            max_staleness: summary.max_staleness,
+            dir,
+            curve,
             error: None,
         }
     }
 
     /// The line of a member that failed.
     fn failed(s: &Scenario, dir: PathBuf, error: &RunError) -> Self {
+        Outcome::failed_with(&s.name, s.strategy.kind.name(), dir, error.to_string())
+    }
+
+    /// The line of a member `scenario` (with `strategy`) that failed with
+    /// `error`.
+    fn failed_with(scenario: &str, strategy: &str, dir: PathBuf, error: String) -> Self {
         Outcome {
-            scenario: s.name.clone(),
-            strategy: s.strategy.kind.name().to_string(),
+            scenario: scenario.to_string(),
+            strategy: strategy.to_string(),
             final_accuracy: 0.0,
             rounds: 0,
             virtual_time_s: 0.0,
@@ -118,7 +143,7 @@ impl Outcome {
             max_staleness: None,
             dir,
             curve: Vec::new(),
-            error: Some(error.to_string()),
+            error: Some(error),
         }
     }
 }
@@ -429,6 +454,20 @@ pub fn combinations(sweep: &[(String, Vec<String>)]) -> Vec<Vec<Override>> {
     })
 }
 
+/// The base scenario of a sweep file and its combinations, in order (a
+/// local sweep's runs, a plan's cells).
+fn sweep_of(path: &Path) -> Result<(Scenario, Vec<Vec<Override>>), ExperimentError> {
+    let base = scenario::load_file(path, &[])?;
+    if base.sweep.is_empty() {
+        return Err(ExperimentError::Sweep {
+            path: path.to_owned(),
+            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
+        });
+    }
+    let combos = combinations(&base.sweep);
+    Ok((base, combos))
+}
+
 /// A folder name for a combination: `strategy.kind=fedavg,seed=1`.
 fn combination_dir(c: &[Override]) -> String {
     let name: String = c.iter().map(|o| format!("{}={}", o.key, o.value)).collect::<Vec<_>>().join(",");
@@ -439,15 +478,8 @@ fn combination_dir(c: &[Override]) -> String {
 /// writes `out/sweep.csv` (means and standard deviations over `seed`, one
 /// line per combination of the other keys) and `out/sweep_runs.csv`.
 pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize, fail_fast: bool) -> Result<Vec<SweepRun>, ExperimentError> {
-    let base = scenario::load_file(path, &[])?;
-    if base.sweep.is_empty() {
-        return Err(ExperimentError::Sweep {
-            path: path.to_owned(),
-            what: "sweep: expected a `sweep:` map of dotted keys to lists of values, found none".into(),
-        });
-    }
+    let (base, combos) = sweep_of(path)?;
     let out = out.map_or_else(|| PathBuf::from("runs").join(format!("{}-sweep", base.name)), Path::to_path_buf);
-    let combos = combinations(&base.sweep);
     let scenarios: Vec<Scenario> = combos.iter().map(|c| scenario::load_file(path, c)).collect::<Result<_, _>>()?;
     let group = report::OutputDir::create(&out)?;
     let stage = group.path().to_path_buf();
@@ -456,38 +488,54 @@ pub fn sweep(path: &Path, out: Option<&Path>, jobs: usize, fail_fast: bool) -> R
     let results = run_all(&plans, jobs, None, fail_fast);
     let results = if fail_fast { first_failure(&plans, results)? } else { results };
     let outcomes = outcomes_of(&plans, &results, &stage, &out)?;
-    let results: Vec<&RunResult> = results.iter().filter_map(|r| r.as_ref()?.as_ref().ok()).collect();
+    let target = results.iter().filter_map(|r| r.as_ref()?.as_ref().ok()).find_map(|r| r.summary.target_accuracy);
     let runs: Vec<SweepRun> =
         combos.into_iter().zip(outcomes).map(|(overrides, outcome)| SweepRun { overrides, outcome }).collect();
     let keys: Vec<&str> = base.sweep.iter().map(|(k, _)| k.as_str()).collect();
-    write(&stage.join("sweep_runs.csv"), &sweep_runs_csv(&keys, &runs))?;
-    write(&stage.join("sweep.csv"), &sweep_csv(&keys, &runs))?;
+    write_sweep_files(&stage, &out, &base.name, &keys, &runs, target)?;
+    group.publish()?;
+    Ok(runs)
+}
+
+/// A sweep's files in `dir`: `sweep_runs.csv`, `sweep.csv`, `accuracy.svg`
+/// and `report.html` (members linked relative to `out`, the folder `dir`
+/// becomes), for runs in plan order. `target`: the first member's
+/// `stop.target_accuracy` that ran, drawn on the plot. A local sweep and
+/// `--merge` both write through here.
+fn write_sweep_files(
+    dir: &Path,
+    out: &Path,
+    name: &str,
+    keys: &[&str],
+    runs: &[SweepRun],
+    target: Option<f64>,
+) -> Result<(), ExperimentError> {
+    write(&dir.join("sweep_runs.csv"), &sweep_runs_csv(keys, runs))?;
+    write(&dir.join("sweep.csv"), &sweep_csv(keys, runs))?;
     let series: Vec<Series> = runs
         .iter()
         .filter(|r| r.outcome.error.is_none())
         .map(|r| Series::new(combination_dir(&r.overrides), r.outcome.curve.clone()))
         .collect();
-    let target = results.iter().find_map(|r| r.summary.target_accuracy);
     let svg = report::accuracy_svg("test accuracy over virtual time", &series, target)?;
-    write(&stage.join("accuracy.svg"), &svg)?;
+    write(&dir.join("accuracy.svg"), &svg)?;
     let rows: Vec<Vec<Cell>> = runs
         .iter()
         .map(|r| {
             let values: Vec<&str> = r.overrides.iter().map(|o| o.value.as_str()).collect();
-            member_cells(&r.outcome, &out, &values)
+            member_cells(&r.outcome, out, &values)
         })
         .collect();
     let header: Vec<&str> = keys.iter().copied().chain(TABLE_HEADER).collect();
     let page = report::html::experiment_page(
-        &format!("fedsim sweep: {}", base.name),
-        &format!("{} runs over {}{}", runs.len(), keys.join(", "), failures_note(&outcomes_only(&runs))),
+        &format!("fedsim sweep: {name}"),
+        &format!("{} runs over {}{}", runs.len(), keys.join(", "), failures_note(&outcomes_only(runs))),
         &svg,
         &header,
         &rows,
     );
-    report::html::write_page(&stage, &page)?;
-    group.publish()?;
-    Ok(runs)
+    report::html::write_page(dir, &page)?;
+    Ok(())
 }
 
 fn outcomes_only(runs: &[SweepRun]) -> Vec<Outcome> {

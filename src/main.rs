@@ -123,21 +123,63 @@ enum Command {
         #[arg(long)]
         fail_fast: bool,
     },
-    /// Run the cross product of a scenario's `sweep:` map.
+    /// Run the cross product of a scenario's `sweep:` map, here or as
+    /// independent cells (e.g. a Slurm job array or a Kubernetes Indexed
+    /// Job).
+    ///
+    /// Locally: `fedsim sweep S.yaml [--out DIR]` runs every combination.
+    ///
+    /// On a cluster: `fedsim sweep S.yaml --plan DIR` writes DIR/plan.json
+    /// (every cell's index, overrides and resolved-scenario hash) and a copy
+    /// of the scenario, DIR/scenario.yaml; each job runs `fedsim sweep
+    /// DIR/scenario.yaml --cell I --out DIR` (or `--cell-from-env
+    /// SLURM_ARRAY_TASK_ID`), into DIR/cells/<I>/, skipping a cell already
+    /// complete with the same hash and continuing one stopped by a signal;
+    /// then `fedsim sweep --merge DIR` checks every cell against the plan
+    /// and writes sweep.csv, sweep_runs.csv, accuracy.svg and report.html,
+    /// the same tables a local sweep writes. docs/outputs.md describes the
+    /// files.
+    #[command(after_help = "Exit status: 0 done, 1 a run failed (it is listed; with --cell: the cell \
+                            failed, its folder holds error.txt), 2 error (bad scenario, plan or output; with \
+                            --merge: a cell missing, stale or interrupted, named; nothing written), 130 \
+                            interrupted (a cell continues when run again).")]
     Sweep {
-        /// The scenario file, with a `sweep:` map of dotted keys to lists.
-        scenario: PathBuf,
+        /// The scenario file, with a `sweep:` map of dotted keys to lists
+        /// (not with --merge).
+        #[arg(required_unless_present = "merge")]
+        scenario: Option<PathBuf>,
         /// Runs at once [default: all cores].
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["plan", "cell", "cell_from_env"])]
         jobs: Option<usize>,
         /// Where the run folders, sweep.csv and sweep_runs.csv go
-        /// [default: runs/<name>-sweep].
+        /// [default: runs/<name>-sweep]; with --cell, the sweep's folder
+        /// (the plan's DIR), and the cell goes into OUT/cells/<I>/.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Stop at the first run that fails and write nothing (default:
         /// run every combination and list the failures in the table).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["plan", "cell", "cell_from_env"])]
         fail_fast: bool,
+        /// Write the sweep's plan into DIR (plan.json and scenario.yaml)
+        /// and run nothing.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["cell", "cell_from_env", "out"])]
+        plan: Option<PathBuf>,
+        /// Run only cell I (0-based, the local sweep's order) into
+        /// OUT/cells/<I>/; needs --out.
+        #[arg(long, value_name = "I", requires = "out")]
+        cell: Option<usize>,
+        /// Without --cell: read the cell's index from environment variable
+        /// VAR (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX); needs --out.
+        #[arg(long, value_name = "VAR", requires = "out")]
+        cell_from_env: Option<String>,
+        /// Compute threads for a cell [default: all cores]. Results do
+        /// not depend on it.
+        #[arg(long, requires = "out")]
+        threads: Option<usize>,
+        /// Merge the cells of the sweep in DIR (its plan.json) into its
+        /// tables.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "out", "plan", "cell", "cell_from_env"])]
+        merge: Option<PathBuf>,
     },
     /// Rebuild a run folder's report.html from its files (it only reads
     /// them).
@@ -185,7 +227,21 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, target, out, jobs, fail_fast } => {
             compare(&scenarios, target, &out, jobs, fail_fast)
         }
-        Command::Sweep { scenario, jobs, out, fail_fast } => sweep(&scenario, jobs, out.as_deref(), fail_fast),
+        Command::Sweep { scenario, jobs, out, fail_fast, plan, cell, cell_from_env, threads, merge } => {
+            match (scenario, merge, plan) {
+                (_, Some(dir), _) => sweep_merge(&dir),
+                (Some(scenario), None, Some(dir)) => sweep_plan(&scenario, &dir),
+                (Some(scenario), None, None) => match (cell, cell_from_env, out) {
+                    (None, None, _) if threads.is_some() => Err(anyhow::anyhow!(
+                        "--threads: only with --cell or --cell-from-env (a local sweep has --jobs)"
+                    )),
+                    (None, None, out) => sweep(&scenario, jobs, out.as_deref(), fail_fast),
+                    (cell, var, Some(out)) => sweep_cell(&scenario, cell, var.as_deref(), &out, threads),
+                    (_, _, None) => unreachable!("clap requires --out with --cell"),
+                },
+                (None, None, _) => unreachable!("clap requires a scenario without --merge"),
+            }
+        }
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Report { dir } => match report::html::rebuild(&dir) {
             Ok(path) => {
@@ -386,6 +442,79 @@ fn sweep(path: &Path, jobs: Option<usize>, out: Option<&Path>, fail_fast: bool) 
     print!("{}", experiment::compare_table(&outcomes));
     println!(
         "\n{} runs; wrote {1}/sweep.csv, {1}/sweep_runs.csv, {1}/accuracy.svg and {1}/report.html",
+        runs.len(),
+        dir.display()
+    );
+    Ok(group_status(&outcomes))
+}
+
+fn sweep_plan(path: &Path, dir: &Path) -> anyhow::Result<ExitCode> {
+    let plan = experiment::plan(path, dir)?;
+    println!(
+        "{} cells over {}; wrote {} and {}",
+        plan.cells.len(),
+        plan.keys.join(", "),
+        dir.join(experiment::PLAN_FILE).display(),
+        dir.join(&plan.scenario.copy).display()
+    );
+    println!(
+        "run each cell with `fedsim sweep {} --cell I --out {}` (I from 0 to {}), then `fedsim sweep --merge {}`",
+        dir.join(&plan.scenario.copy).display(),
+        dir.display(),
+        plan.cells.len().saturating_sub(1),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The cell's index: `--cell`, else the variable `--cell-from-env` names.
+fn cell_index(cell: Option<usize>, var: Option<&str>) -> anyhow::Result<usize> {
+    if let Some(i) = cell {
+        return Ok(i);
+    }
+    let var = var.expect("clap gives --cell or --cell-from-env here");
+    let text = std::env::var(var)
+        .map_err(|_| anyhow::anyhow!("--cell-from-env {var}: the environment variable {var} is not set"))?;
+    text.trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--cell-from-env {var}: expected a cell index (0, 1, ...), found {var}={text:?}"))
+}
+
+fn sweep_cell(
+    path: &Path,
+    cell: Option<usize>,
+    var: Option<&str>,
+    out: &Path,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let index = cell_index(cell, var)?;
+    let opts = options(RunOptions::default(), threads, None)?;
+    match experiment::run_cell(path, index, out, opts.threads)? {
+        experiment::CellRun::Skipped { dir } => {
+            println!("cell {index}: {} is already complete with the same scenario_hash; skipped", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        experiment::CellRun::Failed { dir, error } => {
+            eprintln!("cell {index} failed: {error} (see {})", dir.join("error.txt").display());
+            Ok(ExitCode::from(1))
+        }
+        experiment::CellRun::Ran(result) => {
+            println!("cell {index}: wrote {}", result.dir.display());
+            if result.outcome.stop_reason == fedsim::actors::StopReason::Interrupted {
+                eprintln!("interrupted: run the cell again to continue it");
+                return Ok(ExitCode::from(130));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn sweep_merge(dir: &Path) -> anyhow::Result<ExitCode> {
+    let runs = experiment::merge(dir)?;
+    let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.clone()).collect();
+    print!("{}", experiment::compare_table(&outcomes));
+    println!(
+        "\n{} cells merged; wrote {1}/sweep.csv, {1}/sweep_runs.csv, {1}/accuracy.svg and {1}/report.html",
         runs.len(),
         dir.display()
     );

@@ -220,6 +220,8 @@ fn execute(
     };
     let scenario_path = out.file(checkpoint::SCENARIO_FILE);
     std::fs::write(&scenario_path, &scenario.effective).map_err(write_err(&scenario_path))?;
+    let resolved_path = out.file(RESOLVED_FILE);
+    std::fs::write(&resolved_path, &scenario.resolved).map_err(write_err(&resolved_path))?;
     let scenario_sha256 = checkpoint::scenario_sha256(&scenario.effective);
     let source = std::fs::canonicalize(&scenario.source).unwrap_or_else(|_| scenario.source.clone());
     let (states, restart) = match resume_from {
@@ -389,6 +391,10 @@ fn execute(
         max_staleness: staleness_histogram.keys().next_back().copied(),
         staleness_histogram,
         classification_report: classes.iter().cloned().zip(fin.per_class.iter().cloned()).collect::<BTreeMap<_, _>>(),
+        fedsim_version: report::FEDSIM_VERSION.to_string(),
+        git_commit: report::GIT_COMMIT.to_string(),
+        scenario_hash: scenario.resolved_sha256(),
+        host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     // report.html, from the staged folder and the summary as summary.json
     // will hold it (read back, as `fedsim report DIR` reads it), before the
@@ -413,6 +419,10 @@ fn execute(
     let dir = out.publish()?;
     Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }
+
+/// The resolved scenario's file name in a run folder: every default
+/// filled in; `fedsim run DIR/scenario.resolved.yaml` reruns the run.
+pub const RESOLVED_FILE: &str = "scenario.resolved.yaml";
 
 /// The compliance log's file name in a run folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";

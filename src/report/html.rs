@@ -187,7 +187,7 @@ fn fmt_f64(x: f64) -> String {
 
 /// `summary.json` fields the page leaves out: they describe the machine,
 /// not the run (see docs/outputs.md, wall-clock fields).
-const WALL_CLOCK: [&str; 3] = ["wall_time_s", "threads", "peak_rss_bytes"];
+const WALL_CLOCK: [&str; 4] = ["wall_time_s", "threads", "peak_rss_bytes", "host_cores"];
 
 /// Summary fields in the order the table shows them (others follow).
 const SUMMARY_ORDER: [&str; 22] = [

@@ -1,5 +1,6 @@
-//! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`,
-//! `events.jsonl`, `trace.json`, `clients.csv`, `rounds.csv` and the
+//! What a run leaves behind (spec section 4): `metrics.csv`, `summary.json`
+//! (with the run's provenance), `events.jsonl`, `trace.json`,
+//! `clients.csv`, `rounds.csv` and the
 //! `plots/` folder and `report.html` in a folder that appears whole or not at all (every file
 //! is described in `docs/outputs.md`), and the short summary printed at the
 //! end of a run.
@@ -24,12 +25,12 @@ pub use tables::{ClientsTable, RoundsTable};
 pub use trace::{TraceConfig, TraceSink, TraceState, TRACE_FILE};
 
 use crate::metrics::{ClassScores, MetricsRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// `summary.json`.
-#[derive(Debug, Clone, Serialize)]
+/// `summary.json` (read back by `fedsim sweep --merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: String,
     pub seed: u64,
@@ -76,7 +77,24 @@ pub struct Summary {
     pub staleness_histogram: BTreeMap<u64, u64>,
     /// Per class (by name): precision, recall, f1, support.
     pub classification_report: BTreeMap<String, ClassScores>,
+    /// Provenance: the fedsim version that ran (Cargo's package version).
+    pub fedsim_version: String,
+    /// Provenance: the commit fedsim was built from (`FEDSIM_GIT_COMMIT`
+    /// at build time, else `git rev-parse HEAD`, else `unknown`).
+    pub git_commit: String,
+    /// Provenance: SHA-256 (hex) of `scenario.resolved.yaml`; two runs with
+    /// the same hash ran the same scenario.
+    pub scenario_hash: String,
+    /// Provenance: the host's cores (available parallelism), a wall-clock
+    /// field like `threads`.
+    pub host_cores: usize,
 }
+
+/// The fedsim version that runs, for `summary.json` and sweep plans.
+pub const FEDSIM_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The commit fedsim was built from (see `build.rs`).
+pub const GIT_COMMIT: &str = env!("FEDSIM_GIT_COMMIT");
 
 /// The first row at or above `target`, if any.
 ///

@@ -57,6 +57,19 @@ pub struct Scenario {
     /// (from the same `source` folder) gives this scenario. A run folder
     /// keeps it, so `fedsim resume` rebuilds the run from it.
     pub effective: String,
+    /// The scenario with every default filled in, relative paths made
+    /// absolute and no `sweep:` map, as YAML (`scenario.resolved.yaml`):
+    /// loading it gives this scenario, without its sweep. See
+    /// [`resolved_hash`](super::resolved_hash) for its hash.
+    pub resolved: String,
+}
+
+impl Scenario {
+    /// SHA-256 of [`Scenario::resolved`], lowercase hex: a run's
+    /// `scenario_hash`, equal for two scenarios that run the same.
+    pub fn resolved_sha256(&self) -> String {
+        super::resolved_hash(&self.resolved)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,9 +6,11 @@ use super::error::{issue_from_serde, serde_path, Issue, Location, Locator, Probl
 use super::estimate::Limits;
 use super::overrides::{set_at, Override};
 use super::raw::RawScenario;
+use super::resolved;
 use super::validate;
 use super::values::describe;
 use super::yaml::{self, parse_path, render, Path as KeyPath, Pos, Seg};
+use serde::Deserialize as _;
 use serde_yaml::Value;
 use std::path::Path;
 
@@ -179,6 +181,8 @@ fn load(
     }
     // A YAML value always renders; the text reloads to this same scenario.
     scenario.effective = serde_yaml::to_string(&value).unwrap_or_default();
+    let raw = RawScenario::deserialize(&value).expect("the value was deserialised once already");
+    scenario.resolved = resolved::render(&resolved::fill(raw, &scenario));
     Ok(scenario)
 }
 

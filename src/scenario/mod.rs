@@ -15,6 +15,7 @@ mod keys;
 mod load;
 mod overrides;
 pub mod raw;
+mod resolved;
 mod schema;
 mod validate;
 pub mod values;
@@ -24,6 +25,7 @@ pub use checked::*;
 pub use error::{Location, ScenarioError};
 pub use load::{load_file, load_file_all, load_str};
 pub use overrides::Override;
+pub use resolved::{hash as resolved_hash, with_absolute_paths};
 pub use schema::{json_schema, reference_markdown};
 
 #[cfg(test)]

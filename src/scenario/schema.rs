@@ -448,7 +448,7 @@ fn cell(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
 }
 
-fn default_cell(k: &Key) -> String {
+pub(crate) fn default_cell(k: &Key) -> String {
     match &k.default {
         Some(v) => {
             let flow = flow(v);

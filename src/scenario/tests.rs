@@ -1146,3 +1146,193 @@ fn float_schemas_match_their_checks() {
         }
     }
 }
+
+// ------------------------------------------------------ resolved scenarios
+
+/// `OTHER_VARIANTS`'s first example split into valid scenarios (it holds
+/// keys that exclude each other: secure aggregation and compression, DP
+/// and fedasync).
+const RESOLVABLE_EXTRA: &[&str] = &[
+    r#"
+name: b2
+data:
+  dataset: synthetic
+  partition: { kind: shards, shards_per_client: 3 }
+  synthetic: { features: 20, classes: 5, samples: 1000, alpha: 0.5, beta: 0.5, per_client: false }
+clients:
+  count: 10
+  profiles:
+    - name: a
+      share: 0.4
+      compute: { jitter: { dist: constant, ms: 1 } }
+      network: { latency: { dist: uniform, min_ms: 1, max_ms: 2 } }
+    - name: b
+      share: 0.3
+      compute: { jitter: { dist: normal, mean_ms: 1, std_ms: 2 } }
+      network: { latency: { dist: exponential, mean_ms: 3 } }
+    - name: c
+      share: 0.3
+      compute: { jitter: { dist: lognormal, median_ms: 1, sigma: 2 } }
+      network: { latency: { dist: pareto, scale_ms: 3, shape: 1.5 } }
+  availability: { kind: diurnal, period_h: 12, on_fraction: 0.25 }
+training: { optimizer: { kind: momentum, beta: 0.5, keep_state: true } }
+strategy: { kind: fedavg, selection: poisson, clients_per_round: 5 }
+privacy:
+  dp: { level: client, accountant: pld, noise_multiplier: 0.3, clip: { target_quantile: 0.4 } }
+  secure_aggregation: { threshold: 0.7, phase_dropout: 0.1 }
+compression: { kind: none }
+stop: { rounds: 5, max_epsilon: 8 }
+server: { network: { latency: { dist: uniform, min_ms: 1, max_ms: 2 } } }
+"#,
+    r#"
+name: b3
+data: { dataset: iris }
+clients: { count: 10 }
+compression: { kind: topk, ratio: 0.1, error_feedback: true }
+strategy: { kind: fedbuff, staleness: { fn: polynomial, a: 0.5 } }
+privacy: { dp: { level: local } }
+server: { network: { latency: { dist: exponential, mean_ms: 2 } } }
+"#,
+    r#"
+name: b4
+data: { dataset: iris }
+clients: { count: 10 }
+strategy: { kind: multikrum, byzantine: 1 }
+server: { network: { latency: { dist: normal, mean_ms: 4, std_ms: 1 } } }
+"#,
+];
+
+/// Every example that is a valid scenario, loaded.
+fn resolvable_examples() -> Vec<Scenario> {
+    let texts = std::iter::once(FULL).chain(OTHER_VARIANTS.iter().copied()).chain(RESOLVABLE_EXTRA.iter().copied());
+    texts.filter_map(|t| load(t).ok()).collect()
+}
+
+/// A scenario with the fields that say where it came from blanked.
+fn without_origin(s: &Scenario) -> Scenario {
+    Scenario {
+        source: PathBuf::new(),
+        effective: String::new(),
+        resolved: String::new(),
+        sweep: Vec::new(),
+        ..s.clone()
+    }
+}
+
+#[test]
+fn resolved_scenarios_reload_to_the_same_scenario_from_anywhere() {
+    let examples = resolvable_examples();
+    assert!(examples.len() >= 8, "only {} examples load", examples.len());
+    let elsewhere = std::env::temp_dir().join("fedsim-resolved-test/scenario.resolved.yaml");
+    for s in &examples {
+        let again =
+            load_str(&s.resolved, &elsewhere, &[]).unwrap_or_else(|e| panic!("{}: {e}\n{}", s.name, s.resolved));
+        assert_eq!(without_origin(&again), without_origin(s), "{}", s.resolved);
+        assert_eq!(again.resolved, s.resolved, "resolving a resolved scenario changes nothing");
+        assert!(again.sweep.is_empty() && !s.resolved.contains("sweep"), "{}", s.resolved);
+    }
+    // Relative paths became absolute.
+    let full = load(FULL).unwrap();
+    let doc = yaml::parse(&full.resolved).unwrap().unwrap().value;
+    for p in [&doc["data"]["csv"]["path"], &doc["clients"]["availability"]["path"]] {
+        assert!(Path::new(p.as_str().unwrap()).is_absolute(), "{p:?}");
+        assert!(Path::new(p.as_str().unwrap()).is_file(), "{p:?}");
+    }
+}
+
+/// The concrete nodes at a normalised path (`a.b[].c`) of a document.
+fn nodes_at<'v>(doc: &'v serde_yaml::Value, path: &str) -> Vec<&'v serde_yaml::Value> {
+    let mut nodes = vec![doc];
+    for part in path.split('.') {
+        let (name, items) = match part.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (part, false),
+        };
+        nodes = nodes.into_iter().filter_map(|n| n.get(name)).collect();
+        if items {
+            nodes = nodes.into_iter().filter_map(|n| n.as_sequence()).flatten().collect();
+        }
+    }
+    nodes
+}
+
+/// Every key of the reference doc is in a resolved file wherever its
+/// section is (for a variant's key: wherever that variant is chosen), and
+/// the examples reach every key, so a key the writer forgot fails here.
+#[test]
+fn resolved_files_hold_every_key_of_their_kinds() {
+    let docs: Vec<(String, serde_yaml::Value)> = resolvable_examples()
+        .into_iter()
+        .map(|s| (s.name.clone(), yaml::parse(&s.resolved).unwrap().unwrap().value))
+        .collect();
+    let mut unreached = Vec::new();
+    for k in schema::keys() {
+        if k.key == "sweep" || k.key.ends_with("[]") {
+            continue;
+        }
+        let (parent, leaf) = k.key.rsplit_once('.').unwrap_or(("", &k.key));
+        let mut reached = false;
+        for (name, doc) in &docs {
+            let parents = if parent.is_empty() { vec![doc] } else { nodes_at(doc, parent) };
+            for p in parents.into_iter().filter(|p| p.is_mapping()) {
+                if let Some((tag, variant)) = &k.variant {
+                    if p.get(tag.as_str()).and_then(|t| t.as_str()) != Some(variant.as_str()) {
+                        continue;
+                    }
+                }
+                reached = true;
+                assert!(p.get(leaf).is_some(), "{name}: the resolved file lacks {}", k.key);
+            }
+        }
+        if !reached {
+            unreached.push(k.key);
+        }
+    }
+    assert!(unreached.is_empty(), "no resolved example reaches {unreached:?}");
+}
+
+/// A key is written as `null` only where null is its documented default
+/// ("none"), or where the checked scenario has no value for it.
+#[test]
+fn resolved_nulls_are_documented_nones() {
+    // Keys whose default is described in words but may still be absent:
+    let may_be_null = [
+        "clients.byzantine",          // "Default: none"
+        "clients.byzantine.attack.z", // computed per round from that round's updates
+        "faults[].fraction",          // absent when `clients` names the clients
+        "stop.rounds",                // absent when virtual_time_s bounds the run
+    ];
+    let cells: Vec<(String, String)> =
+        schema::keys().iter().map(|k| (k.key.clone(), schema::default_cell(k))).collect();
+    fn nulls(v: &serde_yaml::Value, path: &mut Vec<Seg>, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::Null => out.push(keys::normalize(path)),
+            serde_yaml::Value::Mapping(m) => {
+                for (k, child) in m {
+                    path.push(Seg::Key(k.as_str().unwrap().to_string()));
+                    nulls(child, path, out);
+                    path.pop();
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    nulls(child, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for s in resolvable_examples() {
+        let mut found = Vec::new();
+        nulls(&yaml::parse(&s.resolved).unwrap().unwrap().value, &mut Vec::new(), &mut found);
+        for key in found {
+            let none = cells.iter().any(|(k, c)| *k == key && c == "none");
+            assert!(none || may_be_null.contains(&key.as_str()), "{}: {key} is null in\n{}", s.name, s.resolved);
+            seen.insert(key);
+        }
+    }
+    assert!(seen.contains("strategy.deadline_s") && seen.contains("privacy.dp"), "{seen:?}");
+}

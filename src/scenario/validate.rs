@@ -175,6 +175,7 @@ pub(crate) fn check(raw: RawScenario, source: &Path) -> Result<Scenario, Issue> 
     };
     Ok(Scenario {
         effective: String::new(),
+        resolved: String::new(),
         name: raw.name.0,
         description: raw.description.0,
         seed: raw.seed.0,
