@@ -186,6 +186,9 @@ for _ in $(seq 200); do
         if scontrol requeue "$task" 2>/dev/null; then
             requeued=$task
             echo "--- requeued $task while it ran"
+            # Slurm holds a requeued job back about two minutes (its
+            # BeginTime); start it as soon as the node has room instead.
+            scontrol update JobId="$task" StartTime=now || true
             break
         fi
     fi

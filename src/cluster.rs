@@ -11,9 +11,8 @@
 //! puts the files in place. docs/cluster.md shows them end to end.
 
 use crate::data::{self, DataError};
-use crate::experiment;
+use crate::experiment::{self, ExperimentError, Plan};
 use crate::scenario::estimate::Estimate;
-use crate::scenario::{self, Override, ScenarioError};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -57,7 +56,7 @@ pub const MOUNT: &str = "/runs";
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    Plan(#[from] ExperimentError),
     #[error("{path}: {source}")]
     Data { path: PathBuf, source: DataError },
     #[error("{path}: {what}")]
@@ -95,23 +94,99 @@ impl Resources {
     }
 }
 
-/// The estimates of every cell of the sweep of the scenario file `path`
-/// (each cell: the file with `overrides`), in cell order.
-pub fn estimates(path: &Path, cells: &[Vec<Override>]) -> Result<Vec<Estimate>, ClusterError> {
-    cells
+/// The estimates of every cell of a plan made from its scenario file
+/// (whose cells hold their checked scenarios), in cell order.
+pub fn estimates(plan: &Plan) -> Result<Vec<Estimate>, ClusterError> {
+    plan.cells
         .iter()
-        .map(|overrides| {
-            let s = scenario::load_file(path, overrides)?;
-            let shape = data::shape(&s.data).map_err(|source| ClusterError::Data { path: path.to_owned(), source })?;
-            Ok(Estimate::of(&s, &shape))
+        .map(|cell| {
+            let s = cell.scenario.as_ref().ok_or_else(|| ClusterError::Path {
+                path: PathBuf::from(&plan.scenario.path),
+                what: format!("cell {}: expected a plan made from the scenario file, found one read back", cell.index),
+            })?;
+            let shape = data::shape(&s.data)
+                .map_err(|source| ClusterError::Data { path: PathBuf::from(&plan.scenario.path), source })?;
+            Ok(Estimate::of(s, &shape))
         })
         .collect()
 }
 
-/// The cells of a scenario file's `sweep:` map, in the order of its plan.
-pub fn cells(path: &Path) -> Result<Vec<Vec<Override>>, ClusterError> {
-    let base = scenario::load_file(path, &[])?;
-    Ok(experiment::combinations(&base.sweep))
+/// Which cluster `fedsim sweep --emit` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Slurm,
+    Kubernetes,
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "slurm" => Ok(Target::Slurm),
+            "k8s" | "kubernetes" => Ok(Target::Kubernetes),
+            _ => Err(format!("expected slurm or k8s, found {s:?}")),
+        }
+    }
+}
+
+/// What `--emit` needs beyond the scenario and the folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmitOptions {
+    pub target: Target,
+    /// Cells at once.
+    pub throttle: usize,
+    /// Cores per cell.
+    pub cpus: usize,
+    /// Slurm: the fedsim binary the tasks run (an absolute path).
+    pub fedsim: PathBuf,
+    /// Kubernetes: the image and the PersistentVolumeClaim.
+    pub image: String,
+    pub claim: String,
+}
+
+/// The default image the Kubernetes Job names: `fedsim:<version>`, as
+/// `docker build -t fedsim:<version> .` tags it.
+pub fn default_image() -> String {
+    format!("fedsim:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `fedsim sweep S.yaml --emit slurm|k8s DIR`: writes the plan into `dir`
+/// (see [`experiment::plan`]) and the job files next to it. Returns the
+/// plan and the files' paths.
+pub fn emit(path: &Path, dir: &Path, opts: &EmitOptions) -> Result<(Plan, Vec<PathBuf>), ClusterError> {
+    if opts.throttle == 0 {
+        return Err(ClusterError::Throttle);
+    }
+    if opts.cpus == 0 {
+        return Err(ClusterError::Cpus);
+    }
+    let plan = experiment::plan(path, dir)?;
+    let sweep = Sweep {
+        name: plan.name.clone(),
+        cells: plan.cells.len(),
+        scenario_file: plan.scenario.copy.clone(),
+        resources: Resources::of(&estimates(&plan)?, opts.cpus),
+        throttle: opts.throttle,
+    };
+    let files = match opts.target {
+        Target::Slurm => {
+            let dir = std::path::absolute(dir)
+                .map_err(|e| ClusterError::Path { path: dir.to_owned(), what: e.to_string() })?;
+            slurm_files(&sweep, &Slurm { dir, fedsim: opts.fedsim.clone() })?
+        }
+        Target::Kubernetes => {
+            let folder = std::path::absolute(dir)
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .ok_or_else(|| ClusterError::Path {
+                    path: dir.to_owned(),
+                    what: "expected a folder with a name".into(),
+                })?;
+            k8s_files(&sweep, &Kubernetes { image: opts.image.clone(), claim: opts.claim.clone(), folder })?
+        }
+    };
+    let written = write(dir, &files)?;
+    Ok((plan, written))
 }
 
 /// One cell's wall-time limit in seconds (see [`Resources::time_s`]).
