@@ -187,7 +187,13 @@ for _ in $(seq 200); do
             requeued=$task
             echo "--- requeued $task while it ran"
             # Slurm holds a requeued job back about two minutes (its
-            # BeginTime); start it as soon as the node has room instead.
+            # BeginTime, set once the killed task has ended); start it as
+            # soon as the node has room instead.
+            for _ in $(seq 100); do
+                [ "$(squeue -h -j "$task" -o %t 2>/dev/null)" = PD ] && break
+                sleep 0.1
+            done
+            sleep 0.5
             scontrol update JobId="$task" StartTime=now || true
             break
         fi
@@ -205,7 +211,9 @@ cat "$sweep/logs/merge.out" || true
 
 # The requeued task ran twice (its log is appended to).
 restarts=$(scontrol show job "$requeued" 2>/dev/null | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
-echo "--- task $requeued restarts: ${restarts:-unknown}"
+echo "--- task $requeued restarts: ${restarts:-unknown}; its log (both attempts):"
+cat "$sweep/logs/cell-${requeued#*_}.out" || true
+[ "${restarts:-0}" -ge 1 ] || fail "task $requeued was not restarted after its requeue"
 
 # 5. The same sweep run locally.
 local_dir=$work/local

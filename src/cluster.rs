@@ -55,8 +55,9 @@ pub const MOUNT: &str = "/runs";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// Making the plan (boxed: it is large, and rare).
     #[error(transparent)]
-    Plan(#[from] ExperimentError),
+    Plan(Box<ExperimentError>),
     #[error("{path}: {source}")]
     Data { path: PathBuf, source: DataError },
     #[error("{path}: {what}")]
@@ -67,6 +68,12 @@ pub enum ClusterError {
     Throttle,
     #[error("--cpus-per-task: expected at least 1, found 0")]
     Cpus,
+}
+
+impl From<ExperimentError> for ClusterError {
+    fn from(e: ExperimentError) -> Self {
+        ClusterError::Plan(Box::new(e))
+    }
 }
 
 /// What every cell of a sweep requests: the largest cell's needs.
