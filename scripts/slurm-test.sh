@@ -9,7 +9,8 @@
 # brought up at all, with what failed.
 #
 # Usage: scripts/slurm-test.sh [--smoke] [FEDSIM_BINARY]
-#   (default target/release/fedsim, built with `cargo build --release`)
+#   (default $CARGO_TARGET_DIR or target, /release/fedsim; built with
+#   `cargo build --release` if missing)
 #   --smoke: only bring the cluster up and run a trivial 4-task array job.
 # Needs root, or sudo for apt-get and munged. The daemons are stopped by
 # their PIDs when the script exits.
@@ -32,7 +33,7 @@ fi
 
 smoke=""
 if [ "${1:-}" = --smoke ]; then smoke=1; shift; fi
-fedsim=${1:-$repo/target/release/fedsim}
+fedsim=${1:-${CARGO_TARGET_DIR:-$repo/target}/release/fedsim}
 if [ -z "$smoke" ] && [ ! -x "$fedsim" ]; then
     echo "--- cargo build --release"
     cargo build --release --quiet
