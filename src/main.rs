@@ -139,7 +139,10 @@ enum Command {
     /// then `fedsim sweep --merge DIR` checks every cell against the plan
     /// and writes sweep.csv, sweep_runs.csv, accuracy.svg and report.html,
     /// the same tables a local sweep writes. docs/outputs.md describes the
-    /// files.
+    /// files. `fedsim sweep S.yaml --emit slurm DIR` (or `--emit k8s DIR`)
+    /// writes the plan and the job files that do all this on Slurm (a job
+    /// array and a dependent merge job) or Kubernetes (an Indexed Job and
+    /// a merge Job); see docs/cluster.md.
     #[command(after_help = "Exit status: 0 done, 1 a run failed (it is listed; with --cell: the cell \
                             failed, its folder holds error.txt), 2 error (bad scenario, plan or output; with \
                             --merge: a cell missing, stale or interrupted, named; nothing written), 130 \
