@@ -12,6 +12,7 @@ pub mod actors;
 pub mod audit;
 pub mod byzantine;
 pub mod checkpoint;
+pub mod cluster;
 pub mod data;
 pub mod experiment;
 pub mod metrics;

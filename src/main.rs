@@ -1,5 +1,6 @@
 //! The `fedsim` command: parses arguments, calls the library, prints.
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use fedsim::actors::Progress;
 use fedsim::experiment;
@@ -138,7 +139,10 @@ enum Command {
     /// then `fedsim sweep --merge DIR` checks every cell against the plan
     /// and writes sweep.csv, sweep_runs.csv, accuracy.svg and report.html,
     /// the same tables a local sweep writes. docs/outputs.md describes the
-    /// files.
+    /// files. `fedsim sweep S.yaml --emit slurm DIR` (or `--emit k8s DIR`)
+    /// writes the plan and the job files that do all this on Slurm (a job
+    /// array and a dependent merge job) or Kubernetes (an Indexed Job and
+    /// a merge Job); see docs/cluster.md.
     #[command(after_help = "Exit status: 0 done, 1 a run failed (it is listed; with --cell: the cell \
                             failed, its folder holds error.txt), 2 error (bad scenario, plan or output; with \
                             --merge: a cell missing, stale or interrupted, named; nothing written), 130 \
@@ -180,6 +184,30 @@ enum Command {
         /// tables.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "out", "plan", "cell", "cell_from_env"])]
         merge: Option<PathBuf>,
+        /// Write the plan into DIR and the job files that run its cells on a
+        /// cluster: `slurm` (sweep.sbatch, merge.sbatch, submit.sh) or
+        /// `k8s` (job.yaml, merge-job.yaml). See docs/cluster.md.
+        #[arg(long, num_args = 2, value_names = ["KIND", "DIR"],
+              conflicts_with_all = ["out", "plan", "cell", "cell_from_env", "merge", "jobs", "fail_fast"])]
+        emit: Option<Vec<String>>,
+        /// With --emit: cells running at once [default: 8].
+        #[arg(long, value_name = "N", requires = "emit")]
+        throttle: Option<usize>,
+        /// With --emit: cores per cell (its compute threads).
+        #[arg(long, value_name = "N", requires = "emit", default_value_t = 1)]
+        cpus_per_task: usize,
+        /// With --emit slurm: the fedsim binary the jobs run, on the
+        /// cluster's shared filesystem [default: this one].
+        #[arg(long, value_name = "PATH", requires = "emit")]
+        fedsim: Option<PathBuf>,
+        /// With --emit k8s: the container image [default: fedsim:<version>,
+        /// as the Dockerfile builds it].
+        #[arg(long, requires = "emit")]
+        image: Option<String>,
+        /// With --emit k8s: the PersistentVolumeClaim holding the sweep
+        /// folder, mounted at /runs.
+        #[arg(long, value_name = "NAME", requires = "emit", default_value = "fedsim-runs")]
+        claim: String,
     },
     /// Rebuild a run folder's report.html from its files (it only reads
     /// them).
@@ -227,8 +255,25 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, target, out, jobs, fail_fast } => {
             compare(&scenarios, target, &out, jobs, fail_fast)
         }
-        Command::Sweep { scenario, jobs, out, fail_fast, plan, cell, cell_from_env, threads, merge } => {
-            match (scenario, merge, plan) {
+        Command::Sweep {
+            scenario,
+            jobs,
+            out,
+            fail_fast,
+            plan,
+            cell,
+            cell_from_env,
+            threads,
+            merge,
+            emit,
+            throttle,
+            cpus_per_task,
+            fedsim,
+            image,
+            claim,
+        } => match (scenario, emit) {
+            (Some(scenario), Some(emit)) => sweep_emit(&scenario, &emit, throttle, cpus_per_task, fedsim, image, claim),
+            (scenario, _) => match (scenario, merge, plan) {
                 (_, Some(dir), _) => sweep_merge(&dir),
                 (Some(scenario), None, Some(dir)) => sweep_plan(&scenario, &dir),
                 (Some(scenario), None, None) => match (cell, cell_from_env, out) {
@@ -240,8 +285,8 @@ fn main() -> ExitCode {
                     (_, _, None) => unreachable!("clap requires --out with --cell"),
                 },
                 (None, None, _) => unreachable!("clap requires a scenario without --merge"),
-            }
-        }
+            },
+        },
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Report { dir } => match report::html::rebuild(&dir) {
             Ok(path) => {
@@ -507,6 +552,53 @@ fn sweep_cell(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `fedsim sweep S.yaml --emit slurm|k8s DIR`.
+fn sweep_emit(
+    path: &Path,
+    emit: &[String],
+    throttle: Option<usize>,
+    cpus: usize,
+    fedsim: Option<PathBuf>,
+    image: Option<String>,
+    claim: String,
+) -> anyhow::Result<ExitCode> {
+    use fedsim::cluster::{self, EmitOptions, Target};
+    let [kind, dir] = emit else { unreachable!("clap takes two values for --emit") };
+    let target: Target = kind.parse().map_err(|e| anyhow::anyhow!("--emit: {e}"))?;
+    let fedsim = match fedsim {
+        Some(p) => std::path::absolute(&p).with_context(|| format!("--fedsim {}", p.display()))?,
+        None => std::env::current_exe().context("--fedsim: cannot tell this binary's path; give it")?,
+    };
+    let opts = EmitOptions {
+        target,
+        throttle: throttle.unwrap_or(cluster::DEFAULT_THROTTLE),
+        cpus,
+        fedsim,
+        image: image.unwrap_or_else(cluster::default_image),
+        claim,
+    };
+    let dir = Path::new(dir);
+    let (plan, files) = cluster::emit(path, dir, &opts)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    println!(
+        "{} cells; wrote {} and {}",
+        plan.cells.len(),
+        dir.join(experiment::PLAN_FILE).display(),
+        names.join(", ")
+    );
+    match target {
+        Target::Slurm => println!("submit with `sh {}`", dir.join("submit.sh").display()),
+        Target::Kubernetes => println!(
+            "copy {} onto the claim {} (as /runs/{}), then `kubectl apply -f {}`; apply merge-job.yaml once it completes",
+            dir.display(),
+            opts.claim,
+            dir.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            dir.join("job.yaml").display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sweep_merge(dir: &Path) -> anyhow::Result<ExitCode> {
