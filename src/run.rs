@@ -586,13 +586,13 @@ fn build_federation(scenario: &Scenario, prepared: Prepared, threads: usize) -> 
         secure: scenario.privacy.secure_aggregation,
         params,
         attackers,
-        faults,
+        faults: faults.clone(),
         doomed,
         suspects: suspects(scenario),
     };
     let expected = if st.kind.is_async() { st.buffer_size } else { st.clients_per_round };
     let dp = dp_spec.map(|d| CentralDp::new(d, expected, seeds));
-    let selection = Selection::new(n, availability, seeds);
+    let selection = Selection::new(n, availability, seeds).with_faults(faults.clone());
     let server = ServerActor::new(config, strategy, arch, Arc::new(test), initial, selection, dp);
     // Only a run that relies on virtual time to end can stall: one million
     // deliveries at a single instant is far beyond any real round.

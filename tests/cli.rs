@@ -1,6 +1,8 @@
 //! The `fedsim` binary end to end: runs, validates, and refuses bad input
 //! with a located message, no panic and no output folder.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -76,12 +78,7 @@ fn run_prints_the_report_and_writes_a_folder_that_meets_the_contract() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rounds"], 3);
-    // The contract checker shipped beside the project: its absence is a
-    // broken checkout, not a reason to skip the contract.
-    let check = manifest("../shared/tools/check-run");
-    assert!(check.exists(), "{} is missing: the contract cannot be checked", check.display());
-    let c = Command::new("python3").arg(&check).arg(&out).output().unwrap();
-    assert!(c.status.success(), "check-run: {}", String::from_utf8_lossy(&c.stdout));
+    common::check_run(&out);
 }
 
 #[test]

@@ -42,9 +42,7 @@ fn close(a: &[f64], b: &[f64]) {
 }
 
 fn check_run(ran: &Ran) {
-    let check = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-run");
-    let out = std::process::Command::new(check).arg(&ran.dir).output().expect("check-run runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    common::check_run(&ran.dir);
 }
 
 const SYNC: &str = "{ kind: fedavg, clients_per_round: 10 }";
@@ -72,9 +70,10 @@ fn a_slow_link_slows_the_messages_sent_while_it_holds() {
     check_run(&ran);
 }
 
-/// A cut client's messages are lost when sent: its upload at 0.22048 s and
-/// every dispatch to it until the partition heals at 1 s fail as drops, and
-/// each round closes on the 8 others.
+/// A cut client's messages are lost when sent: its upload at 0.22048 s
+/// fails as a drop, and until the partition heals at 1 s it is not
+/// selected (rounds 2 to 4 dispatch the 8 others), so each round closes
+/// on the 8 others.
 #[test]
 fn a_partition_loses_the_messages_of_the_clients_it_cuts() {
     let ran = run(SYNC, "[{ kind: partition, at_s: 0.2, duration_s: 0.8, clients: [0, 1] }]");
@@ -84,10 +83,34 @@ fn a_partition_loses_the_messages_of_the_clients_it_cuts() {
     // Round 4 starts at 0.96288 s, still inside the partition.
     assert_eq!(updates, vec![8, 8, 8, 8, 10]);
     let drops = ran.events_of("drop");
-    assert!(drops.iter().all(|e| e["client"] == 0 || e["client"] == 1));
-    let t: Vec<f64> = drops.iter().step_by(2).map(|e| e["t"].as_f64().unwrap()).collect();
-    close(&t, &[LEG + 0.12, ROUND, 2.0 * ROUND, 3.0 * ROUND]);
+    let dropped: Vec<u64> = drops.iter().map(|e| e["client"].as_u64().unwrap()).collect();
+    assert_eq!(dropped, [0, 1]);
+    close(&times(&ran, "drop"), &[LEG + 0.12; 2]);
+    // 10 dispatches in rounds 1 and 5, 8 in rounds 2 to 4, none of them to
+    // a cut client.
+    let dispatches = ran.events_of("dispatch");
+    assert_eq!(dispatches.len(), 10 + 3 * 8 + 10);
+    let cut_at = |e: &Value| {
+        let t = e["t"].as_f64().unwrap();
+        (e["client"] == 0 || e["client"] == 1) && (0.2..1.0).contains(&t)
+    };
+    assert!(!dispatches.iter().any(cut_at), "a cut client was dispatched to");
     check_run(&ran);
+}
+
+/// Every client cut for a long time: an async pool neither spins at one
+/// instant nor gives up; it waits for the partition's end (10 s), then
+/// fills; a sync round does the same.
+#[test]
+fn with_every_client_cut_the_server_waits_for_the_partition_to_heal() {
+    for strategy in ["{ kind: fedbuff, concurrency: 3, buffer_size: 2 }", SYNC] {
+        let ran = run(strategy, "[{ kind: partition, at_s: 0, duration_s: 10 }]");
+        let dispatches = times(&ran, "dispatch");
+        assert!(!dispatches.is_empty() && dispatches.iter().all(|&t| t >= 10.0), "{strategy}: {dispatches:?}");
+        assert_eq!(ran.events_of("drop").len(), 0, "{strategy}");
+        assert_eq!(ran.result.outcome.stop_reason, fedsim::actors::server::StopReason::Rounds, "{strategy}");
+        check_run(&ran);
+    }
 }
 
 /// The server goes down at 0.2 s for 0.5 s: the 10 tasks in flight fail

@@ -236,9 +236,7 @@ fn optional_outputs_switch_off_and_leave_the_rest_unchanged() {
     for same in ["metrics.csv", "events.jsonl", "clients.csv", "rounds.csv", "model.json"] {
         assert!(full.read(same) == lean.read(same), "{same} must not depend on output:");
     }
-    let check = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-run");
-    let c = Command::new(&check).arg(&lean.dir).output().expect("check-run runs");
-    assert!(c.status.success(), "check-run: {}", String::from_utf8_lossy(&c.stdout));
+    common::check_run(&lean.dir);
     // Each switch alone: plots off keeps the page (with no plot in it).
     let no_plots = run_file("scenarios/sync_vs_async/fedbuff.yaml", 1, &["output.plots=false"]);
     assert!(!no_plots.dir.join("plots").exists());

@@ -6,24 +6,11 @@
 
 mod common;
 
-use common::{run_file, run_yaml, run_yaml_in, Ran};
+use common::{check_run, run_file, run_yaml, run_yaml_in, Ran};
 use fedsim::run::{run, RunError, RunOptions};
 use fedsim::scenario::load_str;
 use std::path::Path;
 use std::process::Command;
-
-/// Asserts the contract checker passes on `dir`; a missing checker fails.
-fn check_run(dir: &Path) {
-    // Beside the project: `../shared`, or one level up from a worktree.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let check = manifest
-        .ancestors()
-        .map(|d| d.join("shared/tools/check-run"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("no shared/tools/check-run above {}", manifest.display()));
-    let c = Command::new("python3").arg(&check).arg(dir).output().unwrap();
-    assert!(c.status.success(), "check-run on {}: {}", dir.display(), String::from_utf8_lossy(&c.stdout));
-}
 
 /// Asserts no file of the run folder holds a non-finite number.
 fn all_finite(ran: &Ran) {

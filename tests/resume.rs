@@ -4,6 +4,8 @@
 //! `rounds.csv` and the plots byte-identical to an uninterrupted run;
 //! a corrupted or foreign checkpoint is refused with a clear error.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -107,13 +109,7 @@ fn check_with(file: &str, extra: &[&str]) {
             let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
             assert!(summary.contains("\"stop_reason\": \"interrupted\""), "{summary}");
             // An interrupted folder meets the contract too.
-            let check = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|d| d.join("shared/tools/check-run"))
-                .find(|p| p.exists())
-                .expect("shared/tools/check-run beside the project");
-            let c = Command::new("python3").arg(&check).arg(&dir).output().unwrap();
-            assert!(c.status.success(), "check-run: {}", String::from_utf8_lossy(&c.stdout));
+            common::check_run(&dir);
             assert!(!tmp.path().read_dir().unwrap().any(|e| e
                 .unwrap()
                 .file_name()

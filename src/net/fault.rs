@@ -120,6 +120,24 @@ impl Faults {
         self.windows.iter().any(|w| matches!(w.kind, FaultKind::Partition(_)) && w.holds(now) && w.hit.contains(client))
     }
 
+    /// Whether any partition holds at `now` (when none does, nobody is
+    /// cut and selection needs no check per client).
+    pub fn partitioned_at(&self, now: VirtualTime) -> bool {
+        self.windows.iter().any(|w| matches!(w.kind, FaultKind::Partition(_)) && w.holds(now))
+    }
+
+    /// The first instant after `t` at which a partition starts or ends
+    /// (None: the set of cut clients never changes again). Between two
+    /// such instants the same clients are cut.
+    pub fn next_partition_change(&self, t: VirtualTime) -> Option<VirtualTime> {
+        self.windows
+            .iter()
+            .filter(|w| matches!(w.kind, FaultKind::Partition(_)))
+            .flat_map(|w| [w.start, w.end])
+            .filter(|&x| x > t)
+            .min()
+    }
+
     /// The divisor of `client`'s bandwidth for a message sent at `now`
     /// (1 when no slow link holds; overlapping ones multiply).
     pub fn slowdown(&self, now: VirtualTime, client: u32) -> f64 {
@@ -169,5 +187,23 @@ mod tests {
         assert_eq!(a.slowdown(s(2.5), 6), 4.0);
         assert_eq!(a.slowdown(s(3.0), 7), 2.0, "the first ends at 3 s, exclusive");
         assert!(!a.cuts(s(2.5), 7), "slow links and a server outage cut no client's link");
+    }
+    #[test]
+    fn partition_changes_are_the_starts_and_ends_of_partitions_only() {
+        let f = [
+            spec(2.0, 3.0, FaultKind::Partition(FaultTargets::Clients(vec![1]))),
+            spec(1.0, 10.0, FaultKind::SlowLink { factor: 2.0, targets: FaultTargets::Fraction(1.0) }),
+            spec(4.0, 4.0, FaultKind::Partition(FaultTargets::Fraction(1.0))),
+        ];
+        let a = Faults::new(&f, 3, SeedTree::new(1));
+        let s = VirtualTime::from_secs_f64;
+        assert!(!a.partitioned_at(s(1.5)), "a slow link cuts nobody");
+        assert!(a.partitioned_at(s(2.0)) && a.partitioned_at(s(7.9)) && !a.partitioned_at(s(8.0)));
+        // 2 (start), 4 (start), 5 (end), 8 (end); the slow link's 1 and 11 are not changes.
+        assert_eq!(a.next_partition_change(s(0.0)), Some(s(2.0)));
+        assert_eq!(a.next_partition_change(s(2.0)), Some(s(4.0)), "strictly after");
+        assert_eq!(a.next_partition_change(s(4.5)), Some(s(5.0)));
+        assert_eq!(a.next_partition_change(s(5.0)), Some(s(8.0)));
+        assert_eq!(a.next_partition_change(s(8.0)), None);
     }
 }

@@ -1308,7 +1308,8 @@ tagged_enum! {
     pub enum RawFault {
         /// Some clients are cut off: a message sent to or from one of them
         /// while the fault lasts is lost, and its task fails; the server
-        /// sees the loss as a drop.
+        /// sees the loss as a drop. A cut client cannot be reached, so it
+        /// is not selected while the fault lasts.
         Partition(PartitionFault) = "partition",
         /// The server is down: every task in flight fails at `at_s` (the
         /// open sync round is abandoned, the async pool emptied), and work

@@ -60,3 +60,19 @@ pub fn run_file(rel: &str, threads: usize, sets: &[&str]) -> Ran {
     let result = run(&scenario, &opts(&dir, threads), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
     Ran { result, dir, _tmp: tmp }
 }
+
+/// The contract checker shipped beside the project (`../shared/tools`,
+/// or further up from a worktree). Its absence is a broken checkout, not
+/// a reason to skip the contract: it fails the test.
+pub fn check_run_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().map(|d| d.join("shared/tools/check-run")).find(|p| p.exists()).unwrap_or_else(|| {
+        panic!("no shared/tools/check-run above {}: the contract cannot be checked", manifest.display())
+    })
+}
+
+/// Asserts the contract checker passes on the run folder `dir`.
+pub fn check_run(dir: &Path) {
+    let c = std::process::Command::new("python3").arg(check_run_path()).arg(dir).output().expect("python3 runs");
+    assert!(c.status.success(), "check-run on {}: {}", dir.display(), String::from_utf8_lossy(&c.stdout));
+}

@@ -514,7 +514,12 @@ impl ServerActor {
             None if self.in_flight() == 0 && self.wake_at.is_none() => {
                 self.stop_message = Some(format!(
                     "at t = {now} s no task is in flight and no client will ever be available again \
-                     (clients.availability)"
+                     (clients.availability{})",
+                    if self.cfg.faults.windows().iter().any(|w| matches!(w.kind, FaultKind::Partition(_))) {
+                        ", and the partitions of faults"
+                    } else {
+                        ""
+                    }
                 ));
                 self.halt(StopReason::Exhausted, out);
                 self.wind_up(now, out);
@@ -811,9 +816,11 @@ impl ServerActor {
     }
 
     /// Logs a server event; anything but an evaluation (or the epsilon
-    /// that comes with an aggregation) is then owed a row.
+    /// that comes with an aggregation) is then owed a row. A fault's start
+    /// or end is not: no row counts them, and a version made only to
+    /// record one would be a round that dispatched nobody.
     fn log(&mut self, out: &mut Outbox, event: Event) {
-        if matches!(event.kind, EventKind::Epsilon | EventKind::Model) {
+        if matches!(event.kind, EventKind::Epsilon | EventKind::Model | EventKind::FaultStart | EventKind::FaultEnd) {
             return out.log(event);
         }
         self.unrecorded = event.kind != EventKind::Evaluate;

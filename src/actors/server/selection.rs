@@ -6,11 +6,18 @@
 //! Idle clients sit in a vector with O(1) removal; a choice draws from it
 //! directly, rejecting clients that are offline, and falls back to a scan
 //! only when few idle clients are online.
+//!
+//! A client cut off by a `faults:` partition cannot be reached, so it is
+//! not chosen while the partition holds, as an offline one is not: a
+//! dispatch to it would be lost at the instant it is sent, and the server
+//! would choose again at that same instant, for ever when every idle
+//! client is cut (virtual time would never move on).
 
-use crate::net::AvailabilityModel;
+use crate::net::{AvailabilityModel, Faults};
 use crate::sim::{Rng, SeedTree, VirtualTime};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 const NOT_IDLE: u32 = u32::MAX;
 
@@ -69,11 +76,24 @@ impl IdleSet {
         self.list.push(c);
     }
 
-    /// Up to `want` distinct idle clients available at `now`, uniformly at
-    /// random; they are removed from the set (they are about to be busy).
-    pub fn take(&mut self, want: usize, now: VirtualTime, availability: &AvailabilityModel, rng: &mut Rng) -> Vec<u32> {
+    /// Up to `want` distinct idle clients available at `now` and not cut
+    /// off by a partition of `faults`, uniformly at random; they are
+    /// removed from the set (they are about to be busy).
+    pub fn take(
+        &mut self,
+        want: usize,
+        now: VirtualTime,
+        availability: &AvailabilityModel,
+        faults: &Faults,
+        rng: &mut Rng,
+    ) -> Vec<u32> {
         let mut chosen = Vec::with_capacity(want.min(self.len()));
-        let always = matches!(availability, AvailabilityModel::Always);
+        // Without a partition at `now` nobody is cut, and the choice draws
+        // exactly as it would without faults.
+        let cutting = faults.partitioned_at(now);
+        let cut = |c: u32| cutting && faults.cuts(now, c);
+        let reachable = |c: u32| availability.is_available(c, now) && !cut(c);
+        let always = matches!(availability, AvailabilityModel::Always) && !cutting;
         // Diurnal availability names who is online: draw from whichever of
         // the online run and the idle list is smaller, rejecting clients
         // that are not in the other. Either way the choice is uniform over
@@ -90,7 +110,7 @@ impl IdleSet {
                     Some(o) if from_online => o.get(rng.random_range(0..o.len())),
                     _ => self.list[rng.random_range(0..self.list.len())],
                 };
-                let ok = if from_online { self.contains(c) } else { always || availability.is_available(c, now) };
+                let ok = if from_online { self.contains(c) && !cut(c) } else { always || reachable(c) };
                 if ok {
                     self.remove(c);
                     chosen.push(c);
@@ -100,8 +120,8 @@ impl IdleSet {
             // Few of one are in the other: finish the choice from a scan of
             // the smaller side.
             let candidates: Vec<u32> = match &online {
-                Some(o) if from_online => o.iter().filter(|&c| self.contains(c)).collect(),
-                _ => self.iter().filter(|&c| availability.is_available(c, now)).collect(),
+                Some(o) if from_online => o.iter().filter(|&c| self.contains(c) && !cut(c)).collect(),
+                _ => self.iter().filter(|&c| reachable(c)).collect(),
             };
             let rest = (want - chosen.len()).min(candidates.len());
             for i in rand::seq::index::sample(rng, candidates.len(), rest) {
@@ -130,6 +150,8 @@ pub struct SelectionState {
 pub struct Selection {
     pub state: SelectionState,
     availability: AvailabilityModel,
+    /// The run's faults: their partitions make clients unreachable.
+    faults: Arc<Faults>,
     seeds: SeedTree,
 }
 
@@ -137,7 +159,18 @@ impl Selection {
     /// `seeds` is the run's root.
     pub fn new(clients: usize, availability: AvailabilityModel, seeds: SeedTree) -> Self {
         let state = SelectionState { idle: IdleSet::all(clients), serials: vec![0; clients], choices: 0 };
-        Selection { state, availability, seeds: seeds.child("server.selection") }
+        Selection { state, availability, faults: Arc::default(), seeds: seeds.child("server.selection") }
+    }
+
+    /// The same, with the run's faults: a client is not chosen while a
+    /// partition cuts it off.
+    pub fn with_faults(self, faults: Arc<Faults>) -> Self {
+        Selection { faults, ..self }
+    }
+
+    /// Whether `c` can be chosen at `now`: available and not cut off.
+    fn reachable(&self, c: u32, now: VirtualTime) -> bool {
+        self.availability.is_available(c, now) && !self.faults.cuts(now, c)
     }
 
     /// Up to `want` idle clients available at `now`, uniformly at random,
@@ -149,7 +182,7 @@ impl Selection {
         }
         let mut rng = self.seeds.index(self.state.choices).stream();
         self.state.choices += 1;
-        let mut chosen = self.state.idle.take(want, now, &self.availability, &mut rng);
+        let mut chosen = self.state.idle.take(want, now, &self.availability, &self.faults, &mut rng);
         chosen.sort_unstable();
         for &c in &chosen {
             self.state.serials[c as usize] += 1;
@@ -180,7 +213,7 @@ impl Selection {
                 i += gap as usize;
             }
             let c = idle.list[i];
-            if self.availability.is_available(c, now) {
+            if self.reachable(c, now) {
                 chosen.push(c);
             }
             i += 1;
@@ -193,12 +226,12 @@ impl Selection {
         chosen
     }
 
-    /// How many idle clients are available at `now` (a scan, except when
-    /// every client is always available).
+    /// How many idle clients can be chosen at `now` (a scan, except when
+    /// every client is always available and no partition holds).
     pub fn available(&self, now: VirtualTime) -> usize {
         match self.availability {
-            AvailabilityModel::Always => self.state.idle.len(),
-            _ => self.state.idle.iter().filter(|&c| self.availability.is_available(c, now)).count(),
+            AvailabilityModel::Always if !self.faults.partitioned_at(now) => self.state.idle.len(),
+            _ => self.state.idle.iter().filter(|&c| self.reachable(c, now)).count(),
         }
     }
 
@@ -217,9 +250,28 @@ impl Selection {
         self.state.serials[client as usize]
     }
 
-    /// The first instant after `now` at which an idle client is available.
+    /// The first instant after `now` at which an idle client can be
+    /// chosen: available, and not cut off by a partition (None: never).
+    ///
+    /// Between two starts or ends of partitions the same clients are cut,
+    /// so the search goes stretch by stretch: a client reachable at a
+    /// stretch's start, else the availability's next opening among the
+    /// idle clients not cut in that stretch, if it comes before the
+    /// stretch ends. Partitions are few (a scenario lists them), so this
+    /// scans the idle clients at most once per partition change.
     pub fn next_available(&self, now: VirtualTime) -> Option<VirtualTime> {
-        self.availability.next_opening(now, |c| self.state.idle.contains(c))
+        let mut from = now;
+        loop {
+            let change = self.faults.next_partition_change(from);
+            let idle_uncut = |c: u32| self.state.idle.contains(c) && !self.faults.cuts(from, c);
+            if from > now && self.state.idle.iter().any(|c| self.reachable(c, from)) {
+                return Some(from);
+            }
+            match self.availability.next_opening(from, idle_uncut) {
+                Some(t) if change.is_none_or(|end| t < end) => return Some(t),
+                _ => from = change?,
+            }
+        }
     }
 }
 
@@ -249,7 +301,7 @@ mod tests {
         let mut counts = [0usize; 10];
         for _ in 0..20_000 {
             let mut s = IdleSet::all(10);
-            let c = s.take(3, VirtualTime::ZERO, &AvailabilityModel::Always, &mut rng);
+            let c = s.take(3, VirtualTime::ZERO, &AvailabilityModel::Always, &Faults::default(), &mut rng);
             assert_eq!(c.len(), 3);
             assert!(c[0] != c[1] && c[1] != c[2] && c[0] != c[2]);
             assert!(c.iter().all(|&x| !s.contains(x)));
@@ -260,7 +312,7 @@ mod tests {
         // Only client 7 is online: one choice, whatever is wanted.
         let trace = AvailabilityModel::Trace((0..10).filter(|&c| c != 7).map(|c| (c, vec![(5, 6)])).collect());
         let mut s = IdleSet::all(10);
-        assert_eq!(s.take(4, VirtualTime::from_nanos(100), &trace, &mut rng), vec![7]);
+        assert_eq!(s.take(4, VirtualTime::from_nanos(100), &trace, &Faults::default(), &mut rng), vec![7]);
         assert_eq!(s.len(), 9);
     }
 
@@ -301,7 +353,7 @@ mod tests {
             let mut s = IdleSet::all(2000);
             // Half of the online clients are busy.
             online.iter().step_by(2).for_each(|&c| s.remove(c));
-            for c in s.take(5, t, &m, &mut rng) {
+            for c in s.take(5, t, &m, &Faults::default(), &mut rng) {
                 assert!(m.is_available(c, t) && online.binary_search(&c).unwrap() % 2 == 1);
                 *counts.entry(c).or_insert(0usize) += 1;
             }
@@ -310,5 +362,26 @@ mod tests {
         assert_eq!(counts.len(), idle_online, "every idle online client is chosen sometimes");
         let expected = (trials * 5) as f64 / idle_online as f64;
         assert!(counts.values().all(|&k| (k as f64 - expected).abs() < 5.0 * expected.sqrt()), "{counts:?}");
+    }
+    #[test]
+    fn a_cut_client_is_not_chosen_and_the_next_choice_waits_for_its_partition_to_end() {
+        use crate::scenario::{FaultKind, FaultSpec, FaultTargets};
+        let cut = |at_s, duration_s, t: FaultTargets| FaultSpec { at_s, duration_s, kind: FaultKind::Partition(t) };
+        let faults = Faults::new(
+            &[cut(0.0, 5.0, FaultTargets::Fraction(1.0)), cut(5.0, 3.0, FaultTargets::Clients(vec![2]))],
+            4,
+            SeedTree::new(1),
+        );
+        let s = VirtualTime::from_secs_f64;
+        let mut sel = Selection::new(4, AvailabilityModel::Always, SeedTree::new(2)).with_faults(Arc::new(faults));
+        assert_eq!(sel.choose(4, s(1.0)), Vec::<u32>::new());
+        assert_eq!(sel.available(s(1.0)), 0);
+        assert_eq!(sel.next_available(s(1.0)), Some(s(5.0)), "every client is cut until 5 s");
+        assert_eq!(sel.available(s(5.0)), 3);
+        assert_eq!(sel.choose(4, s(5.0)), vec![0, 1, 3], "client 2 is still cut");
+        assert_eq!(sel.next_available(s(5.0)), Some(s(8.0)), "client 2, the only idle one, heals at 8 s");
+        assert_eq!(sel.choose_poisson(1.0, s(6.0)), Vec::<u32>::new());
+        assert_eq!(sel.choose_poisson(1.0, s(8.0)), vec![2]);
+        assert_eq!(sel.next_available(s(8.0)), None, "nobody idle");
     }
 }
