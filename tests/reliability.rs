@@ -233,6 +233,14 @@ fn a_clock_that_would_overflow_is_an_error_naming_the_key() {
     let e = run_error(&slow);
     assert!(e.contains("overflow.yaml") && e.contains("clients.profiles[0].compute.samples_per_s"), "{e}");
     assert!(e.contains("584 years"), "{e}");
+    // docs/outputs.md quotes this message: "e.g. `clients.profiles[0].
+    // compute.samples_per_s makes a task of client 0 take 1.440e14 s`".
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/outputs.md")).unwrap();
+    let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    let quoted = doc.split("is an error that names the scenario key behind it and the length it gave, e.g. `").nth(1);
+    let quoted =
+        quoted.and_then(|q| q.split('`').next()).expect("docs/outputs.md quotes the message").replace(". ", ".");
+    assert!(e.contains(&quoted), "the doc quotes {quoted:?}; the run says {e}");
     let heavy = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 3 }\n")
         .replace("{ dist: constant, ms: 30 }", "{ dist: pareto, scale_ms: 1, shape: 0.001 }");
     let e = run_error(&heavy);

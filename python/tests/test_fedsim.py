@@ -124,6 +124,12 @@ def test_dict_scenario_error_has_a_line():
         fedsim.validate(scenario)
     assert info.value.key == "clients.count"
     assert isinstance(info.value.line, int)
+    # docs/python.md shows this very call and what it prints
+    doc = (ROOT / "docs" / "python.md").read_text()
+    shown = doc.split("print(e.file, e.line, e.column, e.key)   # ")[1].split("\n")[0]
+    file, line, column, key = shown.split()
+    assert file == "<cwd>/<dict>.yaml" and info.value.file == os.path.join(os.getcwd(), "<dict>.yaml")
+    assert (int(line), int(column), key) == (info.value.line, info.value.column, info.value.key)
 
 
 @pytest.mark.parametrize("name", ["quickstart", "sync_vs_async"])
