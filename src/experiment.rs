@@ -197,7 +197,7 @@ fn run_all(
     fail_fast: bool,
 ) -> Vec<Option<Result<RunResult, RunError>>> {
     let failed = std::sync::atomic::AtomicBool::new(false);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = run::host_cores();
     let jobs = jobs.clamp(1, plans.len().max(1));
     let threads = (cores / jobs).max(1);
     let next = AtomicUsize::new(0);

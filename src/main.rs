@@ -443,7 +443,7 @@ fn watch(
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    fedsim::run::host_cores()
 }
 
 fn jobs_or_cores(jobs: Option<usize>) -> anyhow::Result<usize> {

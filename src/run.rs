@@ -64,6 +64,12 @@ pub enum RunError {
     Html(#[from] report::HtmlError),
 }
 
+/// The cores this process may use (1 when the system cannot say): the
+/// default thread and job counts, and `summary.json`'s `host_cores`.
+pub fn host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// How to run (none of it changes the results).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -82,13 +88,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions {
-            out: None,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            realtime: None,
-            target: None,
-            checkpoint_every: None,
-        }
+        RunOptions { out: None, threads: host_cores(), realtime: None, target: None, checkpoint_every: None }
     }
 }
 
@@ -394,7 +394,7 @@ fn execute(
         fedsim_version: report::FEDSIM_VERSION.to_string(),
         git_commit: report::GIT_COMMIT.to_string(),
         scenario_hash: scenario.resolved_sha256(),
-        host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        host_cores: host_cores(),
     };
     // report.html, from the staged folder and the summary as summary.json
     // will hold it (read back, as `fedsim report DIR` reads it), before the

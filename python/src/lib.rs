@@ -237,7 +237,7 @@ fn positive_or_cores(name: &str, n: Option<usize>) -> PyResult<usize> {
     match n {
         Some(0) => Err(PyValueError::new_err(format!("{name}: expected at least 1, found 0"))),
         Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => Ok(run::host_cores()),
     }
 }
 

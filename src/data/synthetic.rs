@@ -91,7 +91,7 @@ pub(crate) fn generate(spec: &SyntheticSpec, n_sources: usize, seeds: SeedTree) 
     let Some(len) = n.checked_mul(f) else {
         return bad("data.synthetic.samples", "samples * features overflows");
     };
-    let threads = if len >= 1 << 22 { std::thread::available_parallelism().map_or(1, |t| t.get()).min(8) } else { 1 };
+    let threads = if len >= 1 << 22 { crate::run::host_cores().min(8) } else { 1 };
     Ok(generate_on(spec, n_sources, seeds, threads))
 }
 
