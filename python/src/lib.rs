@@ -121,7 +121,7 @@ fn run_scenario(
         }
         opts.threads = t;
     }
-    let sets = sets.into_iter().map(|(k, v)| Override::new(k, v)).collect();
+    let sets = overrides(sets);
     let dir = in_background(py, move || load_and_run(source, sets, opts))?;
     Ok(dir.display().to_string())
 }
@@ -197,7 +197,7 @@ fn compare_scenarios(
     fail_fast: bool,
 ) -> PyResult<String> {
     let jobs = positive_or_cores("jobs", jobs)?;
-    let sets: Vec<Override> = sets.into_iter().map(|(k, v)| Override::new(k, v)).collect();
+    let sets = overrides(sets);
     let work = move || {
         let loaded = scenarios
             .iter()
@@ -232,6 +232,11 @@ fn sweep_scenario(
     Ok(in_background(py, work)?.display().to_string())
 }
 
+/// `(key, YAML value)` pairs as `--set` overrides.
+fn overrides(sets: Vec<(String, String)>) -> Vec<Override> {
+    sets.into_iter().map(|(k, v)| Override::new(k, v)).collect()
+}
+
 /// A count the caller may leave out (then every core), never zero.
 fn positive_or_cores(name: &str, n: Option<usize>) -> PyResult<usize> {
     match n {
@@ -251,7 +256,7 @@ fn validate(
     name: Option<PathBuf>,
     sets: Vec<(String, String)>,
 ) -> PyResult<()> {
-    let sets: Vec<Override> = sets.into_iter().map(|(k, v)| Override::new(k, v)).collect();
+    let sets = overrides(sets);
     let loaded = match (path, text) {
         (Some(p), None) => scenario::load_file(&p, &sets),
         (None, Some(t)) => scenario::load_str(&t, &name.unwrap_or_else(|| PathBuf::from("<scenario>")), &sets),
