@@ -26,15 +26,13 @@ use crate::report::{
     INTERRUPT, TRACE_FILE,
 };
 use crate::scenario::{DpLevel, Scenario, SelectionKind, StrategyKind};
-use crate::sim::{AsFastAsPossible, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
+use crate::sim::{AsFastAsPossible, Batched, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
@@ -249,11 +247,13 @@ fn execute(
     let audited = (prepared.arch.clone(), prepared.data.clients.clone(), prepared.data.test.clone());
     let Built { federation, classes, parameters, roster, bytes_up } =
         build_federation(scenario, prepared, opts.threads);
-    let recorder = Rc::new(RefCell::new(states.recorder));
-    let log = Rc::new(RefCell::new(log));
+    // The sinks are shared with this function, which reads them for a
+    // checkpoint and after the run.
+    let recorder = Arc::new(Mutex::new(states.recorder));
+    let log = Arc::new(Mutex::new(log));
     let output = &scenario.output;
     let trail = match output.audit {
-        true => Some(Rc::new(RefCell::new(audit_trail(scenario, &out, states.audit, &scenario_sha256)?))),
+        true => Some(Arc::new(Mutex::new(audit_trail(scenario, &out, states.audit, &scenario_sha256)?))),
         false => None,
     };
     let config = TraceConfig {
@@ -262,20 +262,27 @@ fn execute(
         secure: scenario.privacy.secure_aggregation.is_some(),
     };
     let trace = match output.trace {
-        true => Some(Rc::new(RefCell::new(trace_sink(&out, states.trace, config, roster.clone())?))),
+        true => Some(Arc::new(Mutex::new(trace_sink(&out, states.trace, config, roster.clone())?))),
         false => None,
     };
-    let clients_table = Rc::new(RefCell::new(states.clients));
-    let rounds_table = Rc::new(RefCell::new(states.rounds));
-    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
+    let clients_table = Arc::new(Mutex::new(states.clients));
+    let rounds_table = Arc::new(Mutex::new(states.rounds));
+    let mut outputs: Vec<Box<dyn EventSink + Send>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
     if let Some(trail) = &trail {
-        sinks.push(Box::new(trail.clone()));
+        outputs.push(Box::new(trail.clone()));
     }
     if let Some(trace) = &trace {
-        sinks.push(Box::new(trace.clone()));
+        outputs.push(Box::new(trace.clone()));
     }
-    sinks.push(Box::new(clients_table.clone()));
-    sinks.push(Box::new(rounds_table.clone()));
+    outputs.push(Box::new(clients_table.clone()));
+    outputs.push(Box::new(rounds_table.clone()));
+    // With a second thread allowed, the outputs are formatted and written
+    // on it, beside the kernel.
+    let outputs = match opts.threads {
+        0 | 1 => Batched::inline(outputs),
+        _ => Batched::on_thread(outputs),
+    };
+    let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(outputs)];
     sinks.extend(hooks.sink);
     let audit_path = out.file(AUDIT_FILE);
     let mut clock: Box<dyn Clock> = match (hooks.clock, opts.realtime) {
@@ -287,8 +294,8 @@ fn execute(
     // A switched-off output saves an empty state, which a resume never reads.
     let (no_tally, no_trace) = (audit::Tally::default(), TraceState::default());
     let mut save = |snap: &Snapshot<'_>| {
-        let trail = trail.as_ref().map(|t| t.borrow());
-        let trace = trace.as_ref().map(|t| t.borrow());
+        let trail = trail.as_ref().map(|t| lock(t));
+        let trace = trace.as_ref().map(|t| lock(t));
         checkpoint::write(
             &staging,
             &CheckpointRef {
@@ -298,15 +305,15 @@ fn execute(
                 net: snap.net,
                 server: snap.server,
                 strategy: snap.strategy,
-                recorder: &recorder.borrow(),
+                recorder: &lock(&recorder),
                 jobs: snap.jobs,
-                events_len: log.borrow().len(),
+                events_len: lock(&log).len(),
                 audit: trail.as_ref().map_or(&no_tally, |t| t.tally()),
                 audit_len: std::fs::metadata(&audit_path).map(|m| m.len()).unwrap_or(0),
                 trace: trace.as_ref().map_or(&no_trace, |t| t.state()),
                 trace_len: trace.as_ref().map_or(0, |t| t.len()),
-                clients: &clients_table.borrow(),
-                rounds: &rounds_table.borrow(),
+                clients: &lock(&clients_table),
+                rounds: &lock(&rounds_table),
             },
         )
     };
@@ -319,24 +326,21 @@ fn execute(
         e => e.into(),
     })?;
     drop(sinks);
-    let (rows, staleness_histogram) = recorder.borrow().clone().into_rows();
+    let (rows, staleness_histogram) = lock(&recorder).clone().into_rows();
     // The trace is closed on every path that publishes, an interrupted
     // run's too, so the file is always whole JSON.
     if let Some(trace) = trace {
         let trace_path = out.file(TRACE_FILE);
-        let trace = Rc::into_inner(trace).expect("the sinks are dropped").into_inner();
+        let trace =
+            Arc::into_inner(trace).expect("the sinks are dropped").into_inner().unwrap_or_else(|p| p.into_inner());
         trace.finish(outcome.virtual_time).map_err(write_err(&trace_path))?;
     }
     let clients_path = out.file("clients.csv");
     let mut w = BufWriter::new(File::create(&clients_path).map_err(write_err(&clients_path))?);
-    clients_table.borrow().write(&mut w, &roster).and_then(|_| w.flush()).map_err(write_err(&clients_path))?;
+    lock(&clients_table).write(&mut w, &roster).and_then(|_| w.flush()).map_err(write_err(&clients_path))?;
     let rounds_path = out.file("rounds.csv");
     let mut w = BufWriter::new(File::create(&rounds_path).map_err(write_err(&rounds_path))?);
-    rounds_table
-        .borrow()
-        .write(&mut w, outcome.virtual_time)
-        .and_then(|_| w.flush())
-        .map_err(write_err(&rounds_path))?;
+    lock(&rounds_table).write(&mut w, outcome.virtual_time).and_then(|_| w.flush()).map_err(write_err(&rounds_path))?;
 
     let target = opts.target.or(scenario.stop.target_accuracy);
     // Drawn before the summary, so that wall_time_s counts them; from the
@@ -650,4 +654,10 @@ fn suspects(scenario: &Scenario) -> Suspects {
         server.push(format!("strategy.mixing = {:?}", st.mixing));
     }
     Suspects { update, server }
+}
+
+/// A shared output sink, for reading (a panic elsewhere while it was held
+/// leaves it as it was).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -245,6 +245,12 @@ fn a_clock_that_would_overflow_is_an_error_naming_the_key() {
         .replace("{ dist: constant, ms: 30 }", "{ dist: pareto, scale_ms: 1, shape: 0.001 }");
     let e = run_error(&heavy);
     assert!(e.contains("clients.profiles[0].network.latency"), "{e}");
+    // A server timer past the end names the key that set it.
+    let ticks = base(
+        "strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 3 }\nevaluation: { every_s: 1.0e11 }\n",
+    );
+    let e = run_error(&ticks);
+    assert!(e.contains("evaluation.every_s puts a timer beyond it"), "{e}");
     // A far-off stop is refused before the run, by the work estimate, at its key.
     let far = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { virtual_time_s: 1.0e12 }\n");
     let e = load_str(&far, &Path::new(env!("CARGO_MANIFEST_DIR")).join("overflow.yaml"), &[]).unwrap_err().to_string();

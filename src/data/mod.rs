@@ -326,12 +326,21 @@ pub struct Shape {
 /// are looked at, synthetic data is sized from its keys. The split must
 /// leave at least one train and one test row.
 pub fn shape(spec: &DataSpec) -> Result<Shape, DataError> {
-    let of = |raw: Raw| (raw.data.rows() as u64, raw.data.n_features as u64, raw.data.n_classes as u64);
+    let of = |raw: &Raw| (raw.data.rows() as u64, raw.data.n_features as u64, raw.data.n_classes as u64);
+    // Rows read in full here are kept for the load that follows.
+    let keep = |raw: Raw| {
+        let shape = of(&raw);
+        if let Some(key) = SourceKey::of(&spec.source) {
+            *LAST_READ.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, raw));
+        }
+        shape
+    };
     let (rows, features, classes) = match &spec.source {
-        DataSource::Digits => of(builtin_digits()),
-        DataSource::BreastCancer => of(builtin_breast_cancer()),
-        DataSource::Iris => of(builtin_iris()),
-        DataSource::Csv(c) => of(table::probe_csv(&c.path, &c.label_column)?),
+        DataSource::Digits => keep(builtin_digits()),
+        DataSource::BreastCancer => keep(builtin_breast_cancer()),
+        DataSource::Iris => keep(builtin_iris()),
+        DataSource::Csv(c) if SourceKey::of(&spec.source).is_some() => keep(table::read_csv(&c.path, &c.label_column)?),
+        DataSource::Csv(c) => of(&table::probe_csv(&c.path, &c.label_column)?),
         DataSource::Synthetic(s) if s.per_client => {
             // The test set: at most MAX_TEST_ROWS fresh rows of the first
             // sources (see `PerClientSynthetic::build`).
@@ -373,6 +382,59 @@ fn show_header(header: &[String]) -> String {
     s.join(", ")
 }
 
+/// A CSV up to this size is read in full by [`shape`] and kept for the
+/// load that follows; a larger one is only probed there (its features
+/// are not held before the scenario's memory estimate has been checked).
+const KEEP_CSV_BYTES: u64 = 64 << 20;
+
+/// What [`shape`] read last, for [`load`]: parsing the same rows twice
+/// cost a run of the parity workload a fifth of its fixed time. One slot,
+/// so a process that checks many scenarios holds one source at most.
+static LAST_READ: std::sync::Mutex<Option<(SourceKey, Raw)>> = std::sync::Mutex::new(None);
+
+/// Identifies a source's rows: a built-in set, or a CSV file as it was
+/// (path, label column, length and modification time).
+#[derive(Debug, Clone, PartialEq)]
+enum SourceKey {
+    Builtin(&'static str),
+    Csv { path: PathBuf, label: String, len: u64, modified: Option<std::time::SystemTime> },
+}
+
+impl SourceKey {
+    /// `None` for a source not worth keeping (synthetic rows, a large or
+    /// unreadable CSV).
+    fn of(source: &DataSource) -> Option<SourceKey> {
+        match source {
+            DataSource::Digits => Some(SourceKey::Builtin("digits")),
+            DataSource::BreastCancer => Some(SourceKey::Builtin("breast_cancer")),
+            DataSource::Iris => Some(SourceKey::Builtin("iris")),
+            DataSource::Synthetic(_) => None,
+            DataSource::Csv(c) => {
+                let meta = std::fs::metadata(&c.path).ok().filter(|m| m.len() <= KEEP_CSV_BYTES)?;
+                Some(SourceKey::Csv {
+                    path: c.path.clone(),
+                    label: c.label_column.clone(),
+                    len: meta.len(),
+                    modified: meta.modified().ok(),
+                })
+            }
+        }
+    }
+
+    /// The rows [`shape`] kept for this source, if they are still as read.
+    fn take_kept(source: &DataSource) -> Option<Raw> {
+        let key = SourceKey::of(source)?;
+        let mut slot = LAST_READ.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some((k, raw)) if k == key => Some(raw),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
 /// All rows of a source, before the split.
 pub(crate) struct Raw {
     pub data: Dataset,
@@ -412,12 +474,13 @@ pub fn load(spec: &DataSpec, n_clients: usize, seeds: SeedTree) -> Result<Federa
             });
         }
     }
-    let raw = match &spec.source {
-        DataSource::Digits => builtin_digits(),
-        DataSource::BreastCancer => builtin_breast_cancer(),
-        DataSource::Iris => builtin_iris(),
-        DataSource::Synthetic(s) => synthetic::generate(s, n_clients, seeds.child("synthetic"))?,
-        DataSource::Csv(c) => table::read_csv(&c.path, &c.label_column)?,
+    let raw = match (SourceKey::take_kept(&spec.source), &spec.source) {
+        (Some(raw), _) => raw,
+        (None, DataSource::Digits) => builtin_digits(),
+        (None, DataSource::BreastCancer) => builtin_breast_cancer(),
+        (None, DataSource::Iris) => builtin_iris(),
+        (None, DataSource::Synthetic(s)) => synthetic::generate(s, n_clients, seeds.child("synthetic"))?,
+        (None, DataSource::Csv(c)) => table::read_csv(&c.path, &c.label_column)?,
     };
     let Raw { mut data, class_names } = raw;
     let rows = data.rows();

@@ -409,4 +409,59 @@ mod tests {
         let sd = (total as f64 * 0.3 * 0.7).sqrt();
         assert!((drops as f64 - 0.3 * total as f64).abs() < 3.0 * sd, "{drops}");
     }
+
+    /// A phone with a server link of its own: 10 ms, 4 Mb/s down to the
+    /// clients, 0.5 Mb/s up from them.
+    fn with_server_link() -> Network {
+        let server =
+            ServerLink { up_bps: 4e6, down_bps: 0.5e6, latency: DelaySampler::new(Delay::Constant { ms: 10.0 }) };
+        Network::new(vec![phone()], vec![0; 2].into(), server, 0.0, SeedTree::new(1))
+    }
+
+    #[test]
+    fn the_fastest_task_and_an_extra_message_are_the_closed_form() {
+        let n = with_server_link();
+        // Latency 2 x (0.05 + 0.01) s; 1000 B down at min(2, 4) Mb/s is
+        // 0.004 s; 500 B up at min(1, 0.5) Mb/s is 0.008 s; 30 samples at
+        // 100/s is 0.3 s.
+        let want = 2.0 * 0.06 + 0.004 + 0.008 + 0.3;
+        assert!(
+            (n.fastest_task_s(1, [1000, 500], 30.0) - want).abs() < 1e-12,
+            "{}",
+            n.fastest_task_s(1, [1000, 500], 30.0)
+        );
+        let tag = TaskTag { client: 1, serial: 3 };
+        for leg in [Leg::Down, Leg::Up] {
+            assert!((n.message_latency_s(tag, 2, leg) - 0.06).abs() < 1e-12);
+        }
+        assert!((n.draws(1, 3).leg_latency_s(Leg::Up) - 0.06).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_longest_part_of_a_task_names_its_key_and_length() {
+        let mut n = with_server_link();
+        let tag = TaskTag { client: 1, serial: 1 };
+        n.set_task_shape([1000, 500], 2.0);
+        // 2 epochs x 30 samples at 100/s: 0.6 s, the longest part.
+        let (key, s) = n.longest_part(tag, 30);
+        assert_eq!(key, "clients.profiles[0].compute.samples_per_s");
+        assert!((s - 0.6).abs() < 1e-12, "{s}");
+        // 100 kB up through the server's 0.5 Mb/s downlink: 1.6 s.
+        n.set_task_shape([1000, 100_000], 2.0);
+        let (key, s) = n.longest_part(tag, 30);
+        assert_eq!(key, "server.network.down_mbps");
+        assert!((s - 1.6).abs() < 1e-12, "{s}");
+    }
+
+    #[test]
+    fn a_transfer_id_keeps_client_and_serial_apart() {
+        for tag in [
+            TaskTag { client: 0, serial: 0 },
+            TaskTag { client: 7, serial: u32::MAX },
+            TaskTag { client: u32::MAX, serial: 9 },
+        ] {
+            assert_eq!(tag_of(transfer_id(tag)), tag);
+        }
+        assert_eq!(transfer_id(TaskTag { client: 1, serial: 2 }), (1 << 32) + 2);
+    }
 }

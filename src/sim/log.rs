@@ -308,6 +308,12 @@ impl Event {
 pub trait EventSink {
     fn record(&mut self, event: &Event) -> io::Result<()>;
 
+    /// Records several events in order (one lock for all, where the sink
+    /// is shared).
+    fn record_all(&mut self, events: &[Event]) -> io::Result<()> {
+        events.iter().try_for_each(|e| self.record(e))
+    }
+
     /// Writes out whatever is buffered (before a checkpoint and at the end).
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -323,6 +329,167 @@ impl<S: EventSink> EventSink for std::rc::Rc<std::cell::RefCell<S>> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.borrow_mut().flush()
+    }
+}
+
+/// A sink shared with its owner across threads (see [`Threaded`]).
+impl<S: EventSink> EventSink for std::sync::Arc<std::sync::Mutex<S>> {
+    fn record(&mut self, event: &Event) -> io::Result<()> {
+        self.lock().unwrap_or_else(|p| p.into_inner()).record(event)
+    }
+
+    fn record_all(&mut self, events: &[Event]) -> io::Result<()> {
+        self.lock().unwrap_or_else(|p| p.into_inner()).record_all(events)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
+}
+
+/// The run's output sinks, fed in batches: the kernel only copies each
+/// event into a batch, and a full batch goes to each sink at once (one
+/// lock per sink, not per event). On a thread of its own
+/// ([`Batched::on_thread`]), formatting and writing the outputs take a
+/// second core instead of the kernel's time; [`Batched::inline`] feeds
+/// them on the kernel's thread.
+///
+/// Every sink sees every event, in order. [`EventSink::flush`] returns
+/// once everything handed over is recorded and flushed (so the owner may
+/// then read the sinks, say for a checkpoint), with the first error any of
+/// them gave. Dropping it records what is left (and joins the thread).
+///
+/// ```
+/// use fedsim::sim::{Batched, Event, EventKind, EventSink, VirtualTime};
+/// use std::sync::{Arc, Mutex};
+/// let seen = Arc::new(Mutex::new(Vec::<Event>::new()));
+/// let mut sink = Batched::on_thread(vec![Box::new(seen.clone())]);
+/// sink.record(&Event::new(VirtualTime::ZERO, EventKind::Dispatch, Some(3), 0)).unwrap();
+/// sink.flush().unwrap();
+/// assert_eq!(seen.lock().unwrap()[0].client, Some(3));
+/// ```
+pub struct Batched {
+    batch: Vec<Event>,
+    feed: Feed,
+}
+
+/// Where full batches go.
+enum Feed {
+    Inline(Vec<Box<dyn EventSink + Send>>),
+    Thread {
+        tx: Option<crossbeam::channel::Sender<Handover>>,
+        acks: crossbeam::channel::Receiver<io::Result<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+enum Handover {
+    Events(Vec<Event>),
+    /// Flush every sink and acknowledge.
+    Flush,
+}
+
+fn record_batch(sinks: &mut [Box<dyn EventSink + Send>], events: &[Event]) -> io::Result<()> {
+    sinks.iter_mut().try_for_each(|s| s.record_all(events))
+}
+
+impl Batched {
+    /// Events per batch.
+    const BATCH: usize = 1024;
+
+    /// Feeds `sinks` on the calling thread.
+    pub fn inline(sinks: Vec<Box<dyn EventSink + Send>>) -> Self {
+        Batched { batch: Vec::with_capacity(Self::BATCH), feed: Feed::Inline(sinks) }
+    }
+
+    /// Feeds `sinks` on a thread of their own.
+    pub fn on_thread(mut sinks: Vec<Box<dyn EventSink + Send>>) -> Self {
+        // A few batches in flight at most: a kernel faster than the
+        // writing waits rather than piling events up in memory.
+        let (tx, rx) = crossbeam::channel::bounded::<Handover>(4);
+        let (ack_tx, acks) = crossbeam::channel::bounded(1);
+        let thread = std::thread::spawn(move || {
+            let mut failed: Option<io::Error> = None;
+            for handover in rx {
+                match handover {
+                    Handover::Events(events) => {
+                        if failed.is_none() {
+                            failed = record_batch(&mut sinks, &events).err();
+                        }
+                    }
+                    Handover::Flush => {
+                        let result = match failed.take() {
+                            Some(err) => Err(err),
+                            None => sinks.iter_mut().try_for_each(|s| s.flush()),
+                        };
+                        if ack_tx.send(result).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            // Dropped: what was handed over is recorded; write it out.
+            if failed.is_none() {
+                let _ = sinks.iter_mut().try_for_each(|s| s.flush());
+            }
+        });
+        let feed = Feed::Thread { tx: Some(tx), acks, thread: Some(thread) };
+        Batched { batch: Vec::with_capacity(Self::BATCH), feed }
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        match &mut self.feed {
+            Feed::Inline(sinks) => {
+                let result = record_batch(sinks, &self.batch);
+                self.batch.clear();
+                result
+            }
+            Feed::Thread { tx, .. } => {
+                let events = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+                send(tx, Handover::Events(events))
+            }
+        }
+    }
+}
+
+fn send(tx: &Option<crossbeam::channel::Sender<Handover>>, h: Handover) -> io::Result<()> {
+    let gone = || io::Error::other("the output thread stopped");
+    tx.as_ref().ok_or_else(gone)?.send(h).map_err(|_| gone())
+}
+
+impl EventSink for Batched {
+    fn record(&mut self, event: &Event) -> io::Result<()> {
+        self.batch.push(*event);
+        if self.batch.len() >= Self::BATCH {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.hand_over()?;
+        match &mut self.feed {
+            Feed::Inline(sinks) => sinks.iter_mut().try_for_each(|s| s.flush()),
+            Feed::Thread { tx, acks, .. } => {
+                send(tx, Handover::Flush)?;
+                acks.recv().map_err(|_| io::Error::other("the output thread stopped"))?
+            }
+        }
+    }
+}
+
+impl Drop for Batched {
+    fn drop(&mut self) {
+        let _ = self.hand_over();
+        if let Feed::Thread { tx, thread, .. } = &mut self.feed {
+            *tx = None;
+            if let Some(t) = thread.take() {
+                let _ = t.join();
+            }
+        }
     }
 }
 
@@ -402,6 +569,46 @@ impl EventSink for NoLog {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A sink that fails on its `n`-th event.
+    struct FailAt(usize);
+
+    impl EventSink for FailAt {
+        fn record(&mut self, _e: &Event) -> io::Result<()> {
+            self.0 = self.0.checked_sub(1).ok_or_else(|| io::Error::other("disk full"))?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn batched_sinks_see_every_event_in_order_and_report_errors_at_flush() {
+        let events: Vec<Event> = (0..5000u64)
+            .map(|i| Event::new(VirtualTime::from_nanos(i), EventKind::Report, Some(i as u32), i))
+            .collect();
+        for threaded in [false, true] {
+            let (a, b) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+            let sinks: Vec<Box<dyn EventSink + Send>> = vec![Box::new(a.clone()), Box::new(b.clone())];
+            let mut sink = if threaded { Batched::on_thread(sinks) } else { Batched::inline(sinks) };
+            for e in &events[..3000] {
+                sink.record(e).unwrap();
+            }
+            sink.flush().unwrap();
+            // After a flush the owner reads everything handed over so far.
+            assert_eq!(*a.lock().unwrap(), events[..3000]);
+            for e in &events[3000..] {
+                sink.record(e).unwrap();
+            }
+            drop(sink);
+            assert_eq!(*a.lock().unwrap(), events, "threaded: {threaded}");
+            assert_eq!(*b.lock().unwrap(), events);
+
+            let sinks: Vec<Box<dyn EventSink + Send>> = vec![Box::new(FailAt(1500))];
+            let mut failing = if threaded { Batched::on_thread(sinks) } else { Batched::inline(sinks) };
+            let recorded = events.iter().try_for_each(|e| failing.record(e)).and_then(|_| failing.flush());
+            assert_eq!(recorded.unwrap_err().to_string(), "disk full");
+        }
+    }
 
     proptest! {
         /// The hand-written line says what `Display` and serde_json would.

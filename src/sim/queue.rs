@@ -75,6 +75,17 @@ struct Slot<T> {
 #[serde(bound(serialize = "T: Serialize", deserialize = "T: Deserialize<'de>"))]
 pub struct EventQueue<T> {
     heap: BinaryHeap<Key>,
+    /// Items queued for the instant of the last pop, in sequence order.
+    /// Their sequence numbers exceed every other item's, so they come
+    /// after the heap's items of that instant and before any later one: a
+    /// FIFO keeps them in order without the heap's log-time moves (most
+    /// items of an instant-network run are due at the instant they are
+    /// queued).
+    #[serde(default)]
+    now_fifo: std::collections::VecDeque<Key>,
+    /// The instant of the last pop.
+    #[serde(default)]
+    now: VirtualTime,
     /// Waiting items by slot, with their sequence number, instant and
     /// task; `None` marks a free slot.
     slab: Vec<Option<Slot<T>>>,
@@ -93,6 +104,8 @@ impl<T> EventQueue<T> {
     pub fn new(clients: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            now_fifo: Default::default(),
+            now: VirtualTime::ZERO,
             slab: Vec::new(),
             free: Vec::new(),
             seq: 0,
@@ -115,7 +128,12 @@ impl<T> EventQueue<T> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.heap.push(Key { at, seq: self.seq, slot });
+        let key = Key { at, seq: self.seq, slot };
+        if at == self.now {
+            self.now_fifo.push_back(key);
+        } else {
+            self.heap.push(key);
+        }
         Handle { slot, seq: self.seq }
     }
 
@@ -163,7 +181,17 @@ impl<T> EventQueue<T> {
 
     /// The earliest live item with its sequence number.
     pub fn pop_entry(&mut self) -> Option<(VirtualTime, u64, T)> {
-        while let Some(key) = self.heap.pop() {
+        loop {
+            // Both hold keys in (time, sequence) order: the earlier head first.
+            let fifo_first = match (self.now_fifo.front(), self.heap.peek()) {
+                (Some(f), Some(h)) => f > h,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return None,
+            };
+            let key = if fifo_first { self.now_fifo.pop_front() } else { self.heap.pop() }
+                .expect("the chosen side holds a key");
+            self.now = key.at;
             let s = self.take(key.slot);
             if !self.live_slot(&s) {
                 self.discarded.push(s.seq);
@@ -171,7 +199,6 @@ impl<T> EventQueue<T> {
             }
             return Some((key.at, s.seq, s.item));
         }
-        None
     }
 
     /// The sequence numbers of cancelled items discarded so far (and forgets them).
@@ -181,11 +208,11 @@ impl<T> EventQueue<T> {
 
     /// Pending items, cancelled ones included.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.now_fifo.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.now_fifo.is_empty()
     }
 }
 
@@ -206,5 +233,31 @@ mod tests {
         q.cancel(a1);
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, x)| x)).collect();
         assert_eq!(order, ["b1", "server", "a2"]);
+    }
+
+    proptest::proptest! {
+        /// Whatever mix of pushes (at the current instant or later) and
+        /// pops, items leave in (time, push order), as from a sorted list.
+        #[test]
+        fn pops_follow_time_then_push_order(ops in proptest::collection::vec((0u64..4, proptest::bool::ANY), 1..200)) {
+            let mut q = EventQueue::new(0);
+            let mut model: Vec<(u64, usize)> = Vec::new();
+            let mut now = 0;
+            for (i, (dt, pop)) in ops.into_iter().enumerate() {
+                if pop {
+                    model.sort();
+                    let want = (!model.is_empty()).then(|| model.remove(0));
+                    let got = q.pop().map(|(t, x): (VirtualTime, usize)| (t.as_nanos(), x));
+                    proptest::prop_assert_eq!(got, want);
+                    if let Some((t, _)) = want {
+                        now = t;
+                    }
+                } else {
+                    q.push(VirtualTime::from_nanos(now + dt), None, i);
+                    model.push((now + dt, i));
+                }
+                proptest::prop_assert_eq!(q.len(), model.len());
+            }
+        }
     }
 }

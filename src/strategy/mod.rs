@@ -448,4 +448,26 @@ mod tests {
         let back: AnyStrategy = postcard::from_bytes(&save(&s)).unwrap();
         assert_eq!(back.name(), "my_median");
     }
+
+    /// FedAvg, FedProx (which wraps it) and the enum over both hand every
+    /// call through: a known sum is folded, noised, averaged and dropped
+    /// the same way by each.
+    #[test]
+    fn wrappers_pass_every_call_through() {
+        for mut s in [AnyStrategy::FedAvg(FedAvg::new(ROUNDS)), AnyStrategy::FedProx(FedProx::new(ROUNDS, 0.1))] {
+            assert!(!s.ready(), "sync rounds never ask to advance");
+            // Two updates from base [1, 2], weight 2 in all: the sum of
+            // the weighted models is 2 * base + delta = [4, 2].
+            assert!(s.fold_sum(&[1.0, 2.0], &[2.0, -2.0], 2.0, 2));
+            assert!(s.perturb(&[2.0, 0.0]));
+            let mut global = vec![0.0; 2];
+            assert_eq!(s.aggregate(&mut global), 2);
+            assert_eq!(global, [3.0, 1.0]);
+            // A discarded round leaves the model as it was.
+            assert!(s.fold_sum(&[1.0, 2.0], &[8.0, 8.0], 2.0, 2));
+            s.discard();
+            assert_eq!(s.aggregate(&mut global), 0);
+            assert_eq!(global, [3.0, 1.0]);
+        }
+    }
 }

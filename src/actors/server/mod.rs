@@ -110,8 +110,15 @@ pub struct Sane {
     pub evaluation: Evaluation,
 }
 
+/// True if no value is NaN or infinite.
 fn all_finite(xs: &[f64]) -> bool {
-    xs.iter().all(|x| x.is_finite())
+    // A value is NaN or infinite when its exponent bits are all ones; adding
+    // one to the lowest exponent bit then carries into the sign bit, and
+    // only then. Masks, adds and ORs with no early exit vectorise even on
+    // baseline x86-64; `all(is_finite)` branched per value and cost 8% of
+    // a small-model run.
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    xs.iter().fold(0u64, |acc, x| acc | ((x.to_bits() & EXPONENT) + (1 << 52))) >> 63 == 0
 }
 
 fn finite_scores(e: &Evaluation) -> bool {
@@ -1005,5 +1012,25 @@ impl Handler<Save> for ServerActor {
 
     fn handle(&mut self, _: Save, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult((self.state(), self.strategy.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_one_bad_value_anywhere() {
+        let mut xs = vec![0.0, -1.5, f64::MAX, f64::MIN_POSITIVE, -0.0, 1e-310];
+        assert!(all_finite(&xs));
+        assert!(all_finite(&[]));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -f64::NAN] {
+            for at in 0..xs.len() {
+                let keep = xs[at];
+                xs[at] = bad;
+                assert!(!all_finite(&xs), "{bad} at {at}");
+                xs[at] = keep;
+            }
+        }
     }
 }
