@@ -10,6 +10,7 @@
 //! events depends on virtual time and scheduling order alone, never on
 //! threads; the compute pool's batch finishes before the clock moves on.
 
+use super::messages::DeliverReports;
 use super::messages::{
     secure_message_index, Envelope, Outbox, Post, Progress, SecureMemory, SecureUp, ToClient, ToServer,
 };
@@ -85,6 +86,9 @@ pub struct Control<'a> {
 
 /// Client messages a shard batch prepares ahead at most.
 const LOOKAHEAD: usize = 256;
+
+/// Reports at one instant handed to the server in one call at most.
+const REPORT_BATCH: usize = 256;
 
 /// Totals of the loop itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,6 +404,9 @@ impl Federation {
         // (derived state: a checkpoint does not need them).
         let mut prepared: IdMap<u64, ClientAnswer> = IdMap::default();
         let mut interrupted = false;
+        // Reports are batched unless checkpoints are due at exact model
+        // versions (a batch may advance the model more than once).
+        let batch_reports = checkpoint_every.is_none();
         loop {
             // An event boundary: everything pending is in the queue.
             if interrupt.load(Ordering::Relaxed) {
@@ -438,6 +445,53 @@ impl Federation {
                 return Err(FederationError::Stalled { t: now, messages: at_now });
             }
             let done = match envelope {
+                // A run of reports at this instant: one actor call for all.
+                Envelope::Server(ToServer::Report(first)) if batch_reports => {
+                    let mut reports = vec![first];
+                    while reports.len() < REPORT_BATCH {
+                        let next = k
+                            .state
+                            .queue
+                            .pop_if(|at, e| at == now && matches!(e, Envelope::Server(ToServer::Report(_))));
+                        match next {
+                            Some((_, _, Envelope::Server(ToServer::Report(r)))) => reports.push(r),
+                            _ => break,
+                        }
+                    }
+                    for gone in k.state.queue.take_discarded() {
+                        prepared.remove(&gone);
+                    }
+                    at_now += reports.len() as u64 - 1;
+                    if stall_limit.is_some_and(|limit| at_now > limit) {
+                        return Err(FederationError::Stalled { t: now, messages: at_now });
+                    }
+                    // What each client keeps is kept only if its report is
+                    // handled (a skipped one's task was cancelled first).
+                    let mut kept = Vec::with_capacity(reports.len());
+                    for r in &mut reports {
+                        let tag = TaskTag { client: r.client, serial: r.serial };
+                        let trained = k.pool.take(tag).expect("a live report has its job");
+                        kept.push((tag, trained.residual, trained.optimizer));
+                        (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
+                    }
+                    let outboxes = server.send(DeliverReports { now, reports }).await?;
+                    let mut done = false;
+                    for ((tag, residual, optimizer), outbox) in kept.into_iter().zip(outboxes) {
+                        let Some(outbox) = outbox else { continue };
+                        if let Some(residual) = residual {
+                            k.state.residuals.insert(tag.client, Arc::new(residual));
+                        }
+                        if let Some(state) = optimizer {
+                            k.state.optimizers.insert(tag.client, Arc::new(state));
+                        }
+                        k.state.stats.messages += 1;
+                        if k.apply(outbox, progress)? {
+                            done = true;
+                            break;
+                        }
+                    }
+                    done
+                }
                 Envelope::Server(mut msg) => {
                     if let ToServer::Report(r) = &mut msg {
                         let tag = TaskTag { client: r.client, serial: r.serial };

@@ -293,3 +293,18 @@ pub struct Deliver<M> {
 impl<M: Send + 'static> actix::Message for Deliver<M> {
     type Result = Outbox;
 }
+
+/// Reports that reach the server at one instant, one after the other in
+/// the queue: handled in order exactly as if delivered one by one, in one
+/// actor call. As the queue would, the server skips (`None`) a report
+/// whose task an earlier outbox of the batch cancels (a cancel covers the
+/// client's earlier tasks too), and handles nothing after an outbox that
+/// halts the run.
+pub struct DeliverReports {
+    pub now: VirtualTime,
+    pub reports: Vec<Report>,
+}
+
+impl actix::Message for DeliverReports {
+    type Result = Vec<Option<Outbox>>;
+}

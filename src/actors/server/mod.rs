@@ -11,7 +11,8 @@ pub use protocol::{Next, Protocol};
 pub use selection::{IdleSet, Selection, SelectionState};
 
 use super::messages::{
-    Deliver, Envelope, Model, Outbox, Progress, Report, SecureTask, SecureUp, TaskOrder, ToClient, ToServer,
+    Deliver, DeliverReports, Envelope, Model, Outbox, Progress, Report, SecureTask, SecureUp, TaskOrder, ToClient,
+    ToServer,
 };
 use crate::byzantine::{self, Attackers};
 use crate::data::Dataset;
@@ -996,6 +997,29 @@ impl Handler<Deliver<ToServer>> for ServerActor {
 
     fn handle(&mut self, d: Deliver<ToServer>, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(self.on_message(d.now, d.msg))
+    }
+}
+
+impl Handler<DeliverReports> for ServerActor {
+    type Result = MessageResult<DeliverReports>;
+
+    fn handle(&mut self, d: DeliverReports, _ctx: &mut Context<Self>) -> Self::Result {
+        let mut cancelled: Vec<TaskTag> = Vec::new();
+        let mut outboxes = Vec::with_capacity(d.reports.len());
+        for r in d.reports {
+            if cancelled.iter().any(|c| c.client == r.client && r.serial <= c.serial) {
+                outboxes.push(None);
+                continue;
+            }
+            let out = self.on_message(d.now, ToServer::Report(r));
+            cancelled.extend_from_slice(&out.cancels);
+            let halt = out.halt;
+            outboxes.push(Some(out));
+            if halt {
+                break;
+            }
+        }
+        MessageResult(outboxes)
     }
 }
 
