@@ -2,13 +2,15 @@
 //! the loop that delivers their messages in virtual-time order.
 //!
 //! The loop pops the earliest pending item and acts on it: a message for
-//! the server, a batch of messages for client shards (every client message
-//! of that instant, grouped by shard), a transfer through the server's
-//! link, or a client vanishing. Handlers answer with an [`Outbox`]: its
-//! network messages go through `net`, which says when they arrive; its
-//! events go to every sink. One item is handled at a time, so the order of
-//! events depends on virtual time and scheduling order alone, never on
-//! threads; the compute pool's batch finishes before the clock moves on.
+//! the server (the reports waiting at the head of the queue at one instant
+//! go in one call, handled in order as if one by one), a batch of messages
+//! for client shards (every client message of that instant, grouped by
+//! shard), a transfer through the server's link, or a client vanishing.
+//! Handlers answer with an [`Outbox`]: its network messages go through
+//! `net`, which says when they arrive; its events go to every sink. Items
+//! are handled in queue order, so the order of events depends on virtual
+//! time and scheduling order alone, never on threads; the compute pool's
+//! batch finishes before the clock moves on.
 
 use super::messages::DeliverReports;
 use super::messages::{
