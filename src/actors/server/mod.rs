@@ -1041,7 +1041,19 @@ impl Handler<Save> for ServerActor {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, finite_scores};
+    use crate::metrics::Evaluation;
+
+    #[test]
+    fn scores_are_finite_only_when_all_three_are() {
+        let e = Evaluation { loss: 0.5, accuracy: 0.9, macro_f1: 0.8, per_class: Vec::new() };
+        assert!(finite_scores(&e));
+        for bad in [f64::NAN, f64::INFINITY] {
+            assert!(!finite_scores(&Evaluation { loss: bad, ..e.clone() }));
+            assert!(!finite_scores(&Evaluation { accuracy: bad, ..e.clone() }));
+            assert!(!finite_scores(&Evaluation { macro_f1: bad, ..e.clone() }));
+        }
+    }
 
     #[test]
     fn all_finite_finds_one_bad_value_anywhere() {
