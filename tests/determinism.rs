@@ -60,3 +60,17 @@ fn kept_optimizer_state_is_thread_independent() {
         assert_ne!(a.read("model.json"), reset.read("model.json"), "{kind}: keep_state changed nothing");
     }
 }
+
+/// `summary.json`'s `messages` counts every delivery: on instant links a
+/// task is three (the model's arrival, the training timer, the update's
+/// arrival), plus the server's start. A sync round's reports reach the
+/// server in one actor call, and each still counts.
+#[test]
+fn every_delivery_is_counted_once() {
+    for threads in [1, 2] {
+        let ran = run_file("scenarios/bench/parity_N10.yaml", threads, &[]);
+        let tasks = ran.events_of("dispatch").len() as u64;
+        assert_eq!(tasks, 500);
+        assert_eq!(ran.result.summary.messages, 3 * tasks + 1);
+    }
+}
