@@ -308,3 +308,28 @@ pub struct DeliverReports {
 impl actix::Message for DeliverReports {
     type Result = Vec<Option<Outbox>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::secure_message_index;
+    use crate::sim::SecAggPhase;
+
+    /// The keys' advertisement is the task's own upload (its latency was
+    /// drawn with the task); every later message has an index of its own,
+    /// distinct per phase, so each draws its latency apart.
+    #[test]
+    fn only_the_advertisement_shares_the_task_latency() {
+        assert_eq!(secure_message_index(SecAggPhase::AdvertiseKeys), None);
+        let later = [
+            SecAggPhase::KeyList,
+            SecAggPhase::ShareKeys,
+            SecAggPhase::Shares,
+            SecAggPhase::MaskedInput,
+            SecAggPhase::Survivors,
+        ];
+        let indices: Vec<u64> = later.iter().map(|&p| secure_message_index(p).expect("an index")).collect();
+        let distinct: std::collections::BTreeSet<u64> = indices.iter().copied().collect();
+        assert_eq!(distinct.len(), later.len(), "{indices:?}");
+        assert!(indices.iter().all(|&k| k >= 1), "{indices:?}");
+    }
+}
