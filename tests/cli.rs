@@ -148,13 +148,16 @@ fn a_run_whose_clock_cannot_move_stops_with_an_error_instead_of_hanging() {
     let scenario = tmp.path().join("zero.yaml");
     // Instant devices: tasks take no time, and only virtual time bounds the
     // run (validation cannot tell: the profile looks like any other).
-    std::fs::write(&scenario, INSTANT.replace("NAME", "zero")).unwrap();
-    let out = tmp.path().join("run");
-    let o = fedsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && o.status.code() != Some(101), "{stderr}");
-    assert!(stderr.contains("virtual time stopped advancing") && stderr.contains("stop.rounds"), "{stderr}");
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "left files behind");
+    // Sync rounds, and an async pool of one whose reports come one by one.
+    for strategy in ["", "strategy: { kind: fedasync, concurrency: 1 }\n"] {
+        std::fs::write(&scenario, INSTANT.replace("NAME", "zero") + strategy).unwrap();
+        let out = tmp.path().join("run");
+        let o = fedsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && o.status.code() != Some(101), "{strategy}{stderr}");
+        assert!(stderr.contains("virtual time stopped advancing") && stderr.contains("stop.rounds"), "{stderr}");
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "left files behind");
+    }
 }
 
 #[test]
