@@ -26,13 +26,13 @@ use crate::report::{
     INTERRUPT, TRACE_FILE,
 };
 use crate::scenario::{DpLevel, Scenario, SelectionKind, StrategyKind};
-use crate::sim::{AsFastAsPossible, Batched, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
+use crate::sim::{lock, AsFastAsPossible, Batched, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
@@ -654,10 +654,4 @@ fn suspects(scenario: &Scenario) -> Suspects {
         server.push(format!("strategy.mixing = {:?}", st.mixing));
     }
     Suspects { update, server }
-}
-
-/// A shared output sink, for reading (a panic elsewhere while it was held
-/// leaves it as it was).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

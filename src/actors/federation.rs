@@ -12,9 +12,8 @@
 //! time and scheduling order alone, never on threads; the compute pool's
 //! batch finishes before the clock moves on.
 
-use super::messages::DeliverReports;
 use super::messages::{
-    secure_message_index, Envelope, Outbox, Post, Progress, SecureMemory, SecureUp, ToClient, ToServer,
+    secure_message_index, DeliverReports, Envelope, Outbox, Post, Progress, SecureMemory, SecureUp, ToClient, ToServer,
 };
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
 use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
@@ -406,9 +405,10 @@ impl Federation {
         // (derived state: a checkpoint does not need them).
         let mut prepared: IdMap<u64, ClientAnswer> = IdMap::default();
         let mut interrupted = false;
-        // Reports are batched unless checkpoints are due at exact model
-        // versions (a batch may advance the model more than once).
-        let batch_reports = checkpoint_every.is_none();
+        // Reports go to the server in batches, one by one when checkpoints
+        // are due at exact model versions (a batch may advance the model
+        // more than once).
+        let report_batch = if checkpoint_every.is_some() { 1 } else { REPORT_BATCH };
         loop {
             // An event boundary: everything pending is in the queue.
             if interrupt.load(Ordering::Relaxed) {
@@ -448,9 +448,9 @@ impl Federation {
             }
             let done = match envelope {
                 // A run of reports at this instant: one actor call for all.
-                Envelope::Server(ToServer::Report(first)) if batch_reports => {
+                Envelope::Server(ToServer::Report(first)) => {
                     let mut reports = vec![first];
-                    while reports.len() < REPORT_BATCH {
+                    while reports.len() < report_batch {
                         let next = k
                             .state
                             .queue
@@ -492,18 +492,7 @@ impl Federation {
                     }
                     done
                 }
-                Envelope::Server(mut msg) => {
-                    if let ToServer::Report(r) = &mut msg {
-                        let tag = TaskTag { client: r.client, serial: r.serial };
-                        let trained = k.pool.take(tag).expect("a live report has its job");
-                        if let Some(residual) = trained.residual {
-                            k.state.residuals.insert(tag.client, Arc::new(residual));
-                        }
-                        if let Some(state) = trained.optimizer {
-                            k.state.optimizers.insert(tag.client, Arc::new(state));
-                        }
-                        (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
-                    }
+                Envelope::Server(msg) => {
                     if let ToServer::Secure { client, serial, msg: SecureUp::AdvertiseKeys(_) } = &msg {
                         // The client keeps its update; only masked, it will leave.
                         let tag = TaskTag { client: *client, serial: *serial };

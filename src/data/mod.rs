@@ -64,7 +64,7 @@ use std::sync::Arc;
 use rand::seq::SliceRandom;
 
 use crate::scenario::checked::{DataSource, DataSpec};
-use crate::sim::SeedTree;
+use crate::sim::{lock, SeedTree};
 
 pub use normalize::{fit_apply as normalize_train_test, Scaler};
 pub use partition::partition;
@@ -328,10 +328,11 @@ pub struct Shape {
 pub fn shape(spec: &DataSpec) -> Result<Shape, DataError> {
     let of = |raw: &Raw| (raw.data.rows() as u64, raw.data.n_features as u64, raw.data.n_classes as u64);
     // Rows read in full here are kept for the load that follows.
+    let key = SourceKey::of(&spec.source);
     let keep = |raw: Raw| {
         let shape = of(&raw);
-        if let Some(key) = SourceKey::of(&spec.source) {
-            *LAST_READ.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, raw));
+        if let Some(key) = key.clone() {
+            *lock(&LAST_READ) = Some((key, raw));
         }
         shape
     };
@@ -339,7 +340,7 @@ pub fn shape(spec: &DataSpec) -> Result<Shape, DataError> {
         DataSource::Digits => keep(builtin_digits()),
         DataSource::BreastCancer => keep(builtin_breast_cancer()),
         DataSource::Iris => keep(builtin_iris()),
-        DataSource::Csv(c) if SourceKey::of(&spec.source).is_some() => keep(table::read_csv(&c.path, &c.label_column)?),
+        DataSource::Csv(c) if key.is_some() => keep(table::read_csv(&c.path, &c.label_column)?),
         DataSource::Csv(c) => of(&table::probe_csv(&c.path, &c.label_column)?),
         DataSource::Synthetic(s) if s.per_client => {
             // The test set: at most MAX_TEST_ROWS fresh rows of the first
@@ -424,7 +425,7 @@ impl SourceKey {
     /// The rows [`shape`] kept for this source, if they are still as read.
     fn take_kept(source: &DataSource) -> Option<Raw> {
         let key = SourceKey::of(source)?;
-        let mut slot = LAST_READ.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = lock(&LAST_READ);
         match slot.take() {
             Some((k, raw)) if k == key => Some(raw),
             other => {

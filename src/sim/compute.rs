@@ -53,7 +53,7 @@ struct Shared<J, O> {
 
 impl<J, O> Shared<J, O> {
     fn lock(&self) -> MutexGuard<'_, State<J, O>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        super::lock(&self.state)
     }
 }
 

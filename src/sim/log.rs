@@ -320,30 +320,20 @@ pub trait EventSink {
     }
 }
 
-/// A sink shared with its owner, who reads it back after the run (the
-/// recorder's rows).
-impl<S: EventSink> EventSink for std::rc::Rc<std::cell::RefCell<S>> {
-    fn record(&mut self, event: &Event) -> io::Result<()> {
-        self.borrow_mut().record(event)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.borrow_mut().flush()
-    }
-}
-
-/// A sink shared with its owner across threads (see [`Threaded`]).
+/// A sink shared with its owner, who reads it back during and after the
+/// run (the recorder's rows, a checkpoint's states), across threads (see
+/// [`Batched`]).
 impl<S: EventSink> EventSink for std::sync::Arc<std::sync::Mutex<S>> {
     fn record(&mut self, event: &Event) -> io::Result<()> {
-        self.lock().unwrap_or_else(|p| p.into_inner()).record(event)
+        super::lock(self).record(event)
     }
 
     fn record_all(&mut self, events: &[Event]) -> io::Result<()> {
-        self.lock().unwrap_or_else(|p| p.into_inner()).record_all(events)
+        super::lock(self).record_all(events)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.lock().unwrap_or_else(|p| p.into_inner()).flush()
+        super::lock(self).flush()
     }
 }
 

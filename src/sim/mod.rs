@@ -21,3 +21,11 @@ pub use log::{Batched, Detail, Event, EventKind, EventSink, JsonLines, NoLog, Ro
 pub use queue::{EventQueue, Handle, TaskTag};
 pub use seed::{Rng, SeedTree};
 pub use time::VirtualTime;
+
+/// Locks a mutex shared between the kernel and its helper threads (the
+/// compute pool, the output sinks, the data kept between the scenario
+/// check and the load). A panic elsewhere while it was held leaves the
+/// data as it was; the run goes on with it.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
