@@ -23,7 +23,7 @@ use crate::data::ClientData;
 use crate::model::OptimizerState;
 use crate::net::{Leg, NetState, Network, Route};
 use crate::sim::EventKind;
-use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, IdMap, TaskTag, VirtualTime};
+use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, TaskTag, VirtualTime};
 use crate::strategy::AnyStrategy;
 use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,30 @@ pub struct Federation {
     /// Deliveries at one instant beyond which the run is declared stalled;
     /// `None` when the run has a bound that does not need time to pass.
     pub stall_limit: Option<u64>,
+}
+
+/// Client handlers' answers computed ahead, by the queue slot of their
+/// message (derived state: a checkpoint does not need them). Slots are
+/// reused, so each answer keeps its message's sequence number.
+#[derive(Default)]
+struct Prepared(Vec<Option<(u64, ClientAnswer)>>);
+
+impl Prepared {
+    fn put(&mut self, h: Handle, answer: ClientAnswer) {
+        if self.0.len() <= h.slot() {
+            self.0.resize_with(h.slot() + 1, || None);
+        }
+        self.0[h.slot()] = Some((h.seq(), answer));
+    }
+
+    /// The answer to this message, if it was prepared.
+    fn take(&mut self, h: Handle) -> Option<ClientAnswer> {
+        let entry = self.0.get_mut(h.slot())?;
+        match entry {
+            Some((seq, _)) if *seq == h.seq() => entry.take().map(|(_, a)| a),
+            _ => None,
+        }
+    }
 }
 
 /// The running loop's view of the world (the actors are behind addresses).
@@ -400,10 +424,8 @@ impl Federation {
         // A resumed queue's client messages are all unprepared.
         k.fresh = k.state.queue.handles();
         let mut at_now = 0u64;
-        let mut batches: Vec<Vec<(u64, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
-        // Client handlers' answers computed ahead, by queue sequence number
-        // (derived state: a checkpoint does not need them).
-        let mut prepared: IdMap<u64, ClientAnswer> = IdMap::default();
+        let mut batches: Vec<Vec<(Handle, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
+        let mut prepared = Prepared::default();
         let mut interrupted = false;
         // Reports go to the server in batches, one by one when checkpoints
         // are due at exact model versions (a batch may advance the model
@@ -432,9 +454,9 @@ impl Federation {
                     break;
                 }
             }
-            let Some((t, seq, envelope)) = k.state.queue.pop_entry() else { break };
+            let Some((t, handle, envelope)) = k.state.queue.pop_entry() else { break };
             for gone in k.state.queue.take_discarded() {
-                prepared.remove(&gone);
+                prepared.take(gone);
             }
             if t > k.state.now {
                 clock.advance_to(t);
@@ -461,7 +483,7 @@ impl Federation {
                         }
                     }
                     for gone in k.state.queue.take_discarded() {
-                        prepared.remove(&gone);
+                        prepared.take(gone);
                     }
                     // (A stall shows at the next item's check.)
                     at_now += reports.len() as u64 - 1;
@@ -510,7 +532,7 @@ impl Federation {
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
-                    let answer = match prepared.remove(&seq) {
+                    let answer = match prepared.take(handle) {
                         Some(answer) => answer,
                         None => {
                             // This message and every other client message
@@ -518,26 +540,28 @@ impl Federation {
                             // handlers are pure, so their answers can be
                             // computed now and applied at their instants.
                             let msg = k.for_client(c, msg);
-                            batches[(c / shard_size) as usize].push((seq, t, c, msg));
+                            batches[(c / shard_size) as usize].push((handle, t, c, msg));
                             // At most LOOKAHEAD of them: enough to amortise
                             // the round trip, small enough that the buffers
                             // stay in cache.
                             let mut taken = 1;
                             while taken < LOOKAHEAD {
                                 let Some(h) = k.fresh.pop() else { break };
-                                if let Some((s, at, Envelope::Client(c, msg))) = k.state.queue.get(h) {
+                                if let Some((at, Envelope::Client(c, msg))) = k.state.queue.get(h) {
                                     let msg = k.for_client(*c, msg.clone());
-                                    batches[(c / shard_size) as usize].push((s, at, *c, msg));
+                                    batches[(c / shard_size) as usize].push((h, at, *c, msg));
                                     taken += 1;
                                 }
                             }
                             for (i, batch) in batches.iter_mut().enumerate() {
                                 if !batch.is_empty() {
                                     let answers = shards[i].send(Prepare(std::mem::take(batch))).await?;
-                                    prepared.extend(answers);
+                                    for (h, answer) in answers {
+                                        prepared.put(h, answer);
+                                    }
                                 }
                             }
-                            prepared.remove(&seq).expect("the batch held this message")
+                            prepared.take(handle).expect("the batch held this message")
                         }
                     };
                     k.state.stats.messages += 1;

@@ -21,7 +21,7 @@ use crate::model::{Architecture, LocalTraining, OptimizerState};
 use crate::net::Network;
 use crate::privacy::secagg;
 use crate::privacy::ClientPipeline;
-use crate::sim::{Event, EventKind, SeedTree, TaskTag, VirtualTime};
+use crate::sim::{Event, EventKind, Handle, SeedTree, TaskTag, VirtualTime};
 use actix::{Actor, Context, Handler, MessageResult};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -127,13 +127,12 @@ pub struct ClientShard {
     phase_dropout: f64,
 }
 
-/// Client messages for one shard, each with its queue sequence number and
-/// instant; the answer is one [`ClientAnswer`] per message, by sequence
-/// number.
-pub struct Prepare(pub Vec<(u64, VirtualTime, u32, ToClient)>);
+/// Client messages for one shard, each with its queue handle and instant;
+/// the answer is one [`ClientAnswer`] per message, by handle.
+pub struct Prepare(pub Vec<(Handle, VirtualTime, u32, ToClient)>);
 
 impl actix::Message for Prepare {
-    type Result = Vec<(u64, ClientAnswer)>;
+    type Result = Vec<(Handle, ClientAnswer)>;
 }
 
 /// What a client does on one message: it notes an event, then either
@@ -309,6 +308,6 @@ impl Handler<Prepare> for ClientShard {
     type Result = MessageResult<Prepare>;
 
     fn handle(&mut self, batch: Prepare, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(batch.0.into_iter().map(|(seq, at, c, msg)| (seq, self.on_message(at, c, msg))).collect())
+        MessageResult(batch.0.into_iter().map(|(h, at, c, msg)| (h, self.on_message(at, c, msg))).collect())
     }
 }

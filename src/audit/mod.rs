@@ -120,7 +120,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// SHA-256 of the parameters as little-endian f64 bytes.
 pub fn model_digest(params: &[f64]) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    params.iter().for_each(|p| hasher.update(p.to_le_bytes()));
+    // Whole blocks at a time: one `update` per parameter costs more than
+    // the compression itself on small models (hashed at every version).
+    let mut block = [0u8; 512];
+    for chunk in params.chunks(block.len() / 8) {
+        for (b, p) in block.chunks_exact_mut(8).zip(chunk) {
+            b.copy_from_slice(&p.to_le_bytes());
+        }
+        hasher.update(&block[..chunk.len() * 8]);
+    }
     hasher.finalize().into()
 }
 
@@ -360,6 +368,16 @@ mod tests {
     use super::*;
     use rand::{RngExt, SeedableRng};
     use serde_json::json;
+
+    #[test]
+    fn the_model_digest_is_the_sha256_of_the_concatenated_little_endian_bytes() {
+        // Sizes around the 64-parameter staging block: empty, partial, exact, several.
+        for n in [0usize, 1, 15, 63, 64, 65, 200] {
+            let params: Vec<f64> = (0..n).map(|i| i as f64 * -0.37 + 1.0e-3).collect();
+            let bytes: Vec<u8> = params.iter().flat_map(|p| p.to_le_bytes()).collect();
+            assert_eq!(model_sha256(&params), sha256_hex(&bytes), "{n} parameters");
+        }
+    }
 
     fn scenario() -> String {
         sha256_hex(b"scenario")

@@ -19,8 +19,8 @@ use std::io::{self, Write};
 struct Row(Vec<u8>);
 
 impl Row {
-    fn int(&mut self, n: impl itoa::Integer) -> &mut Self {
-        self.0.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    fn int(&mut self, n: impl Into<u64>) -> &mut Self {
+        crate::sim::digits::push_u64(&mut self.0, n.into());
         self.0.push(b',');
         self
     }

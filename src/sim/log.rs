@@ -5,6 +5,7 @@
 //! as seconds with nine decimals) so that the same run gives the same bytes
 //! on every machine, and so that logging stays cheap at millions of events.
 
+use super::digits::push_u64;
 use super::time::VirtualTime;
 use std::io::{self, Write};
 
@@ -238,7 +239,6 @@ impl Event {
     /// message: bytes are assembled by hand, several times cheaper than
     /// `write!`.
     pub fn push_json(&self, line: &mut Vec<u8>) {
-        let mut num = itoa::Buffer::new();
         // One capacity check for the whole line (the longest is under 160 bytes).
         line.reserve(160);
         line.extend_from_slice(b"{\"t\":");
@@ -247,26 +247,26 @@ impl Event {
         line.extend_from_slice(self.kind.name().as_bytes());
         line.extend_from_slice(b"\",\"client\":");
         match self.client {
-            Some(c) => line.extend_from_slice(num.format(c).as_bytes()),
+            Some(c) => push_u64(line, c.into()),
             None => line.extend_from_slice(b"null"),
         }
         line.extend_from_slice(b",\"round\":");
-        line.extend_from_slice(num.format(self.round).as_bytes());
+        push_u64(line, self.round);
         line.extend_from_slice(b",\"bytes\":");
-        line.extend_from_slice(num.format(self.bytes).as_bytes());
+        push_u64(line, self.bytes);
         match self.detail {
             Detail::None => {}
             Detail::Staleness(s) => {
                 line.extend_from_slice(b",\"staleness\":");
-                line.extend_from_slice(num.format(s).as_bytes());
+                push_u64(line, s);
             }
             Detail::Updates(n) => {
                 line.extend_from_slice(b",\"updates\":");
-                line.extend_from_slice(num.format(n).as_bytes());
+                push_u64(line, n.into());
             }
             Detail::Aggregation { updates, close } => {
                 line.extend_from_slice(b",\"updates\":");
-                line.extend_from_slice(num.format(updates).as_bytes());
+                push_u64(line, updates.into());
                 line.extend_from_slice(b",\"close\":\"");
                 line.extend_from_slice(close.name().as_bytes());
                 line.push(b'"');
@@ -283,7 +283,7 @@ impl Event {
                 line.extend_from_slice(b",\"fault\":\"");
                 line.extend_from_slice(kind.as_bytes());
                 line.extend_from_slice(b"\",\"clients\":");
-                line.extend_from_slice(num.format(clients).as_bytes());
+                push_u64(line, clients.into());
             }
             Detail::Attack(name) => {
                 line.extend_from_slice(b",\"attack\":\"");

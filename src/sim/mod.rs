@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod compute;
+pub mod digits;
 pub mod hash;
 pub mod log;
 pub mod queue;

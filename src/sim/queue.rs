@@ -52,6 +52,19 @@ pub struct Handle {
     seq: u64,
 }
 
+impl Handle {
+    /// The item's slot: below the most items ever waiting at once, and
+    /// reused once it is popped (so side tables can be plain vectors).
+    pub fn slot(self) -> usize {
+        self.slot as usize
+    }
+
+    /// The item's sequence number: unique for the run.
+    pub fn seq(self) -> u64 {
+        self.seq
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Slot<T> {
     seq: u64,
@@ -91,10 +104,10 @@ pub struct EventQueue<T> {
     seq: u64,
     /// Per client, the highest cancelled task serial (0: none).
     cancelled: Vec<u32>,
-    /// Sequence numbers of cancelled items discarded since the last
+    /// Handles of cancelled items discarded since the last
     /// [`EventQueue::take_discarded`].
     #[serde(skip)]
-    discarded: Vec<u64>,
+    discarded: Vec<Handle>,
 }
 
 impl<T> EventQueue<T> {
@@ -135,11 +148,11 @@ impl<T> EventQueue<T> {
         Handle { slot, seq: self.seq }
     }
 
-    /// A waiting, live item by its handle: its sequence number, instant and
-    /// the item (`None` once popped or cancelled).
-    pub fn get(&self, h: Handle) -> Option<(u64, VirtualTime, &T)> {
+    /// A waiting, live item by its handle: its instant and the item
+    /// (`None` once popped or cancelled).
+    pub fn get(&self, h: Handle) -> Option<(VirtualTime, &T)> {
         let s = self.slab.get(h.slot as usize)?.as_ref()?;
-        (s.seq == h.seq && self.live_slot(s)).then_some((s.seq, s.at, &s.item))
+        (s.seq == h.seq && self.live_slot(s)).then_some((s.at, &s.item))
     }
 
     /// Handles of every live item, in no particular order.
@@ -177,14 +190,14 @@ impl<T> EventQueue<T> {
         self.pop_entry().map(|(at, _, item)| (at, item))
     }
 
-    /// The earliest live item with its sequence number.
-    pub fn pop_entry(&mut self) -> Option<(VirtualTime, u64, T)> {
+    /// The earliest live item with the handle it had.
+    pub fn pop_entry(&mut self) -> Option<(VirtualTime, Handle, T)> {
         self.pop_if(|_, _| true)
     }
 
-    /// The earliest live item with its sequence number, if `want` accepts
+    /// The earliest live item with the handle it had, if `want` accepts
     /// it (else it stays); cancelled items met on the way are discarded.
-    pub fn pop_if(&mut self, want: impl Fn(VirtualTime, &T) -> bool) -> Option<(VirtualTime, u64, T)> {
+    pub fn pop_if(&mut self, want: impl Fn(VirtualTime, &T) -> bool) -> Option<(VirtualTime, Handle, T)> {
         loop {
             // Both hold keys in (time, sequence) order: the earlier head first.
             let fifo_first = match (self.now_fifo.front(), self.heap.peek()) {
@@ -206,16 +219,17 @@ impl<T> EventQueue<T> {
             }
             self.now = key.at;
             let s = self.take(key.slot);
+            let h = Handle { slot: key.slot, seq: s.seq };
             if !live {
-                self.discarded.push(s.seq);
+                self.discarded.push(h);
                 continue;
             }
-            return Some((key.at, s.seq, s.item));
+            return Some((key.at, h, s.item));
         }
     }
 
-    /// The sequence numbers of cancelled items discarded so far (and forgets them).
-    pub fn take_discarded(&mut self) -> Vec<u64> {
+    /// The handles of cancelled items discarded so far (and forgets them).
+    pub fn take_discarded(&mut self) -> Vec<Handle> {
         std::mem::take(&mut self.discarded)
     }
 

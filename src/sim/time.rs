@@ -58,12 +58,7 @@ impl VirtualTime {
     /// assert_eq!(out, b"t=12.000000345");
     /// ```
     pub fn push_secs(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(itoa::Buffer::new().format(self.0 / 1_000_000_000).as_bytes());
-        // 1_000_000_000 + fraction prints as `1` and the nine zero-padded digits.
-        let mut frac = itoa::Buffer::new();
-        let digits = frac.format(1_000_000_000 + self.0 % 1_000_000_000).as_bytes();
-        out.push(b'.');
-        out.extend_from_slice(&digits[1..]);
+        super::digits::push_secs(out, self.0);
     }
 
     /// Saturating addition of a duration given in nanoseconds.

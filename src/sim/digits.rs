@@ -1,0 +1,112 @@
+//! Decimal digits appended to a byte buffer: the numbers of every
+//! `events.jsonl` line and `rounds.csv` row.
+//!
+//! A long async run writes about six lines per task, so these are on the
+//! hot path of every message. They write the digits in place (a fixed-size
+//! zeroed tail, filled from the right, then cut to length) instead of
+//! formatting into a scratch buffer and copying it, which costs a `memcpy`
+//! call per number.
+
+/// Two decimal digits per entry, `"00"` to `"99"`.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The two digits of `n % 100`.
+#[inline]
+fn pair(n: u64) -> [u8; 2] {
+    let i = (n % 100) as usize * 2;
+    [PAIRS[i], PAIRS[i + 1]]
+}
+
+/// Appends the decimal digits of `n`.
+///
+/// ```
+/// let mut out = b"n=".to_vec();
+/// fedsim::sim::digits::push_u64(&mut out, 1_234_567);
+/// assert_eq!(out, b"n=1234567");
+/// ```
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    // Digits end at index 20, two at a time from the right; the 20 bytes
+    // from the first digit on are appended (a fixed-size copy is a few
+    // moves, not a call), then the zeros past the last digit are cut.
+    let mut buf = [0u8; 40];
+    let mut start = 20;
+    while n >= 100 {
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&pair(n));
+        n /= 100;
+    }
+    if n >= 10 {
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&pair(n));
+    } else {
+        start -= 1;
+        buf[start] = b'0' + n as u8;
+    }
+    let window: &[u8; 20] = buf[start..start + 20].try_into().expect("start is at most 19");
+    out.extend_from_slice(window);
+    out.truncate(out.len() - start);
+}
+
+/// Appends `ns` nanoseconds as seconds with exactly nine decimals (the
+/// form of every virtual time in the outputs).
+///
+/// ```
+/// let mut out = Vec::new();
+/// fedsim::sim::digits::push_secs(&mut out, 12_000_000_345);
+/// assert_eq!(out, b"12.000000345");
+/// ```
+#[inline]
+pub fn push_secs(out: &mut Vec<u8>, ns: u64) {
+    push_u64(out, ns / 1_000_000_000);
+    let f = ns % 1_000_000_000;
+    let mut frac = [b'.'; 10];
+    frac[1] = b'0' + (f / 100_000_000) as u8;
+    frac[2..4].copy_from_slice(&pair(f / 1_000_000));
+    frac[4..6].copy_from_slice(&pair(f / 10_000));
+    frac[6..8].copy_from_slice(&pair(f / 100));
+    frac[8..10].copy_from_slice(&pair(f));
+    out.extend_from_slice(&frac);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn push_u64_prints_what_display_prints(n in proptest::prelude::any::<u64>(), small in 0u64..1000) {
+            for n in [n, small, n >> 40] {
+                let mut out = b"x".to_vec();
+                push_u64(&mut out, n);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{n}"));
+            }
+        }
+
+        #[test]
+        fn push_secs_prints_seconds_and_nine_decimals(ns in proptest::prelude::any::<u64>()) {
+            let mut out = Vec::new();
+            push_secs(&mut out, ns);
+            let expected = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn the_edges_of_every_digit_count() {
+        for d in 0..20u32 {
+            for n in [10u64.pow(d), 10u64.pow(d) - 1, 10u64.pow(d) + 1] {
+                let mut out = Vec::new();
+                push_u64(&mut out, n);
+                assert_eq!(out, n.to_string().as_bytes());
+            }
+        }
+        let mut out = Vec::new();
+        push_u64(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string().as_bytes());
+    }
+}
