@@ -1,0 +1,277 @@
+//! How the server waits for clients that are not available yet, and how
+//! secure aggregation's later messages are timed: scenarios whose events
+//! follow from `clients.availability` traces with gaps and the closed-form
+//! time model (spec section 2, `docs/time-model.md`).
+//!
+//! Every scenario but the last runs iris (120 training rows, split
+//! round-robin, so `n` clients hold `120 / n` rows each) on one profile with
+//! a constant 100 ms latency, unlimited bandwidth and `120 / n / 0.8`
+//! samples/s: every task takes exactly 0.1 + 0.8 + 0.1 = 1 s, its upload
+//! leaving at 0.9 s. A trace window `[a, b)` makes a client selectable from
+//! `a` included to `b` excluded.
+
+mod common;
+
+use common::{run_yaml, run_yaml_in, Ran};
+use fedsim::actors::messages::secure_message_index;
+use fedsim::net::{DelaySampler, Device, Leg, Network, ServerLink};
+use fedsim::scenario::Delay;
+use fedsim::sim::{SecAggPhase, SeedTree, TaskTag};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A task's length, s.
+const TASK: f64 = 1.0;
+
+/// `n` clients on iris with 1 s tasks; `strategy` and `stop` as YAML flow
+/// maps; availability from `trace.csv` beside the scenario.
+fn scenario(n: usize, strategy: &str, stop: &str) -> String {
+    let samples_per_s = 120.0 / n as f64 / 0.8;
+    format!(
+        r#"
+name: server-gaps
+seed: 7
+data: {{ dataset: iris, test_fraction: 0.2, partition: {{ kind: iid }} }}
+clients:
+  count: {n}
+  availability: {{ kind: trace, path: trace.csv }}
+  profiles:
+    - name: p
+      share: 1.0
+      compute: {{ samples_per_s: {samples_per_s} }}
+      network: {{ latency: {{ dist: constant, ms: 100 }}, up_mbps: .inf, down_mbps: .inf }}
+model: {{ kind: softmax_regression }}
+training: {{ local_epochs: 1, batch_size: 8, learning_rate: 0.1 }}
+strategy: {strategy}
+stop: {stop}
+"#
+    )
+}
+
+/// Runs `yaml` with `trace` (rows `client,start_s,end_s`) as its
+/// availability trace.
+fn run_with_trace(yaml: &str, trace: &str) -> Ran {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("trace.csv"), format!("client,start_s,end_s\n{trace}")).unwrap();
+    run_yaml_in(yaml, 1, tmp.path())
+}
+
+fn t(e: &Value) -> f64 {
+    e["t"].as_f64().unwrap()
+}
+
+fn times(events: &[Value]) -> Vec<f64> {
+    events.iter().map(t).collect()
+}
+
+/// The times of `client`'s dispatches.
+fn dispatches_of(ran: &Ran, client: u64) -> Vec<f64> {
+    times(&ran.events_of("dispatch").into_iter().filter(|e| e["client"] == client).collect::<Vec<_>>())
+}
+
+fn close(got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{got:?} vs {want:?}");
+    }
+}
+
+fn summary(ran: &Ran) -> Value {
+    serde_json::from_str(&ran.read("summary.json")).unwrap()
+}
+
+/// A sync run that waits twice for its clients. All four are available in
+/// `[2, 2.5)` and from 10 s on. Round 1 finds nobody at 0 s and waits for
+/// 2 s: it runs 2 to 3 s. Round 2 finds nobody at 3 s (the window closed
+/// at 2.5 s) and must wait again, for 10 s; rounds 3 and 4 follow back to
+/// back. The second wait needs the wake-up of the first to have been
+/// consumed when it fired: a server that still believed a wake-up was
+/// pending (at 2 s, in the past) would schedule none for 10 s, and the run
+/// would end at 3 s with nothing left to happen.
+#[test]
+fn a_sync_run_waits_again_after_a_wake_up_has_fired() {
+    let trace: String = (0..4).map(|c| format!("{c},2,2.5\n{c},10,100000\n")).collect();
+    let ran = run_with_trace(&scenario(4, "{ kind: fedavg, clients_per_round: 4 }", "{ rounds: 4 }"), &trace);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    close(&ran.aggregate_times(), &[2.0 + TASK, 10.0 + TASK, 10.0 + 2.0 * TASK, 10.0 + 3.0 * TASK]);
+    let mut rounds_started: Vec<f64> = times(&ran.events_of("dispatch"));
+    rounds_started.dedup();
+    close(&rounds_started, &[2.0, 10.0, 11.0, 12.0]);
+    assert_eq!(ran.events_of("dispatch").len(), 16, "every client in every round");
+    assert!(ran.events_of("aggregate").iter().all(|a| a["updates"] == 4 && a["close"] == "all_reported"));
+}
+
+/// An async pool with a wake-up pending at 10 s learns of an earlier
+/// opening, 5 s, and must wake up then instead. FedAsync, concurrency 2,
+/// two clients: client 0 is available in `[0, 0.5)` and from 10 s,
+/// client 1 in `[0.25, 0.5)` and from 5 s.
+///
+/// - 0 s: only client 0 is available; the pool waits for 0.25 s, when
+///   client 1 joins.
+/// - 1 s: client 0 reports (version 1) and cannot be chosen until 10 s:
+///   a wake-up is set for 10 s.
+/// - 1.25 s: client 1 reports (version 2); it is available again at 5 s,
+///   before the pending 10 s: the wake-up moves to 5 s.
+/// - From 5 s client 1 works alone, a task a second (versions 3 to 7 at
+///   6..10 s); at 10 s client 0 rejoins.
+///
+/// Keeping the later wake-up would leave both clients idle until 10 s.
+#[test]
+fn an_earlier_opening_brings_a_pending_wake_up_forward() {
+    let trace = "0,0,0.5\n0,10,100000\n1,0.25,0.5\n1,5,100000\n";
+    let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 2 }", "{ rounds: 8 }"), trace);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    close(&dispatches_of(&ran, 1), &[0.25, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]);
+    close(&dispatches_of(&ran, 0), &[0.0, 10.0]);
+    // Versions 1 and 2 from the first tasks, 3 to 7 from client 1's tasks
+    // started at 5..9 s; version 8 at 11 s from client 0's or client 1's.
+    close(&ran.aggregate_times(), &[1.0, 1.25, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
+}
+
+/// A pool short of available clients keeps going on the tasks it has in
+/// flight. FedAsync, concurrency 3, three clients; client 2 is available
+/// in `[0, 0.5)` only, clients 0 and 1 always. At 1 s client 2 reports
+/// and no idle client will ever be available again, but clients 0 and 1
+/// are still training (or just restarted): the run is not exhausted, it
+/// goes on with two slots busy, two versions a second.
+#[test]
+fn a_pool_with_tasks_in_flight_is_not_exhausted_by_a_client_gone_for_good() {
+    let ran = run_with_trace(&scenario(3, "{ kind: fedasync, concurrency: 3 }", "{ rounds: 7 }"), "2,0,0.5\n");
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    assert!(s["stop_message"].is_null(), "{s}");
+    close(&ran.aggregate_times(), &[1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+    close(&dispatches_of(&ran, 2), &[0.0]);
+    // Three at 0 s, clients 0 and 1 at 1 s and 2 s, one of them at 3 s
+    // (the other's report makes version 7, the stop).
+    close(&times(&ran.events_of("dispatch")), &[0.0, 0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0]);
+}
+
+/// Poisson selection (`q = clients_per_round / count = 1`: every available
+/// client joins) over a gap in availability: every client is available in
+/// `[0, 0.5)` and from 5 s. Round 1 runs 0 to 1 s. At 1 s nobody can
+/// join, and nobody could: that is no empty round (an empty round is one
+/// where available clients all declined), the server waits for 5 s.
+/// Rounds 2 and 3 then run 5 to 6 and 6 to 7 s, with all four clients.
+/// Closing empty rounds while nobody is available would spin through
+/// every remaining version at 1 s.
+#[test]
+fn a_poisson_round_with_nobody_available_waits_instead_of_closing_empty() {
+    let trace: String = (0..4).map(|c| format!("{c},0,0.5\n{c},5,100000\n")).collect();
+    let strategy = "{ kind: fedavg, clients_per_round: 4, selection: poisson }";
+    let ran = run_with_trace(&scenario(4, strategy, "{ rounds: 3 }"), &trace);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    close(&ran.aggregate_times(), &[TASK, 5.0 + TASK, 5.0 + 2.0 * TASK]);
+    for a in ran.events_of("aggregate") {
+        assert_eq!((&a["close"], &a["updates"]), (&Value::from("all_reported"), &Value::from(4)), "{a}");
+    }
+    let mut starts = times(&ran.events_of("dispatch"));
+    starts.dedup();
+    close(&starts, &[0.0, 5.0, 6.0]);
+}
+
+/// A full pool sets no wake-up. FedAsync, concurrency 1, two clients:
+/// client 0 always available, client 1 from 5 s. The pool is full from
+/// 0 s on (client 0, a task a second; at 5 s either client), so the server
+/// never waits for client 1's window: the run delivers exactly the start
+/// and, per task, its model (`download_done`), its end of training
+/// (`compute_done`) and its report: `1 + 3 * 8` messages for 8 versions
+/// (the task after the 8th report is never started). A wake-up for 5 s
+/// would be one message more.
+#[test]
+fn a_full_pool_schedules_no_wake_up() {
+    let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 1 }", "{ rounds: 8 }"), "1,5,100000\n");
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    close(&ran.aggregate_times(), &(1..=8).map(|v| v as f64 * TASK).collect::<Vec<_>>());
+    close(&times(&ran.events_of("dispatch")), &(0..8).map(|v| v as f64 * TASK).collect::<Vec<_>>());
+    assert_eq!(ran.events_of("download_done").len(), 8);
+    assert_eq!(ran.events_of("compute_done").len(), 8);
+    assert_eq!(s["messages"], 1 + 3 * 8, "{s}");
+}
+
+/// Secure aggregation's later uplink messages (`share_keys`,
+/// `masked_input`, `unmask_shares`) each draw their own latency, from the
+/// stream of (seed, client, task serial, message, direction), as the
+/// server's messages down do; only the keys' advertisement travels with
+/// the latency drawn for the task's upload. Four clients, lognormal
+/// latency (median 40 ms, sigma 0.8), unlimited bandwidth and compute:
+/// every message takes exactly its latency, so each uplink message
+/// arrives at the instant the server sent its phase's message plus the
+/// two draws (`Network::message_latency_s`, down then up). The three
+/// uplink latencies of one task are then all different, and none is the
+/// advertisement's.
+#[test]
+fn secure_uplink_messages_draw_a_latency_each() {
+    let seed = 11;
+    let delay = Delay::LogNormal { median_ms: 40.0, sigma: 0.8 };
+    let yaml = format!(
+        r#"
+name: secure-latency
+seed: {seed}
+data: {{ dataset: iris, test_fraction: 0.2, partition: {{ kind: iid }} }}
+clients:
+  count: 4
+  profiles:
+    - name: p
+      share: 1.0
+      compute: {{ samples_per_s: .inf }}
+      network: {{ latency: {{ dist: lognormal, median_ms: 40, sigma: 0.8 }}, up_mbps: .inf, down_mbps: .inf }}
+model: {{ kind: softmax_regression }}
+strategy: {{ kind: fedavg, clients_per_round: 4 }}
+privacy: {{ secure_aggregation: {{ enabled: true, threshold: 0.7 }} }}
+stop: {{ rounds: 1 }}
+"#
+    );
+    let ran = run_yaml(&yaml, 1);
+    assert_eq!(ran.events_of("unmasked").len(), 1);
+    let device = Device {
+        latency: DelaySampler::new(delay),
+        up_bps: f64::INFINITY,
+        down_bps: f64::INFINITY,
+        samples_per_s: f64::INFINITY,
+        jitter: None,
+    };
+    let net = Network::new(vec![device], Arc::from(vec![0u16; 4]), ServerLink::unlimited(), 0.0, SeedTree::new(seed));
+    let at = |kind: &str, c: u64| -> f64 {
+        let hits: Vec<Value> = ran.events_of(kind).into_iter().filter(|e| e["client"] == c).collect();
+        assert_eq!(hits.len(), 1, "{kind} of client {c}");
+        t(&hits[0])
+    };
+    let exchanges = [
+        (SecAggPhase::KeyList, SecAggPhase::ShareKeys),
+        (SecAggPhase::Shares, SecAggPhase::MaskedInput),
+        (SecAggPhase::Survivors, SecAggPhase::UnmaskShares),
+    ];
+    for c in 0..4u32 {
+        // Round 1 is every client's first task.
+        let tag = TaskTag { client: c, serial: 1 };
+        let client = c as u64;
+        // The advertisement takes the task's own upload latency.
+        let advertised = at("advertise_keys", client) - at("compute_done", client);
+        let task_up = net.draws(c, 1).latency_s[1];
+        assert!((advertised - task_up).abs() < 1e-8, "client {c}: {advertised} vs {task_up}");
+        let mut ups = Vec::new();
+        for (down, up) in exchanges {
+            let down_s = net.message_latency_s(tag, secure_message_index(down).unwrap(), Leg::Down);
+            let up_s = net.message_latency_s(tag, secure_message_index(up).unwrap(), Leg::Up);
+            let sent = at(down.name(), client);
+            let arrived = at(up.name(), client);
+            assert!(
+                (arrived - (sent + down_s + up_s)).abs() < 1e-8,
+                "client {c}, {}: arrived at {arrived}, expected {sent} + {down_s} + {up_s}",
+                up.name()
+            );
+            ups.push(arrived - sent - down_s);
+        }
+        for (i, a) in ups.iter().enumerate() {
+            assert!((a - task_up).abs() > 1e-6, "client {c}: uplink {i} reuses the task's upload latency");
+            for b in &ups[i + 1..] {
+                assert!((a - b).abs() > 1e-6, "client {c}: two uplink messages drew the same latency: {ups:?}");
+            }
+        }
+    }
+}
