@@ -21,6 +21,23 @@ fn pair(n: u64) -> [u8; 2] {
     [PAIRS[i], PAIRS[i + 1]]
 }
 
+/// Writes the digits of `n` so that they end at `buf[end]` (excluded).
+#[inline]
+fn fill_right(buf: &mut [u8], mut end: usize, mut n: u64) {
+    while n >= 100 {
+        end -= 2;
+        let [hi, lo] = pair(n);
+        (buf[end], buf[end + 1]) = (hi, lo);
+        n /= 100;
+    }
+    if n >= 10 {
+        let [hi, lo] = pair(n);
+        (buf[end - 2], buf[end - 1]) = (hi, lo);
+    } else {
+        buf[end - 1] = b'0' + n as u8;
+    }
+}
+
 /// Appends the decimal digits of `n`.
 ///
 /// ```
@@ -29,27 +46,16 @@ fn pair(n: u64) -> [u8; 2] {
 /// assert_eq!(out, b"n=1234567");
 /// ```
 #[inline]
-pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    // Digits end at index 20, two at a time from the right; the 20 bytes
-    // from the first digit on are appended (a fixed-size copy is a few
-    // moves, not a call), then the zeros past the last digit are cut.
-    let mut buf = [0u8; 40];
-    let mut start = 20;
-    while n >= 100 {
-        start -= 2;
-        buf[start..start + 2].copy_from_slice(&pair(n));
-        n /= 100;
-    }
-    if n >= 10 {
-        start -= 2;
-        buf[start..start + 2].copy_from_slice(&pair(n));
-    } else {
-        start -= 1;
-        buf[start] = b'0' + n as u8;
-    }
-    let window: &[u8; 20] = buf[start..start + 20].try_into().expect("start is at most 19");
-    out.extend_from_slice(window);
-    out.truncate(out.len() - start);
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let len = n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    let at = out.len();
+    // A constant-size append is a few wide stores, not a call; the digits
+    // then go straight into the buffer. (Digits formatted into a scratch
+    // array and copied out would be read back wide right after their
+    // narrow stores, which stalls the store forwarding.)
+    out.extend_from_slice(&[0u8; 20]);
+    fill_right(&mut out[at..at + 20], len, n);
+    out.truncate(at + len);
 }
 
 /// Appends `ns` nanoseconds as seconds with exactly nine decimals (the
@@ -63,14 +69,10 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 #[inline]
 pub fn push_secs(out: &mut Vec<u8>, ns: u64) {
     push_u64(out, ns / 1_000_000_000);
-    let f = ns % 1_000_000_000;
-    let mut frac = [b'.'; 10];
-    frac[1] = b'0' + (f / 100_000_000) as u8;
-    frac[2..4].copy_from_slice(&pair(f / 1_000_000));
-    frac[4..6].copy_from_slice(&pair(f / 10_000));
-    frac[6..8].copy_from_slice(&pair(f / 100));
-    frac[8..10].copy_from_slice(&pair(f));
-    out.extend_from_slice(&frac);
+    let at = out.len();
+    out.extend_from_slice(b".000000000");
+    // Nine digits exactly: the leading zeros are already there.
+    fill_right(&mut out[at..at + 10], 10, ns % 1_000_000_000);
 }
 
 #[cfg(test)]
