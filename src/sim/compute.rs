@@ -17,8 +17,10 @@
 //! task is cancelled is dropped unrun (or its result discarded); a
 //! checkpoint saves every job not yet taken, as data.
 
+use super::hash::{IdHasher, IdMap};
 use super::queue::TaskTag;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -30,17 +32,19 @@ pub type Runner<J, O = Vec<f64>> = Arc<dyn Fn(&J) -> O + Send + Sync>;
 /// their math.
 pub const INLINE_WORK: u64 = 100_000;
 
+/// Keyed by task; hashed (a pool holds as many jobs as tasks in flight),
+/// and sorted where order shows ([`ComputePool::pending`]).
 struct State<J, O> {
     /// Submitted, not started; big jobs in `queue` order for the workers.
-    waiting: BTreeMap<TaskTag, J>,
+    waiting: IdMap<TaskTag, J>,
     /// Big waiting jobs, in submission order (a worker takes the oldest).
     queue: std::collections::VecDeque<TaskTag>,
     /// Being trained by a worker.
-    running: BTreeMap<TaskTag, J>,
+    running: IdMap<TaskTag, J>,
     /// Cancelled while running: the result is dropped when it lands.
-    doomed: BTreeSet<TaskTag>,
+    doomed: HashSet<TaskTag, BuildHasherDefault<IdHasher>>,
     /// Results not yet taken, with their job (a checkpoint saves the job).
-    done: BTreeMap<TaskTag, (J, O)>,
+    done: IdMap<TaskTag, (J, O)>,
     shutdown: bool,
 }
 
@@ -78,11 +82,11 @@ impl<J: Clone + Send + Sync + 'static, O: Send + 'static> ComputePool<J, O> {
     /// `threads` >= 1 counts the calling thread.
     pub fn new(threads: usize, run: Runner<J, O>, cost: fn(&J) -> u64) -> Self {
         let state = State {
-            waiting: BTreeMap::new(),
+            waiting: IdMap::default(),
             queue: Default::default(),
-            running: BTreeMap::new(),
-            doomed: BTreeSet::new(),
-            done: BTreeMap::new(),
+            running: IdMap::default(),
+            doomed: HashSet::default(),
+            done: IdMap::default(),
             shutdown: false,
         };
         let shared = Arc::new(Shared { state: Mutex::new(state), changed: Condvar::new(), run });

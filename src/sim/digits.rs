@@ -47,6 +47,15 @@ fn fill_right(buf: &mut [u8], mut end: usize, mut n: u64) {
 /// ```
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    // Most numbers of a log are small (client ids, byte counts, rounds).
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&pair(n));
+        return;
+    }
     let len = n.checked_ilog10().map_or(1, |d| d as usize + 1);
     let at = out.len();
     // A constant-size append is a few wide stores, not a call; the digits
@@ -69,10 +78,17 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
 #[inline]
 pub fn push_secs(out: &mut Vec<u8>, ns: u64) {
     push_u64(out, ns / 1_000_000_000);
+    // Nine digits exactly, straight-line on 32 bits.
+    let f = (ns % 1_000_000_000) as u32;
+    let (hi, lo) = (f / 10_000, f % 10_000);
     let at = out.len();
     out.extend_from_slice(b".000000000");
-    // Nine digits exactly: the leading zeros are already there.
-    fill_right(&mut out[at..at + 10], 10, ns % 1_000_000_000);
+    let frac: &mut [u8; 10] = (&mut out[at..]).try_into().expect("ten bytes appended");
+    frac[1] = b'0' + (hi / 10_000) as u8;
+    [frac[2], frac[3]] = pair(u64::from(hi / 100));
+    [frac[4], frac[5]] = pair(u64::from(hi));
+    [frac[6], frac[7]] = pair(u64::from(lo / 100));
+    [frac[8], frac[9]] = pair(u64::from(lo));
 }
 
 #[cfg(test)]

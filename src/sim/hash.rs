@@ -29,8 +29,10 @@ impl Hasher for IdHasher {
         }
     }
 
+    // Shifted in, so a key of two u32s (a task's client and serial) keeps
+    // both; a lone u32 hashes as the same u64.
     fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
+        self.0 = (self.0 << 32) | u64::from(n);
     }
 
     fn write_u64(&mut self, n: u64) {
@@ -59,5 +61,8 @@ mod tests {
         assert!(tags.len() > 100, "{} tags", tags.len());
         assert_ne!(hash(1u32), hash(2u32));
         assert_eq!(hash(5u64), hash(5u32));
+        // Two u32s (a task tag) keep both.
+        assert_ne!(hash((1u32, 2u32)), hash((3u32, 2u32)));
+        assert_ne!(hash((1u32, 2u32)), hash((2u32, 1u32)));
     }
 }

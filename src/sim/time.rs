@@ -57,6 +57,7 @@ impl VirtualTime {
     /// VirtualTime::from_nanos(12_000_000_345).push_secs(&mut out);
     /// assert_eq!(out, b"t=12.000000345");
     /// ```
+    #[inline]
     pub fn push_secs(self, out: &mut Vec<u8>) {
         super::digits::push_secs(out, self.0);
     }
