@@ -449,6 +449,25 @@ mod tests {
         assert_eq!(back.name(), "my_median");
     }
 
+    /// The robust rules aggregate no sum, so they decline DP's noise on
+    /// one (validation admits `privacy.dp` only with summing strategies):
+    /// `perturb` says false and the aggregate is as without it.
+    #[test]
+    fn robust_rules_decline_noise_on_a_sum() {
+        for rule in [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }] {
+            let mut noised: AnyStrategy = Robust::new("r", ROUNDS, rule).into();
+            let mut clean = noised.clone();
+            for k in 0..5 {
+                noised.fold(update(k));
+                clean.fold(update(k));
+            }
+            assert!(!noised.perturb(&[1e6; 5]), "{rule:?}");
+            let (mut a, mut b) = (vec![0.0; 5], vec![0.0; 5]);
+            assert_eq!(noised.aggregate(&mut a), clean.aggregate(&mut b));
+            assert_eq!(a, b, "{rule:?}");
+        }
+    }
+
     /// FedAvg, FedProx (which wraps it) and the enum over both hand every
     /// call through: a known sum is folded, noised, averaged and dropped
     /// the same way by each.

@@ -747,7 +747,8 @@ impl ServerActor {
         let before = self.global.clone();
         let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
         if let Some(noise) = self.dp.as_ref().and_then(|dp| dp.sum_noise(self.version + 1, global.len())) {
-            self.strategy.perturb(&noise);
+            let noised = self.strategy.perturb(&noise);
+            debug_assert!(noised, "validation admits central DP only with strategies that sum updates");
         }
         let updates = self.strategy.aggregate(global);
         if !all_finite(&self.global) {
