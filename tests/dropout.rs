@@ -32,4 +32,12 @@ stop: { rounds: 25 }
     assert_eq!(reports + drops, tasks);
     let rows = &ran.result.rows;
     assert_eq!(rows.iter().map(|r| r.clients_dropped).sum::<u64>() as f64, drops);
+    // Every delivery counts once in `messages`: the start, each task's
+    // model arrival and end of training, each report, and each drop (the
+    // server told of the vanished client); a dropped task's later
+    // messages are never delivered. No timers here (rounds close when all
+    // have answered, evaluation is by round).
+    let summary: serde_json::Value = serde_json::from_str(&ran.read("summary.json")).unwrap();
+    let delivered = ["download_done", "compute_done", "report", "drop"].map(|k| ran.events_of(k).len() as u64);
+    assert_eq!(summary["messages"], 1 + delivered.iter().sum::<u64>(), "{delivered:?}");
 }
