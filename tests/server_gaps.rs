@@ -275,3 +275,65 @@ stop: {{ rounds: 1 }}
         }
     }
 }
+
+/// Two clients whose pool empties at one instant wait on one wake-up, not
+/// two. FedAsync, concurrency 2: both are available in `[0, 0.5)` and
+/// from 5 s. Both report at 1 s; the first report's refill finds nobody
+/// and sets a wake-up for 5 s, and the second's finds the same instant
+/// already pending. Delivered: the start, three messages per task (four
+/// tasks: two at 0 s, two at 5 s) and the one wake-up; the task started
+/// at 6 s by version 3's refill is cut short by version 4, the stop.
+#[test]
+fn a_wake_up_already_pending_for_the_same_instant_is_not_doubled() {
+    let trace = "0,0,0.5\n0,5,100000\n1,0,0.5\n1,5,100000\n";
+    let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 2 }", "{ rounds: 4 }"), trace);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "rounds", "{s}");
+    close(&times(&ran.events_of("dispatch")), &[0.0, 0.0, 5.0, 5.0, 6.0]);
+    close(&ran.aggregate_times(), &[1.0, 1.0, 6.0, 6.0]);
+    assert_eq!(s["messages"], 1 + 3 * 4 + 1, "{s}");
+}
+
+/// FedBuff under central DP accounts each aggregation with the most
+/// updates any one client has in the buffer (a client that reported twice
+/// moves the sum twice as far): sigma / (2 x repeats), unamplified.
+/// Three clients, three at once, a buffer of four: the buffers mix single
+/// and repeated contributions, read here from the reports between two
+/// aggregations, and every `epsilon` event must be the accountant's
+/// composition of exactly those steps.
+#[test]
+fn fedbuff_accounts_each_buffer_by_its_most_repeated_client() {
+    use fedsim::privacy::accountant::{Accountant, Sampling};
+    use fedsim::scenario::AccountantKind;
+    let sigma = 2.0;
+    let strategy = "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }";
+    let yaml = scenario(3, strategy, "{ rounds: 6 }")
+        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
+        + &format!(
+            "privacy: {{ dp: {{ level: client, clip_norm: 1.0, noise_multiplier: {sigma}, delta: 1.0e-5 }} }}\n"
+        );
+    let ran = run_yaml(&yaml, 1);
+    let mut accountant = Accountant::new(AccountantKind::Rdp, 1e-5);
+    let mut in_buffer: std::collections::BTreeMap<u64, u32> = Default::default();
+    let mut repeats_seen = Vec::new();
+    let mut checked = 0;
+    for e in ran.events() {
+        match e["kind"].as_str().unwrap() {
+            "report" => *in_buffer.entry(e["client"].as_u64().unwrap()).or_default() += 1,
+            "aggregate" => {
+                let repeats = std::mem::take(&mut in_buffer).into_values().max().unwrap();
+                repeats_seen.push(repeats);
+                accountant.compose(Sampling::Poisson, 1.0, sigma / (2.0 * f64::from(repeats)), 1);
+            }
+            "epsilon" => {
+                let eps = e["epsilon"].as_f64().unwrap();
+                assert!((eps - accountant.epsilon()).abs() < 1e-9, "{eps} vs {}", accountant.epsilon());
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    // Version 0's (nothing spent) and one per aggregation.
+    assert_eq!(checked, 1 + 6);
+    assert!(repeats_seen.contains(&2), "some buffer holds a client twice: {repeats_seen:?}");
+}
