@@ -337,3 +337,31 @@ fn fedbuff_accounts_each_buffer_by_its_most_repeated_client() {
     assert_eq!(checked, 1 + 6);
     assert!(repeats_seen.contains(&2), "some buffer holds a client twice: {repeats_seen:?}");
 }
+
+/// An async pool under a privacy budget stops when its buffer is full and
+/// releasing it would pass `stop.max_epsilon`: never earlier, at a refill
+/// (a refill releases nothing, so it spends nothing). The budget sits
+/// halfway between the epsilon after three aggregations and after four:
+/// the run makes three versions, then holds a full buffer (four reports)
+/// that it may not release.
+#[test]
+fn fedbuff_stops_at_the_release_that_would_pass_the_budget() {
+    let dp = "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n";
+    let yaml = |stop: &str| {
+        scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
+            .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
+            + dp
+    };
+    let free = run_yaml(&yaml("{ rounds: 6 }"), 1);
+    let eps: Vec<f64> = free.events_of("epsilon").iter().map(|e| e["epsilon"].as_f64().unwrap()).collect();
+    let budget = (eps[3] + eps[4]) / 2.0;
+    let ran = run_yaml(&yaml(&format!("{{ rounds: 6, max_epsilon: {budget} }}")), 1);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "max_epsilon", "{s}");
+    assert_eq!(s["rounds"], 3, "{s}");
+    assert!((s["epsilon"].as_f64().unwrap() - eps[3]).abs() < 1e-12, "{s}");
+    let events = ran.events();
+    let last_aggregate = events.iter().rposition(|e| e["kind"] == "aggregate").unwrap();
+    let held = events[last_aggregate..].iter().filter(|e| e["kind"] == "report").count();
+    assert_eq!(held, 4, "a full buffer is held back, not a partial one");
+}
