@@ -366,3 +366,30 @@ fn fedbuff_stops_at_the_release_that_would_pass_the_budget() {
     let held = events[last_aggregate..].iter().filter(|e| e["kind"] == "report").count();
     assert_eq!(held, 4, "a full buffer is held back, not a partial one");
 }
+
+/// At a `stop.virtual_time_s` an async pool releases its partial buffer as
+/// a last version, unless that release would pass `stop.max_epsilon`:
+/// then it is dropped. Three clients reporting every second into a buffer
+/// of four make versions at 2 s and 3 s; at 3.5 s one report waits. With
+/// no budget it is released (a third version, and its epsilon); with a
+/// budget just above two releases' epsilon it is dropped.
+#[test]
+fn a_partial_buffer_past_the_budget_is_dropped_at_the_time_limit() {
+    let dp = "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n";
+    let yaml = |stop: &str| {
+        scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
+            .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
+            + dp
+    };
+    let free = run_yaml(&yaml("{ virtual_time_s: 3.5 }"), 1);
+    let eps: Vec<f64> = free.events_of("epsilon").iter().map(|e| e["epsilon"].as_f64().unwrap()).collect();
+    close(&free.aggregate_times(), &[2.0, 3.0, 3.5]);
+    assert_eq!(eps.len(), 4, "version 0 and three releases: {eps:?}");
+    let budget = eps[2] + (eps[3] - eps[2]) / 1000.0;
+    let ran = run_yaml(&yaml(&format!("{{ virtual_time_s: 3.5, max_epsilon: {budget} }}")), 1);
+    let s = summary(&ran);
+    assert_eq!(s["stop_reason"], "virtual_time", "{s}");
+    assert_eq!(s["rounds"], 2, "{s}");
+    assert!((s["epsilon"].as_f64().unwrap() - eps[2]).abs() < 1e-12, "{s}");
+    close(&ran.aggregate_times(), &[2.0, 3.0]);
+}
