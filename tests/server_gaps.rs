@@ -393,3 +393,26 @@ fn a_partial_buffer_past_the_budget_is_dropped_at_the_time_limit() {
     assert!((s["epsilon"].as_f64().unwrap() - eps[2]).abs() < 1e-12, "{s}");
     close(&ran.aggregate_times(), &[2.0, 3.0]);
 }
+
+/// Under diurnal availability the server draws from whichever is smaller,
+/// the online clients or the idle ones, and each draw is uniform: no
+/// client is favoured. Fifty clients, half of them online for the whole
+/// run (a 100-hour period), five per round for 40 one-second rounds:
+/// an online client is chosen in about 40 x 5 / 25 = 8 rounds, so none
+/// may come near all 40.
+#[test]
+fn diurnal_selection_favours_no_client() {
+    let yaml = scenario(50, "{ kind: fedavg, clients_per_round: 5 }", "{ rounds: 40 }").replace(
+        "availability: { kind: trace, path: trace.csv }",
+        "availability: { kind: diurnal, period_h: 100, on_fraction: 0.5 }",
+    );
+    let ran = run_yaml(&yaml, 1);
+    assert_eq!(summary(&ran)["stop_reason"], "rounds");
+    let mut per_client = std::collections::BTreeMap::<u64, u32>::new();
+    for e in ran.events_of("dispatch") {
+        *per_client.entry(e["client"].as_u64().unwrap()).or_default() += 1;
+    }
+    assert!(per_client.len() <= 25, "only the online half is ever chosen: {per_client:?}");
+    let most = *per_client.values().max().unwrap();
+    assert!(most <= 20, "a client chosen in {most} of 40 rounds: {per_client:?}");
+}
