@@ -80,6 +80,19 @@ fn summary(ran: &Ran) -> Value {
     serde_json::from_str(&ran.read("summary.json")).unwrap()
 }
 
+/// Three clients on 1 s tasks, three at once, into FedBuff's buffer of
+/// four, under central DP (noise multiplier 2); `stop` as a flow map.
+fn private_fedbuff(stop: &str) -> String {
+    scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
+        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
+        + "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n"
+}
+
+/// The `epsilon` events' values, version 0's first.
+fn epsilons(ran: &Ran) -> Vec<f64> {
+    ran.events_of("epsilon").iter().map(|e| e["epsilon"].as_f64().unwrap()).collect()
+}
+
 /// A sync run that waits twice for its clients. All four are available in
 /// `[2, 2.5)` and from 10 s on. Round 1 finds nobody at 0 s and waits for
 /// 2 s: it runs 2 to 3 s. Round 2 finds nobody at 3 s (the window closed
@@ -305,14 +318,9 @@ fn a_wake_up_already_pending_for_the_same_instant_is_not_doubled() {
 fn fedbuff_accounts_each_buffer_by_its_most_repeated_client() {
     use fedsim::privacy::accountant::{Accountant, Sampling};
     use fedsim::scenario::AccountantKind;
+    // The noise multiplier of `private_fedbuff`.
     let sigma = 2.0;
-    let strategy = "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }";
-    let yaml = scenario(3, strategy, "{ rounds: 6 }")
-        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
-        + &format!(
-            "privacy: {{ dp: {{ level: client, clip_norm: 1.0, noise_multiplier: {sigma}, delta: 1.0e-5 }} }}\n"
-        );
-    let ran = run_yaml(&yaml, 1);
+    let ran = run_yaml(&private_fedbuff("{ rounds: 6 }"), 1);
     let mut accountant = Accountant::new(AccountantKind::Rdp, 1e-5);
     let mut in_buffer: std::collections::BTreeMap<u64, u32> = Default::default();
     let mut repeats_seen = Vec::new();
@@ -347,16 +355,9 @@ fn fedbuff_accounts_each_buffer_by_its_most_repeated_client() {
 /// a sampled release would stop at the first refill after version 3.)
 #[test]
 fn fedbuff_stops_at_the_release_that_would_pass_the_budget() {
-    let dp = "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n";
-    let yaml = |stop: &str| {
-        scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
-            .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
-            + dp
-    };
-    let free = run_yaml(&yaml("{ rounds: 6 }"), 1);
-    let eps: Vec<f64> = free.events_of("epsilon").iter().map(|e| e["epsilon"].as_f64().unwrap()).collect();
+    let eps = epsilons(&run_yaml(&private_fedbuff("{ rounds: 6 }"), 1));
     let budget = eps[3] + (eps[4] - eps[3]) / 1000.0;
-    let ran = run_yaml(&yaml(&format!("{{ rounds: 6, max_epsilon: {budget} }}")), 1);
+    let ran = run_yaml(&private_fedbuff(&format!("{{ rounds: 6, max_epsilon: {budget} }}")), 1);
     let s = summary(&ran);
     assert_eq!(s["stop_reason"], "max_epsilon", "{s}");
     assert_eq!(s["rounds"], 3, "{s}");
@@ -375,18 +376,12 @@ fn fedbuff_stops_at_the_release_that_would_pass_the_budget() {
 /// budget just above two releases' epsilon it is dropped.
 #[test]
 fn a_partial_buffer_past_the_budget_is_dropped_at_the_time_limit() {
-    let dp = "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n";
-    let yaml = |stop: &str| {
-        scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
-            .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
-            + dp
-    };
-    let free = run_yaml(&yaml("{ virtual_time_s: 3.5 }"), 1);
-    let eps: Vec<f64> = free.events_of("epsilon").iter().map(|e| e["epsilon"].as_f64().unwrap()).collect();
+    let free = run_yaml(&private_fedbuff("{ virtual_time_s: 3.5 }"), 1);
+    let eps = epsilons(&free);
     close(&free.aggregate_times(), &[2.0, 3.0, 3.5]);
     assert_eq!(eps.len(), 4, "version 0 and three releases: {eps:?}");
     let budget = eps[2] + (eps[3] - eps[2]) / 1000.0;
-    let ran = run_yaml(&yaml(&format!("{{ virtual_time_s: 3.5, max_epsilon: {budget} }}")), 1);
+    let ran = run_yaml(&private_fedbuff(&format!("{{ virtual_time_s: 3.5, max_epsilon: {budget} }}")), 1);
     let s = summary(&ran);
     assert_eq!(s["stop_reason"], "virtual_time", "{s}");
     assert_eq!(s["rounds"], 2, "{s}");
