@@ -1,9 +1,13 @@
-//! How the server waits for clients that are not available yet, and how
-//! secure aggregation's later messages are timed: scenarios whose events
-//! follow from `clients.availability` traces with gaps and the closed-form
-//! time model (spec section 2, `docs/time-model.md`).
+//! The server's decisions that only show in a run's exact events: how it
+//! waits for clients that are not available yet (traces with gaps,
+//! diurnal windows), how secure aggregation's later messages are timed,
+//! and how an async pool under central DP accounts its releases and stops
+//! at its budget. Each test's figures follow from the closed-form time
+//! model (spec section 2, `docs/time-model.md`) or the accountant; each
+//! fails under a mutant that `cargo mutants` found uncaught
+//! (`docs/testing.md`).
 //!
-//! Every scenario but the last runs iris (120 training rows, split
+//! Every scenario but the secure one runs iris (120 training rows, split
 //! round-robin, so `n` clients hold `120 / n` rows each) on one profile with
 //! a constant 100 ms latency, unlimited bandwidth and `120 / n / 0.8`
 //! samples/s: every task takes exactly 0.1 + 0.8 + 0.1 = 1 s, its upload
