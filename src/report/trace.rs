@@ -29,6 +29,7 @@
 //! (an interrupted one too).
 
 use super::roster::Roster;
+use crate::sim::digits::{push_thousandths, push_u64};
 use crate::sim::{Detail, Event, EventKind, EventSink, SecAggPhase, VirtualTime};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,19 +135,6 @@ pub struct TraceSink<W: Write> {
     config: TraceConfig,
     roster: Roster,
     state: TraceState,
-}
-
-/// `ns` as microseconds with three decimals: exact, and the same bytes on
-/// every machine.
-fn push_us(line: &mut Vec<u8>, ns: u64) {
-    line.extend_from_slice(itoa::Buffer::new().format(ns / 1000).as_bytes());
-    let frac = itoa::Buffer::new().format(1000 + ns % 1000).as_bytes().to_vec();
-    line.push(b'.');
-    line.extend_from_slice(&frac[1..]);
-}
-
-fn push_u64(line: &mut Vec<u8>, n: u64) {
-    line.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 fn push_str(line: &mut Vec<u8>, s: &str) {
@@ -282,9 +270,9 @@ impl<W: Write> TraceSink<W> {
         l.extend_from_slice(b",\"tid\":");
         push_u64(l, tid.into());
         l.extend_from_slice(b",\"ts\":");
-        push_us(l, from.as_nanos());
+        push_thousandths(l, from.as_nanos());
         l.extend_from_slice(b",\"dur\":");
-        push_us(l, (to - from).as_nanos());
+        push_thousandths(l, (to - from).as_nanos());
         l.extend_from_slice(b",\"name\":");
         push_str(l, name);
         l.extend_from_slice(b",\"cat\":\"");
@@ -303,7 +291,7 @@ impl<W: Write> TraceSink<W> {
         l.extend_from_slice(b",\"tid\":");
         push_u64(l, tid.into());
         l.extend_from_slice(b",\"ts\":");
-        push_us(l, t.as_nanos());
+        push_thousandths(l, t.as_nanos());
         l.extend_from_slice(b",\"name\":\"");
         l.extend_from_slice(name.as_bytes());
         l.extend_from_slice(b"\",\"cat\":\"");
@@ -322,7 +310,7 @@ impl<W: Write> TraceSink<W> {
         l.extend_from_slice(b"{\"ph\":\"C\",\"pid\":");
         push_u64(l, SERVER_PID.into());
         l.extend_from_slice(b",\"ts\":");
-        push_us(l, t.as_nanos());
+        push_thousandths(l, t.as_nanos());
         l.extend_from_slice(b",\"name\":\"");
         l.extend_from_slice(name.as_bytes());
         l.extend_from_slice(b"\",\"args\":{\"");

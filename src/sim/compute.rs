@@ -17,10 +17,8 @@
 //! task is cancelled is dropped unrun (or its result discarded); a
 //! checkpoint saves every job not yet taken, as data.
 
-use super::hash::{IdHasher, IdMap};
+use super::hash::{IdMap, IdSet};
 use super::queue::TaskTag;
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -42,7 +40,7 @@ struct State<J, O> {
     /// Being trained by a worker.
     running: IdMap<TaskTag, J>,
     /// Cancelled while running: the result is dropped when it lands.
-    doomed: HashSet<TaskTag, BuildHasherDefault<IdHasher>>,
+    doomed: IdSet<TaskTag>,
     /// Results not yet taken, with their job (a checkpoint saves the job).
     done: IdMap<TaskTag, (J, O)>,
     shutdown: bool,
@@ -85,7 +83,7 @@ impl<J: Clone + Send + Sync + 'static, O: Send + 'static> ComputePool<J, O> {
             waiting: IdMap::default(),
             queue: Default::default(),
             running: IdMap::default(),
-            doomed: HashSet::default(),
+            doomed: IdSet::default(),
             done: IdMap::default(),
             shutdown: false,
         };

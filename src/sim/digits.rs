@@ -1,5 +1,5 @@
 //! Decimal digits appended to a byte buffer: the numbers of every
-//! `events.jsonl` line and `rounds.csv` row.
+//! `events.jsonl` line, `rounds.csv` row and `trace.json` record.
 //!
 //! A long async run writes about six lines per task, so these are on the
 //! hot path of every message. They write the digits in place (a fixed-size
@@ -91,6 +91,25 @@ pub fn push_secs(out: &mut Vec<u8>, ns: u64) {
     [frac[8], frac[9]] = pair(u64::from(lo));
 }
 
+/// Appends `n` thousandths as a number with exactly three decimals
+/// (`trace.json`'s microseconds, from nanoseconds).
+///
+/// ```
+/// let mut out = Vec::new();
+/// fedsim::sim::digits::push_thousandths(&mut out, 12_005);
+/// assert_eq!(out, b"12.005");
+/// ```
+#[inline]
+pub fn push_thousandths(out: &mut Vec<u8>, n: u64) {
+    push_u64(out, n / 1000);
+    let f = n % 1000;
+    let at = out.len();
+    out.extend_from_slice(b".000");
+    let frac: &mut [u8; 4] = (&mut out[at..]).try_into().expect("four bytes appended");
+    frac[1] = b'0' + (f / 100) as u8;
+    [frac[2], frac[3]] = pair(f);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +122,13 @@ mod tests {
                 push_u64(&mut out, n);
                 proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{n}"));
             }
+        }
+
+        #[test]
+        fn push_thousandths_prints_three_decimals(n in proptest::prelude::any::<u64>()) {
+            let mut out = Vec::new();
+            push_thousandths(&mut out, n);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("{}.{:03}", n / 1000, n % 1000));
         }
 
         #[test]

@@ -3,7 +3,7 @@
 //! by an adversary, so one multiplication spreads them well enough, and a
 //! fixed hasher keeps iteration order the same from run to run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Hashes an integer key by one multiplication.
@@ -42,6 +42,9 @@ impl Hasher for IdHasher {
 
 /// A map keyed by simulation-assigned integers.
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A set of simulation-assigned integers.
+pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
 #[cfg(test)]
 mod tests {

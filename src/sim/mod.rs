@@ -17,7 +17,7 @@ pub mod time;
 
 pub use clock::{AsFastAsPossible, Clock, Pace, RealTime};
 pub use compute::{ComputePool, Runner};
-pub use hash::{IdHasher, IdMap};
+pub use hash::{IdHasher, IdMap, IdSet};
 pub use log::{Batched, Detail, Event, EventKind, EventSink, JsonLines, NoLog, RoundClose, SecAggPhase};
 pub use queue::{EventQueue, Handle, TaskTag};
 pub use seed::{Rng, SeedTree};
