@@ -251,6 +251,9 @@ fn a_clock_that_would_overflow_is_an_error_naming_the_key() {
     );
     let e = run_error(&ticks);
     assert!(e.contains("evaluation.every_s puts a timer beyond it"), "{e}");
+    let deadline = base("strategy: { kind: fedavg, clients_per_round: 4, deadline_s: 1.0e11 }\nstop: { rounds: 3 }\n");
+    let e = run_error(&deadline);
+    assert!(e.contains("strategy.deadline_s puts a timer beyond it"), "{e}");
     // A far-off stop is refused before the run, by the work estimate, at its key.
     let far = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { virtual_time_s: 1.0e12 }\n");
     let e = load_str(&far, &Path::new(env!("CARGO_MANIFEST_DIR")).join("overflow.yaml"), &[]).unwrap_err().to_string();

@@ -208,6 +208,13 @@ fn faults_resume_byte_identical() {
     );
 }
 
+/// Transfers sharing the server's link (`server.network`): what each has
+/// left to send, and when the link next frees a share, are saved whole.
+#[test]
+fn server_link_transfers_resume_byte_identical() {
+    check_with("dropout.yaml", &["--set", "server.network={up_mbps: 2, down_mbps: 2}"]);
+}
+
 /// With the optional outputs switched off, a resumed run still writes
 /// only the contract's files, the same bytes.
 #[test]

@@ -532,6 +532,8 @@ fn every_strategy_kind_is_valid() {
     for name in raw::StrategyKind::NAMES {
         let s = load_str(MINIMAL, &source(), &[set(&format!("strategy.kind={name}"))]).unwrap();
         assert_eq!(s.strategy.kind.name(), *name);
+        // The strategy built from it answers to the same name.
+        assert_eq!(crate::strategy::Strategy::name(&crate::strategy::build(&s.strategy)), *name);
         assert_eq!(s.strategy.kind.is_async(), ["fedasync", "fedbuff"].contains(name), "{name}");
     }
 }

@@ -450,8 +450,9 @@ mod tests {
     }
 
     /// The robust rules aggregate no sum, so they decline DP's noise on
-    /// one (validation admits `privacy.dp` only with summing strategies):
-    /// `perturb` says false and the aggregate is as without it.
+    /// one and a sum of masked updates (validation admits `privacy.dp` and
+    /// secure aggregation only with summing strategies): `perturb` and
+    /// `fold_sum` say false and the aggregate is as without them.
     #[test]
     fn robust_rules_decline_noise_on_a_sum() {
         for rule in [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }] {
@@ -462,6 +463,7 @@ mod tests {
                 clean.fold(update(k));
             }
             assert!(!noised.perturb(&[1e6; 5]), "{rule:?}");
+            assert!(!noised.fold_sum(&[0.0; 5], &[1e6; 5], 1.0, 1), "{rule:?}");
             let (mut a, mut b) = (vec![0.0; 5], vec![0.0; 5]);
             assert_eq!(noised.aggregate(&mut a), clean.aggregate(&mut b));
             assert_eq!(a, b, "{rule:?}");

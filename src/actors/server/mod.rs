@@ -686,7 +686,8 @@ impl ServerActor {
             secure::Step::Done { weighted_delta, weight, unclipped, clients } => {
                 let round = self.secure_round.take().expect("a round is open");
                 let count = clients.len();
-                self.strategy.fold_sum(&round.base, &weighted_delta, weight, count);
+                let summed = self.strategy.fold_sum(&round.base, &weighted_delta, weight, count);
+                debug_assert!(summed, "validation admits secure aggregation only with strategies that sum updates");
                 if let Some(dp) = &mut self.dp {
                     dp.on_secure_sum(&clients, unclipped);
                 }
