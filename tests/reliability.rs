@@ -268,6 +268,13 @@ fn every_stop_reason_leaves_a_folder_that_meets_the_contract() {
             "virtual_time",
             "strategy: { kind: fedbuff, concurrency: 4, buffer_size: 2 }\nstop: { virtual_time_s: 1.5 }\n",
         ),
+        // A sync round open at the stop, and versions not yet evaluated
+        // (about 0.7 s a round, evaluated every fourth).
+        (
+            "virtual_time",
+            "strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { virtual_time_s: 2.3 }\n\
+             evaluation: { every_rounds: 4 }\n",
+        ),
         (
             "target_accuracy",
             "strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 50, target_accuracy: 0.5 }\n",
@@ -285,6 +292,13 @@ fn every_stop_reason_leaves_a_folder_that_meets_the_contract() {
         all_finite(&ran);
         rows_count_every_task(&ran);
         check_run(&ran.dir);
+        if reason == "virtual_time" {
+            // Tasks were open at the stop: what the server held is
+            // aggregated then, as a deadline would.
+            let last = ran.events_of("aggregate").pop().unwrap();
+            assert_eq!(last["close"], "stop", "{extra}");
+            assert_eq!(last["t"].as_f64(), Some(ran.result.summary.virtual_time_s), "{extra}");
+        }
     }
     // diverged: above; interrupted: tests/resume.rs.
 }
