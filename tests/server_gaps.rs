@@ -415,3 +415,26 @@ fn diurnal_selection_favours_no_client() {
     let most = *per_client.values().max().unwrap();
     assert!(most <= 20, "a client chosen in {most} of 40 rounds: {per_client:?}");
 }
+
+/// Over-selected stragglers whose reports arrive at the very instant their
+/// round closes (every task here takes exactly 1 s, so all six of a
+/// round's reports reach the server together): the fourth report closes
+/// the round and cancels the other two, which are then never delivered
+/// nor counted, though they were in the same batch. After a few rounds
+/// the clients' task serials differ, so a skip that tested the wrong
+/// client would let a cancelled report through.
+#[test]
+fn stragglers_reporting_at_the_closing_instant_are_not_delivered() {
+    let yaml = scenario(12, "{ kind: fedavg, clients_per_round: 4, over_selection: 1.5 }", "{ rounds: 8 }")
+        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }");
+    let ran = run_yaml(&yaml, 1);
+    // Round r runs from r - 1 to r seconds: six dispatched, two late.
+    let late = times(&ran.events_of("late"));
+    close(&late, &(1..=8).flat_map(|r| [r as f64; 2]).collect::<Vec<_>>());
+    close(&ran.aggregate_times(), &(1..=8).map(f64::from).collect::<Vec<_>>());
+    // The start, then each task's model arrival and end of training (six
+    // a round) and each counted report (four a round).
+    let delivered = ["download_done", "compute_done", "report"].map(|k| ran.events_of(k).len() as u64);
+    assert_eq!(delivered, [48, 48, 32]);
+    assert_eq!(summary(&ran)["messages"], 1 + 48 + 48 + 32);
+}

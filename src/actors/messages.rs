@@ -149,6 +149,14 @@ pub fn secure_message_index(phase: SecAggPhase) -> Option<u64> {
     (phase != SecAggPhase::AdvertiseKeys).then_some(phase as u64)
 }
 
+/// The index of a client's dropout draw in one secure-aggregation phase
+/// of one task: distinct for every (serial, phase), so no two of a
+/// client's phases, in this task or another, share a draw. (The seven
+/// phases fit in the low three bits.)
+pub fn secure_dropout_index(serial: u32, phase: SecAggPhase) -> u64 {
+    (serial as u64) << 3 | phase as u64
+}
+
 /// A finished update, arriving at the server.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -311,8 +319,32 @@ impl actix::Message for DeliverReports {
 
 #[cfg(test)]
 mod tests {
-    use super::secure_message_index;
+    use super::{secure_dropout_index, secure_message_index};
     use crate::sim::SecAggPhase;
+
+    const PHASES: [SecAggPhase; 7] = [
+        SecAggPhase::AdvertiseKeys,
+        SecAggPhase::KeyList,
+        SecAggPhase::ShareKeys,
+        SecAggPhase::Shares,
+        SecAggPhase::MaskedInput,
+        SecAggPhase::Survivors,
+        SecAggPhase::UnmaskShares,
+    ];
+
+    /// Each (task serial, phase) has a dropout draw of its own, the
+    /// highest serials included.
+    #[test]
+    fn every_task_and_phase_draws_its_own_dropout() {
+        let serials = (0..100).chain([u32::MAX - 1, u32::MAX]);
+        let mut seen = std::collections::BTreeSet::new();
+        for serial in serials {
+            for phase in PHASES {
+                assert!(seen.insert(secure_dropout_index(serial, phase)), "{serial} {phase:?}");
+            }
+        }
+        assert_eq!(seen.len(), 102 * 7);
+    }
 
     /// The keys' advertisement is the task's own upload (its latency was
     /// drawn with the task); every later message has an index of its own,
@@ -320,13 +352,7 @@ mod tests {
     #[test]
     fn only_the_advertisement_shares_the_task_latency() {
         assert_eq!(secure_message_index(SecAggPhase::AdvertiseKeys), None);
-        let later = [
-            SecAggPhase::KeyList,
-            SecAggPhase::ShareKeys,
-            SecAggPhase::Shares,
-            SecAggPhase::MaskedInput,
-            SecAggPhase::Survivors,
-        ];
+        let later = &PHASES[1..];
         let indices: Vec<u64> = later.iter().map(|&p| secure_message_index(p).expect("an index")).collect();
         let distinct: std::collections::BTreeSet<u64> = indices.iter().copied().collect();
         assert_eq!(distinct.len(), later.len(), "{indices:?}");

@@ -14,7 +14,7 @@
 //! answers until their instants come (or drops them if their task is
 //! cancelled first): one actor round trip serves hundreds of messages.
 
-use super::messages::{Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
+use super::messages::{secure_dropout_index, Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
 use crate::byzantine::Attackers;
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining, OptimizerState};
@@ -216,7 +216,7 @@ impl ClientShard {
     /// that fails (a message it cannot use) ends its part as vanishing
     /// would: an honest client stops rather than reveal anything.
     fn on_secure(&self, tag: TaskTag, msg: SecureDown, mut memory: Box<SecureMemory>) -> ClientAnswer {
-        let draw = (tag.serial as u64) << 3 | msg.phase() as u64;
+        let draw = secure_dropout_index(tag.serial, msg.phase());
         if self.phase_dropout > 0.0
             && self.secure.child("dropout").task(tag.client, draw).random::<f64>() < self.phase_dropout
         {
