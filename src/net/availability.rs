@@ -282,9 +282,56 @@ mod tests {
         std::fs::write(&p, "client,start_s,end_s\n0,10,20\n0,15,30\n1,5,6\n").unwrap();
         let m = read_trace(&p, 2).unwrap();
         assert_eq!(m[&0], vec![(10_000_000_000, 30_000_000_000)]);
+        // Comments and blank lines are skipped, wherever they are.
+        std::fs::write(&p, "# a comment\n\n0,1,2\n   \n  # indented\n1,3,4\n").unwrap();
+        let m = read_trace(&p, 2).unwrap();
+        assert_eq!((m[&0].len(), m[&1].len()), (1, 1));
         std::fs::write(&p, "0,10,20\n7,1,2\n").unwrap();
         let e = read_trace(&p, 2).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("clients.count"), "{e}");
+    }
+
+    /// A diurnal window is `[phase, phase + on)`: open at its first
+    /// nanosecond, shut at `phase + on`, and both the per-client answer and
+    /// the online runs say so at every edge, the windows that wrap past
+    /// the period's end included.
+    #[test]
+    fn diurnal_windows_are_half_open_at_every_edge() {
+        let spec = Availability::Diurnal { period_h: 1.0, on_fraction: 0.25 };
+        let n = 300u32;
+        let m = AvailabilityModel::new(&spec, n as usize, SeedTree::new(3)).unwrap();
+        let AvailabilityModel::Diurnal { period_ns, on_ns, seeds, .. } = &m else { unreachable!() };
+        let (period, on) = (*period_ns, *on_ns);
+        let mut wrapped = 0;
+        for c in 0..n {
+            let phase = AvailabilityModel::phase_ns(seeds, c, period);
+            wrapped += usize::from(phase + on > period);
+            // Two periods in, so that `phase - 1` never goes below zero.
+            let at = |dx: i64| VirtualTime::from_nanos((2 * period + phase).checked_add_signed(dx).unwrap());
+            for (dx, open) in [(-1, false), (0, true), (on as i64 - 1, true), (on as i64, false)] {
+                assert_eq!(m.is_available(c, at(dx)), open, "client {c} at phase {phase} + {dx}");
+                let online: Vec<u32> = m.online(at(dx)).unwrap().iter().collect();
+                assert_eq!(online.contains(&c), open, "client {c} online at phase {phase} + {dx}");
+                let mut sorted = online.clone();
+                sorted.sort_unstable();
+                let scan: Vec<u32> = (0..n).filter(|&d| m.is_available(d, at(dx))).collect();
+                assert_eq!(sorted, scan, "online at {}", at(dx));
+            }
+            // Shut at `phase + on`: it opens again a period after `phase`.
+            assert_eq!(m.next_available(c, at(on as i64)), Some(at(period as i64)));
+        }
+        assert!(wrapped > 0, "no window wraps past the period's end");
+    }
+
+    /// A trace's next opening lies strictly after `t`: a client available
+    /// already is not one.
+    #[test]
+    fn a_trace_opens_next_strictly_after_now() {
+        let m = AvailabilityModel::Trace([(0, vec![(0, 10)]), (1, vec![(5, 10)])].into());
+        let t = VirtualTime::from_nanos;
+        assert_eq!(m.next_opening(t(0), |_| true), Some(t(5)));
+        assert_eq!(m.next_opening(t(5), |_| true), None);
+        assert_eq!(m.next_opening(t(0), |c| c == 0), None);
     }
 
     #[test]

@@ -95,6 +95,9 @@ mod tests {
         let v = place_profiles(&[0.5, 0.3, 0.2], 7, SeedTree::new(0));
         // 3.5, 2.1, 1.4 -> floors 3,2,1 (6); the largest remainder (0.5) gets the 7th.
         assert_eq!((count_of(&v, 0), count_of(&v, 1), count_of(&v, 2)), (4, 2, 1));
+        // 2.3, 7.7: the later profile's larger remainder (0.7) gets the 10th.
+        let v = place_profiles(&[0.23, 0.77], 10, SeedTree::new(0));
+        assert_eq!((count_of(&v, 0), count_of(&v, 1)), (2, 8));
         let v = place_profiles(&[1.0 / 3.0; 3], 100, SeedTree::new(0));
         assert_eq!(v.len(), 100);
         assert_eq!(count_of(&v, 0), 34);

@@ -106,10 +106,6 @@ impl Faults {
         &self.windows
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.windows.is_empty()
-    }
-
     /// How many clients fault `index` hits (every client for `server_down`).
     pub fn hits(&self, index: usize) -> usize {
         self.windows[index].hit.count(self.clients)

@@ -301,6 +301,16 @@ mod tests {
         out
     }
 
+    /// The capacity reads back as given; unlimited stays unlimited, and
+    /// what is not a positive rate (NaN, negative) is a dead link.
+    #[test]
+    fn a_link_keeps_its_capacity() {
+        assert_eq!(SharedLink::new(8e6).capacity_bps(), 8e6);
+        assert_eq!(SharedLink::new(INF).capacity_bps(), INF);
+        assert_eq!(SharedLink::new(f64::NAN).capacity_bps(), 0.0);
+        assert_eq!(SharedLink::new(-3.0).capacity_bps(), 0.0);
+    }
+
     #[test]
     fn equal_transfers_started_together_end_together_at_k_b_over_bw() {
         for bw in [100e6, 3e6, 7.3e6, 1e9] {
