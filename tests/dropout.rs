@@ -37,7 +37,6 @@ stop: { rounds: 25 }
     // server told of the vanished client); a dropped task's later
     // messages are never delivered. No timers here (rounds close when all
     // have answered, evaluation is by round).
-    let summary: serde_json::Value = serde_json::from_str(&ran.read("summary.json")).unwrap();
-    let delivered = ["download_done", "compute_done", "report", "drop"].map(|k| ran.events_of(k).len() as u64);
-    assert_eq!(summary["messages"], 1 + delivered.iter().sum::<u64>(), "{delivered:?}");
+    let delivered = ran.count(&["download_done", "compute_done", "report", "drop"]);
+    assert_eq!(ran.summary_json()["messages"], 1 + delivered);
 }

@@ -88,10 +88,8 @@ fn evaluation_every_s_and_target_accuracy_stop() {
     // those ticks (the first at 5 s, not at the start).
     let end = rows.last().unwrap().virtual_time.as_secs_f64();
     let ticks = (end / 5.0).round() as u64;
-    let summary: serde_json::Value = serde_json::from_str(&ran.read("summary.json")).unwrap();
-    let delivered: u64 =
-        ["download_done", "compute_done", "report"].map(|k| ran.events_of(k).len() as u64).iter().sum();
-    assert_eq!(summary["messages"], 1 + delivered + ticks, "{ticks} ticks to {end} s");
+    let delivered = ran.count(&["download_done", "compute_done", "report"]);
+    assert_eq!(ran.summary_json()["messages"], 1 + delivered + ticks, "{ticks} ticks to {end} s");
 }
 
 /// Each combination learns about as well as it does: the floors sit 2 to

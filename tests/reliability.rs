@@ -34,10 +34,6 @@ fn all_finite(ran: &Ran) {
     assert!(model["parameters"].as_array().unwrap().iter().all(|x| x.as_f64().is_some_and(f64::is_finite)));
 }
 
-fn summary(ran: &Ran) -> serde_json::Value {
-    serde_json::from_str(&ran.read("summary.json")).unwrap()
-}
-
 /// A small sync scenario on digits with real devices; `extra` is appended.
 fn base(extra: &str) -> String {
     format!(
@@ -109,7 +105,7 @@ fn an_async_virtual_time_stop_counts_every_task() {
 #[test]
 fn a_diverging_run_stops_with_finite_outputs_naming_the_round_and_the_keys() {
     let ran = run_file("tests/scenarios/diverging.yaml", 2, &[]);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "diverged");
     let why = s["stop_message"].as_str().unwrap();
     assert!(why.contains("training.learning_rate = 1.0") && why.contains("training.weight_decay = 30.0"), "{why}");
@@ -133,7 +129,7 @@ fn a_non_finite_update_stops_the_run_before_it_is_folded() {
     let yaml = base("strategy: { kind: fedprox, clients_per_round: 4, mu: 0.5 }\nstop: { rounds: 5 }\n")
         .replace("learning_rate: 0.1", "learning_rate: 1.0e308");
     let ran = run_yaml(&yaml, 1);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "diverged");
     let why = s["stop_message"].as_str().unwrap();
     assert!(why.starts_with("round 1: "), "{why}");
@@ -169,7 +165,7 @@ fn an_async_pool_whose_every_task_drops_out_is_exhausted_at_once() {
     let yaml = base("strategy: { kind: fedasync, concurrency: 3 }\nstop: { rounds: 100000 }\n")
         .replace("model: {", "  dropout: { probability: 1.0 }\nmodel: {");
     let ran = run_yaml(&yaml, 1);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "exhausted");
     assert!(s["stop_message"].as_str().unwrap().contains("clients.dropout.probability is 1"));
     assert!(ran.events_of("dispatch").is_empty());
@@ -182,7 +178,7 @@ fn a_deadline_shorter_than_any_task_is_exhausted_at_once() {
     // 120 rows at 200 rows/s: about 0.66 s.
     let yaml = base("strategy: { kind: fedavg, clients_per_round: 4, deadline_s: 0.5 }\nstop: { rounds: 1000000 }\n");
     let ran = run_yaml(&yaml, 1);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "exhausted");
     let why = s["stop_message"].as_str().unwrap();
     assert!(why.contains("strategy.deadline_s = 0.5 s") && why.contains("fastest possible task (0.6"), "{why}");
@@ -202,7 +198,7 @@ fn clients_that_never_come_back_exhaust_the_run_at_their_last_window() {
     let yaml = base("strategy: { kind: fedbuff, concurrency: 3, buffer_size: 4 }\nstop: { rounds: 1000000 }\n")
         .replace("model: {", "  availability: { kind: trace, path: trace.csv }\nmodel: {");
     let ran = run_yaml_in(&yaml, 1, tmp.path());
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "exhausted");
     let why = s["stop_message"].as_str().unwrap();
     assert!(why.contains("no client will ever be available again"), "{why}");

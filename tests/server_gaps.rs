@@ -52,6 +52,11 @@ stop: {stop}
     )
 }
 
+/// `yaml` with `availability` (a flow map) instead of the trace.
+fn with_availability(yaml: &str, availability: &str) -> String {
+    yaml.replace("availability: { kind: trace, path: trace.csv }", &format!("availability: {availability}"))
+}
+
 /// Runs `yaml` with `trace` (rows `client,start_s,end_s`) as its
 /// availability trace.
 fn run_with_trace(yaml: &str, trace: &str) -> Ran {
@@ -80,15 +85,10 @@ fn close(got: &[f64], want: &[f64]) {
     }
 }
 
-fn summary(ran: &Ran) -> Value {
-    serde_json::from_str(&ran.read("summary.json")).unwrap()
-}
-
 /// Three clients on 1 s tasks, three at once, into FedBuff's buffer of
 /// four, under central DP (noise multiplier 2); `stop` as a flow map.
 fn private_fedbuff(stop: &str) -> String {
-    scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop)
-        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }")
+    with_availability(&scenario(3, "{ kind: fedbuff, concurrency: 3, buffer_size: 4 }", stop), "{ kind: always }")
         + "privacy: { dp: { level: client, clip_norm: 1.0, noise_multiplier: 2.0, delta: 1.0e-5 } }\n"
 }
 
@@ -109,7 +109,7 @@ fn epsilons(ran: &Ran) -> Vec<f64> {
 fn a_sync_run_waits_again_after_a_wake_up_has_fired() {
     let trace: String = (0..4).map(|c| format!("{c},2,2.5\n{c},10,100000\n")).collect();
     let ran = run_with_trace(&scenario(4, "{ kind: fedavg, clients_per_round: 4 }", "{ rounds: 4 }"), &trace);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     close(&ran.aggregate_times(), &[2.0 + TASK, 10.0 + TASK, 10.0 + 2.0 * TASK, 10.0 + 3.0 * TASK]);
     let mut rounds_started: Vec<f64> = times(&ran.events_of("dispatch"));
@@ -138,7 +138,7 @@ fn a_sync_run_waits_again_after_a_wake_up_has_fired() {
 fn an_earlier_opening_brings_a_pending_wake_up_forward() {
     let trace = "0,0,0.5\n0,10,100000\n1,0.25,0.5\n1,5,100000\n";
     let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 2 }", "{ rounds: 8 }"), trace);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     close(&dispatches_of(&ran, 1), &[0.25, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]);
     close(&dispatches_of(&ran, 0), &[0.0, 10.0]);
@@ -156,7 +156,7 @@ fn an_earlier_opening_brings_a_pending_wake_up_forward() {
 #[test]
 fn a_pool_with_tasks_in_flight_is_not_exhausted_by_a_client_gone_for_good() {
     let ran = run_with_trace(&scenario(3, "{ kind: fedasync, concurrency: 3 }", "{ rounds: 7 }"), "2,0,0.5\n");
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     assert!(s["stop_message"].is_null(), "{s}");
     close(&ran.aggregate_times(), &[1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
@@ -179,7 +179,7 @@ fn a_poisson_round_with_nobody_available_waits_instead_of_closing_empty() {
     let trace: String = (0..4).map(|c| format!("{c},0,0.5\n{c},5,100000\n")).collect();
     let strategy = "{ kind: fedavg, clients_per_round: 4, selection: poisson }";
     let ran = run_with_trace(&scenario(4, strategy, "{ rounds: 3 }"), &trace);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     close(&ran.aggregate_times(), &[TASK, 5.0 + TASK, 5.0 + 2.0 * TASK]);
     for a in ran.events_of("aggregate") {
@@ -201,7 +201,7 @@ fn a_poisson_round_with_nobody_available_waits_instead_of_closing_empty() {
 #[test]
 fn a_full_pool_schedules_no_wake_up() {
     let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 1 }", "{ rounds: 8 }"), "1,5,100000\n");
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     close(&ran.aggregate_times(), &(1..=8).map(|v| v as f64 * TASK).collect::<Vec<_>>());
     close(&times(&ran.events_of("dispatch")), &(0..8).map(|v| v as f64 * TASK).collect::<Vec<_>>());
@@ -304,7 +304,7 @@ stop: {{ rounds: 1 }}
 fn a_wake_up_already_pending_for_the_same_instant_is_not_doubled() {
     let trace = "0,0,0.5\n0,5,100000\n1,0,0.5\n1,5,100000\n";
     let ran = run_with_trace(&scenario(2, "{ kind: fedasync, concurrency: 2 }", "{ rounds: 4 }"), trace);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "rounds", "{s}");
     close(&times(&ran.events_of("dispatch")), &[0.0, 0.0, 5.0, 5.0, 6.0]);
     close(&ran.aggregate_times(), &[1.0, 1.0, 6.0, 6.0]);
@@ -362,7 +362,7 @@ fn fedbuff_stops_at_the_release_that_would_pass_the_budget() {
     let eps = epsilons(&run_yaml(&private_fedbuff("{ rounds: 6 }"), 1));
     let budget = eps[3] + (eps[4] - eps[3]) / 1000.0;
     let ran = run_yaml(&private_fedbuff(&format!("{{ rounds: 6, max_epsilon: {budget} }}")), 1);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "max_epsilon", "{s}");
     assert_eq!(s["rounds"], 3, "{s}");
     assert!((s["epsilon"].as_f64().unwrap() - eps[3]).abs() < 1e-12, "{s}");
@@ -386,7 +386,7 @@ fn a_partial_buffer_past_the_budget_is_dropped_at_the_time_limit() {
     assert_eq!(eps.len(), 4, "version 0 and three releases: {eps:?}");
     let budget = eps[2] + (eps[3] - eps[2]) / 1000.0;
     let ran = run_yaml(&private_fedbuff(&format!("{{ virtual_time_s: 3.5, max_epsilon: {budget} }}")), 1);
-    let s = summary(&ran);
+    let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "virtual_time", "{s}");
     assert_eq!(s["rounds"], 2, "{s}");
     assert!((s["epsilon"].as_f64().unwrap() - eps[2]).abs() < 1e-12, "{s}");
@@ -401,12 +401,12 @@ fn a_partial_buffer_past_the_budget_is_dropped_at_the_time_limit() {
 /// may come near all 40.
 #[test]
 fn diurnal_selection_favours_no_client() {
-    let yaml = scenario(50, "{ kind: fedavg, clients_per_round: 5 }", "{ rounds: 40 }").replace(
-        "availability: { kind: trace, path: trace.csv }",
-        "availability: { kind: diurnal, period_h: 100, on_fraction: 0.5 }",
+    let yaml = with_availability(
+        &scenario(50, "{ kind: fedavg, clients_per_round: 5 }", "{ rounds: 40 }"),
+        "{ kind: diurnal, period_h: 100, on_fraction: 0.5 }",
     );
     let ran = run_yaml(&yaml, 1);
-    assert_eq!(summary(&ran)["stop_reason"], "rounds");
+    assert_eq!(ran.summary_json()["stop_reason"], "rounds");
     let mut per_client = std::collections::BTreeMap::<u64, u32>::new();
     for e in ran.events_of("dispatch") {
         *per_client.entry(e["client"].as_u64().unwrap()).or_default() += 1;
@@ -425,8 +425,10 @@ fn diurnal_selection_favours_no_client() {
 /// client would let a cancelled report through.
 #[test]
 fn stragglers_reporting_at_the_closing_instant_are_not_delivered() {
-    let yaml = scenario(12, "{ kind: fedavg, clients_per_round: 4, over_selection: 1.5 }", "{ rounds: 8 }")
-        .replace("availability: { kind: trace, path: trace.csv }", "availability: { kind: always }");
+    let yaml = with_availability(
+        &scenario(12, "{ kind: fedavg, clients_per_round: 4, over_selection: 1.5 }", "{ rounds: 8 }"),
+        "{ kind: always }",
+    );
     let ran = run_yaml(&yaml, 1);
     // Round r runs from r - 1 to r seconds: six dispatched, two late.
     let late = times(&ran.events_of("late"));
@@ -436,5 +438,5 @@ fn stragglers_reporting_at_the_closing_instant_are_not_delivered() {
     // a round) and each counted report (four a round).
     let delivered = ["download_done", "compute_done", "report"].map(|k| ran.events_of(k).len() as u64);
     assert_eq!(delivered, [48, 48, 32]);
-    assert_eq!(summary(&ran)["messages"], 1 + 48 + 48 + 32);
+    assert_eq!(ran.summary_json()["messages"], 1 + 48 + 48 + 32);
 }

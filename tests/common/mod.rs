@@ -27,6 +27,16 @@ impl Ran {
         self.events().into_iter().filter(|e| e["kind"] == kind).collect()
     }
 
+    /// `summary.json`, parsed.
+    pub fn summary_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("summary.json")).unwrap()
+    }
+
+    /// How many events are of any of `kinds`.
+    pub fn count(&self, kinds: &[&str]) -> u64 {
+        self.events().iter().filter(|e| kinds.iter().any(|k| e["kind"] == *k)).count() as u64
+    }
+
     /// Times of the server's `aggregate` events, in seconds.
     pub fn aggregate_times(&self) -> Vec<f64> {
         self.events_of("aggregate").iter().map(|e| e["t"].as_f64().unwrap()).collect()
