@@ -272,3 +272,49 @@ fn the_pld_accountant_runs_from_yaml_and_is_tighter_than_rdp() {
     assert!(p < r, "PLD {p} is not below RDP {r}");
     assert_eq!(model(&pld), model(&rdp), "the accountant changes only the accounting");
 }
+
+#[test]
+fn central_noise_of_version_v_comes_from_its_own_stream() {
+    // A step so small the clients send back the model they got: version 2
+    // is version 1 plus the noise released with it, over the cohort.
+    let yaml = r#"
+name: noise_stream
+seed: 11
+data: { dataset: digits, test_fraction: 0.2, normalize: standard, partition: { kind: iid } }
+clients:
+  count: 20
+  profiles:
+    - name: laptop
+      share: 1.0
+      compute: { samples_per_s: 500 }
+      network: { latency: { dist: constant, ms: 40 }, up_mbps: 10, down_mbps: 50 }
+model: { kind: softmax_regression }
+training: { local_epochs: 1, batch_size: 32, learning_rate: 1.0e-12 }
+strategy: { kind: fedavg, clients_per_round: 5 }
+privacy:
+  dp: { level: client, clip_norm: 0.5, noise_multiplier: 4.0, delta: 1.0e-5, accountant: rdp }
+stop: { rounds: ROUNDS }
+evaluation: { every_rounds: 1 }
+"#;
+    let one = run_yaml(&yaml.replace("ROUNDS", "1"), 1);
+    let two = run_yaml(&yaml.replace("ROUNDS", "2"), 1);
+    let (m1, m2) = (model(&one), model(&two));
+    // The noise of version v is the stream (seed, privacy.dp, sum, v):
+    // std noise_multiplier * clip_norm on the sum of the 5 models.
+    let mut noise = vec![0.0; m1.len()];
+    fedsim::privacy::dp::add_gaussian(&mut noise, 4.0 * 0.5, stream_of(11, 2));
+    let expected: Vec<f64> = m1.iter().zip(&noise).map(|(m, z)| m + z / 5.0).collect();
+    assert!(
+        max_diff(&m2, &expected) < 1e-9,
+        "version 2 = version 1 + its noise / 5: off by {}",
+        max_diff(&m2, &expected)
+    );
+    // Version 1's stream would give another model.
+    let mut other = vec![0.0; m1.len()];
+    fedsim::privacy::dp::add_gaussian(&mut other, 4.0 * 0.5, stream_of(11, 1));
+    assert!(max_diff(&noise, &other) > 0.1);
+}
+
+fn stream_of(seed: u64, version: u64) -> fedsim::sim::SeedTree {
+    fedsim::sim::SeedTree::new(seed).child("privacy.dp").child("sum").index(version)
+}

@@ -145,6 +145,32 @@ fn a_non_finite_update_stops_the_run_before_it_is_folded() {
 }
 
 #[test]
+fn a_divergence_found_by_the_final_evaluation_outranks_the_rounds_stop() {
+    // One full-batch step of 1e200: the MLP's parameters stay finite (about
+    // 1e200), but its logits are their product and overflow. Evaluation
+    // runs every 5 rounds, so the stop at round 1 is reached first and the
+    // final evaluation finds the divergence.
+    let yaml = base(
+        "strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 1 }\nevaluation: { every_rounds: 5 }\n",
+    )
+    .replace("softmax_regression }", "mlp, hidden: [8] }")
+    .replace("batch_size: 16, learning_rate: 0.1", "batch_size: 1000, learning_rate: 1.0e200");
+    let ran = run_yaml(&yaml, 1);
+    let s = ran.summary_json();
+    assert_eq!(s["stop_reason"], "diverged", "{s}");
+    let why = s["stop_message"].as_str().unwrap();
+    assert!(why.starts_with("round 1: the model's test loss is not finite"), "{why}");
+    // Version 2 is the initial model again, the last one that scores finite.
+    let first = &ran.result.rows[0];
+    let last = ran.result.rows.last().unwrap();
+    assert_eq!((last.round, last.accuracy, last.loss), (2, first.accuracy, first.loss));
+    assert_eq!(ran.events_of("aggregate").last().unwrap()["close"], "diverged");
+    all_finite(&ran);
+    rows_count_every_task(&ran);
+    check_run(&ran.dir);
+}
+
+#[test]
 fn the_cli_exits_3_on_divergence_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("d");
