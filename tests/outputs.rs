@@ -138,6 +138,7 @@ fn clients_csv_tallies_add_up_to_the_events() {
     assert_eq!(sum("late"), ran.events_of("late").len() as u64);
     let s = &ran.result.summary;
     assert_eq!(sum("bytes"), s.bytes_up + s.bytes_down);
+    assert_eq!(s.events, ran.events().len() as u64, "summary.json's events counts the lines of events.jsonl");
     for r in &rows {
         assert_eq!(r["profile"], "phone");
         assert!(num(r, "samples") > 0);

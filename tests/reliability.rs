@@ -276,6 +276,17 @@ fn a_clock_that_would_overflow_is_an_error_naming_the_key() {
     let deadline = base("strategy: { kind: fedavg, clients_per_round: 4, deadline_s: 1.0e11 }\nstop: { rounds: 3 }\n");
     let e = run_error(&deadline);
     assert!(e.contains("strategy.deadline_s puts a timer beyond it"), "{e}");
+    // Nobody is online before 1e11 s: the server's wake-up timer is past the end.
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("late.csv");
+    let rows: String = (0..12).map(|c| format!("{c},1.0e11,1.1e11\n")).collect();
+    std::fs::write(&trace, format!("client,start_s,end_s\n{rows}")).unwrap();
+    let late = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 3 }\n").replace(
+        "  count: 12\n",
+        &format!("  count: 12\n  availability: {{ kind: trace, path: {} }}\n", trace.display()),
+    );
+    let e = run_error(&late);
+    assert!(e.contains("clients.availability puts a timer beyond it"), "{e}");
     // A far-off stop is refused before the run, by the work estimate, at its key.
     let far = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { virtual_time_s: 1.0e12 }\n");
     let e = load_str(&far, &Path::new(env!("CARGO_MANIFEST_DIR")).join("overflow.yaml"), &[]).unwrap_err().to_string();
