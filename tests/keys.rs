@@ -232,7 +232,6 @@ fn server_network_from_yaml_and_set() {
 /// uploads, and every message adds the server's 5 ms. Iris softmax
 /// regression has 4 * 3 + 3 = 15 parameters: 60 bytes, 480 bits each way.
 #[test]
-#[ignore = "the server's link is honoured by the simulation kernel being rebuilt in /work/main"]
 fn server_link_is_shared_by_concurrent_transfers() {
     let yaml = "name: server\nseed: 1\ndata: { dataset: iris }\nclients: { count: 4 }\nmodel: { kind: softmax_regression }\nstrategy: { kind: fedavg, clients_per_round: 4 }\nserver: { network: { up_mbps: 1, down_mbps: 2, latency: { dist: constant, ms: 5 } } }\nstop: { rounds: 1 }\n";
     let ran = run_yaml(yaml, 1);
