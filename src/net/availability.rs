@@ -289,6 +289,12 @@ mod tests {
         std::fs::write(&p, "0,10,20\n7,1,2\n").unwrap();
         let e = read_trace(&p, 2).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("clients.count"), "{e}");
+        // Times are finite and non-negative: each bad one is named at its row.
+        for (row, field) in [("0,-1,2", "start_s"), ("0,1,inf", "end_s"), ("0,NaN,2", "start_s")] {
+            std::fs::write(&p, format!("0,1,2\n{row}\n")).unwrap();
+            let e = read_trace(&p, 2).unwrap_err().to_string();
+            assert!(e.contains(":2:") && e.contains(&format!("{field}: expected non-negative seconds")), "{row}: {e}");
+        }
     }
 
     /// A diurnal window is `[phase, phase + on)`: open at its first
