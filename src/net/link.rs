@@ -390,6 +390,19 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_past_another_completion_keeps_that_completion() {
+        // A (5 Mbit) and B (20 Mbit) share 10 Mb/s: A ends at 1 s. B is
+        // cancelled at 2 s before anyone asked what ended: A's completion
+        // is still reported, at its own instant.
+        let mut link = SharedLink::new(10e6);
+        link.start(VirtualTime::ZERO, 1, 5e6, INF);
+        link.start(VirtualTime::ZERO, 2, 20e6, INF);
+        assert!(link.cancel(secs(2.0), 2));
+        assert_eq!(link.next_completion(), Some(secs(1.0)));
+        assert_eq!(link.finish_until(secs(2.0)), vec![1]);
+    }
+
+    #[test]
     fn zero_bits_and_infinite_paths_end_at_once() {
         let mut link = SharedLink::new(10e6);
         link.start(secs(3.0), 1, 0.0, 1e6);
