@@ -155,3 +155,23 @@ fn a_paused_clock_waits_until_resumed() {
     assert_eq!(pace.reached(), 1.0);
     resumer.join().unwrap();
 }
+
+#[test]
+fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
+    // At 1000x, an instant 10,000 s away is 10 s of wall time off: while
+    // the run waits for it, the view's clock runs on from 0 at the speed.
+    let pace = Arc::new(Pace::new(1000.0));
+    let p = pace.clone();
+    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4)));
+    let start = std::time::Instant::now();
+    let mut seen = pace.virtual_now();
+    while seen < 1.0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(2));
+        seen = pace.virtual_now();
+    }
+    assert!(seen >= 1.0 && seen < 1e4, "virtual time shown: {seen}");
+    assert_eq!(pace.reached(), 0.0, "the instant is not delivered yet");
+    pace.release();
+    waiter.join().unwrap();
+    assert_eq!(pace.reached(), 1e4);
+}
