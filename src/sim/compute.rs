@@ -216,6 +216,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dropping_the_pool_stops_its_workers() {
+        // The workers hold the runner; once they have stopped, nothing does.
+        let token = Arc::new(());
+        let held = token.clone();
+        let runner = move |x: &u32| {
+            let _keep = &held;
+            vec![*x as f64]
+        };
+        let pool = ComputePool::new(3, Arc::new(runner), |_: &u32| 1);
+        assert_eq!(pool.workers.len(), 2);
+        drop(pool);
+        assert_eq!(Arc::strong_count(&token), 1, "a worker still runs");
+    }
+
+    #[test]
     fn every_job_gives_its_result_once_and_cancelled_ones_none() {
         for (threads, cost) in [(1, 1), (3, 1), (1, 1_000_000), (3, 1_000_000)] {
             let pool = ComputePool::new(
