@@ -278,8 +278,8 @@ fn same_instant_reports_are_checkpointed_one_model_version_at_a_time() {
     let o = fedsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q", "--checkpoint-every", "3"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
-    let times: Vec<&str> =
-        log.lines().filter(|l| l.contains("\"kind\":\"report\"")).map(|l| &l[..l.find(',').unwrap()]).collect();
+    let events = log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+    let times: Vec<f64> = events.filter(|e| e["kind"] == "report").map(|e| e["t"].as_f64().unwrap()).collect();
     assert!(times.windows(2).filter(|w| w[0] == w[1]).count() >= 8, "the reports share instants: {times:?}");
     // Versions 9 and 10 come from one instant; the last checkpoint is at 9.
     let (ck, _) = fedsim::checkpoint::read(&out).expect("the checkpoint reads back");
