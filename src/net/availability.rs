@@ -339,6 +339,22 @@ mod tests {
         assert_eq!(m.next_opening(t(0), |c| c == 0), None);
     }
 
+    /// Windows as long as the period never shut, and windows of length
+    /// zero never open: neither has a next opening, at any instant.
+    #[test]
+    fn always_open_or_never_open_windows_have_no_next_opening() {
+        for on_fraction in [1.0, 0.0] {
+            let spec = Availability::Diurnal { period_h: 1.0, on_fraction };
+            let m = AvailabilityModel::new(&spec, 50, SeedTree::new(9)).unwrap();
+            for s in [0.0, 17.5, 1799.0, 3600.0, 5000.0] {
+                let t = VirtualTime::from_secs_f64(s);
+                assert_eq!(m.next_opening(t, |_| true), None, "on_fraction {on_fraction} at {s} s");
+                let open = on_fraction == 1.0;
+                assert!((0..50).all(|c| m.is_available(c, t) == open), "on_fraction {on_fraction} at {s} s");
+            }
+        }
+    }
+
     #[test]
     fn the_online_runs_and_the_next_opening_agree_with_a_scan() {
         for (on_fraction, n) in [(0.3, 500u32), (0.02, 300), (0.97, 200)] {

@@ -414,6 +414,15 @@ mod tests {
         unlimited.start(secs(1.0), 8, 0.0, INF);
         assert_eq!(unlimited.rate(7), None, "already ended");
         assert_eq!(drain(&mut unlimited), vec![(secs(1.0), 7), (secs(1.0), 8)]);
+
+        // Ended as it starts, a zero-bit transfer takes no share of the
+        // link, not even until the next call.
+        let mut shared = SharedLink::new(10e6);
+        shared.start(secs(0.0), 1, 8e6, 1e9);
+        shared.start(secs(0.5), 2, 0.0, 1e9);
+        assert_eq!(shared.active(), 1);
+        assert_eq!(shared.rate(1), Some(10e6));
+        assert_eq!(drain(&mut shared), vec![(secs(0.5), 2), (secs(0.8), 1)]);
     }
 
     #[test]

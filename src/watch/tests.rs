@@ -175,3 +175,24 @@ fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
     waiter.join().unwrap();
     assert_eq!(pace.reached(), 1e4);
 }
+
+#[test]
+fn a_speed_change_paces_only_what_is_left_after_the_instant_reached() {
+    // 10,000 s pass at once at 1e9x; at 1x, the next 0.01 s take 10 ms of
+    // wall time from the instant reached, not from virtual time zero
+    // (which would be 10,000 s more).
+    let pace = Arc::new(Pace::new(1e9));
+    RealTime::shared(pace.clone()).advance_to(VirtualTime::from_secs_f64(1e4));
+    assert_eq!(pace.reached(), 1e4);
+    pace.set_speed(1.0);
+    let p = pace.clone();
+    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4 + 0.01)));
+    let start = std::time::Instant::now();
+    while pace.reached() < 1e4 + 0.01 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let reached = pace.reached();
+    pace.release();
+    waiter.join().unwrap();
+    assert_eq!(reached, 1e4 + 0.01, "the clock still waits after {:?}", start.elapsed());
+}
