@@ -159,21 +159,57 @@ fn a_paused_clock_waits_until_resumed() {
 #[test]
 fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
     // At 1000x, an instant 10,000 s away is 10 s of wall time off: while
-    // the run waits for it, the view's clock runs on from 0 at the speed.
+    // the run waits for it, the view's clock runs on from 0 at the speed,
+    // that is 1000 virtual seconds per wall second since the pace began.
+    let before = std::time::Instant::now();
+    let pace = Arc::new(Pace::new(1000.0));
+    let after = std::time::Instant::now();
+    let p = pace.clone();
+    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4)));
+    let mut seen = pace.virtual_now();
+    while seen < 2.0 && before.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(2));
+        seen = pace.virtual_now();
+    }
+    assert!((2.0..1e4).contains(&seen), "virtual time shown: {seen}");
+    let least = 1000.0 * after.elapsed().as_secs_f64();
+    let shown = pace.virtual_now();
+    let most = 1000.0 * before.elapsed().as_secs_f64();
+    assert!((least..=most).contains(&shown), "shown {shown} s, not within [{least}, {most}]");
+    assert_eq!(pace.reached(), 0.0, "the instant is not delivered yet");
+    // Released, the waiter returns at once (within its 20 ms slice), not
+    // after the 10 s it was waiting for.
+    let released = std::time::Instant::now();
+    pace.release();
+    waiter.join().unwrap();
+    assert!(released.elapsed() < Duration::from_secs(2), "released after {:?}", released.elapsed());
+    assert_eq!(pace.reached(), 1e4);
+}
+
+#[test]
+fn pausing_freezes_the_shown_time_where_it_stood() {
     let pace = Arc::new(Pace::new(1000.0));
     let p = pace.clone();
     let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4)));
     let start = std::time::Instant::now();
-    let mut seen = pace.virtual_now();
-    while seen < 1.0 && start.elapsed() < Duration::from_secs(5) {
+    while pace.virtual_now() < 5.0 && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(2));
-        seen = pace.virtual_now();
     }
-    assert!((1.0..1e4).contains(&seen), "virtual time shown: {seen}");
-    assert_eq!(pace.reached(), 0.0, "the instant is not delivered yet");
+    let running = pace.virtual_now();
+    pace.set_paused(true);
+    let frozen = pace.virtual_now();
+    // Paused where it stood: no jump back to the last delivered instant,
+    // and no further while paused.
+    assert!(running >= 5.0 && frozen >= running, "shown {running} s running, {frozen} s paused");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(pace.virtual_now(), frozen);
+    pace.set_speed(2000.0);
+    assert_eq!(pace.virtual_now(), frozen, "a speed change while paused moves nothing");
+    pace.set_paused(false);
+    let resumed = pace.virtual_now();
+    assert!(resumed >= frozen && resumed < frozen + 1000.0, "resumed at {resumed} s from {frozen} s");
     pace.release();
     waiter.join().unwrap();
-    assert_eq!(pace.reached(), 1e4);
 }
 
 #[test]
