@@ -67,5 +67,10 @@ mod tests {
         // Two u32s (a task tag) keep both.
         assert_ne!(hash((1u32, 2u32)), hash((3u32, 2u32)));
         assert_ne!(hash((1u32, 2u32)), hash((2u32, 1u32)));
+        // A usize is written as bytes: each byte is shifted in and kept.
+        let by_bytes: std::collections::HashSet<u64> = (0usize..1000).map(|i| hash(i) >> 57).collect();
+        assert!(by_bytes.len() > 100, "{} tags", by_bytes.len());
+        assert_ne!(hash(1usize), hash(2usize));
+        assert_ne!(hash(0x0100usize), hash(0x0001usize));
     }
 }
