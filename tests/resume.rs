@@ -285,3 +285,27 @@ fn same_instant_reports_are_checkpointed_one_model_version_at_a_time() {
     let (ck, _) = fedsim::checkpoint::read(&out).expect("the checkpoint reads back");
     assert_eq!(ck.server.version, 9);
 }
+
+/// A resumed run takes checkpoints of its own (here one per version), and
+/// each counts the bytes of the logs written before the resume too: a
+/// second resume, from the last of them, still gives the uninterrupted
+/// run's files byte for byte.
+#[test]
+fn a_resumed_run_can_be_resumed_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    assert!(run(&scenario("dropout.yaml"), &reference, &[]).status.success());
+    let dir = tmp.path().join("twice");
+    let o = run(&scenario("dropout.yaml"), &dir, &["--checkpoint-every", "25"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = fedsim::checkpoint::read(&dir).expect("the first checkpoint reads back").0.server.version;
+    assert_eq!(first, 25);
+    let o = fedsim(&["resume", dir.to_str().unwrap(), "-q", "--checkpoint-every", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second = fedsim::checkpoint::read(&dir).expect("the resumed run's checkpoint reads back").0.server.version;
+    assert!(second > first, "the resumed run took no checkpoint of its own: {second}");
+    assert_same(&reference, &dir, "resumed once");
+    let o = resume(&dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same(&reference, &dir, "resumed from a resumed run's checkpoint");
+}

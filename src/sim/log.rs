@@ -600,6 +600,34 @@ mod tests {
         }
     }
 
+    /// `len` counts every byte of the log, in the file or still buffered,
+    /// and a resumed log counts on from the bytes already in the file (a
+    /// checkpoint records it, and a later resume cuts the file there).
+    #[test]
+    fn a_json_log_counts_its_bytes_written_buffered_and_carried_over() {
+        let e = Event::new(VirtualTime::from_secs_f64(1.5), EventKind::Report, Some(3), 2).bytes(40);
+        let mut line = Vec::new();
+        e.write_json(&mut line).unwrap();
+        let n = line.len() as u64;
+
+        let mut log = JsonLines::new(Vec::new());
+        assert!(log.is_empty());
+        log.record(&e).unwrap();
+        assert!(!log.is_empty());
+        assert_eq!(log.len(), n, "one line, buffered");
+        log.flush().unwrap();
+        log.record(&e).unwrap();
+        assert_eq!(log.len(), 2 * n, "one line written, one buffered");
+        assert_eq!(log.finish().unwrap().len() as u64, 2 * n);
+
+        let mut resumed = JsonLines::resume(Vec::new(), 1000);
+        assert!(!resumed.is_empty());
+        assert_eq!(resumed.len(), 1000);
+        resumed.record(&e).unwrap();
+        resumed.flush().unwrap();
+        assert_eq!(resumed.len(), 1000 + n);
+    }
+
     proptest! {
         /// The hand-written line says what `Display` and serde_json would.
         #[test]
