@@ -262,6 +262,21 @@ mod tests {
         assert_eq!(order, ["b1", "server", "a2"]);
     }
 
+    /// Equality agrees with the order: the slot (where the item waits)
+    /// takes no part in either.
+    #[test]
+    fn keys_are_equal_exactly_when_they_order_equal() {
+        let key = |ns, seq, slot| Key { at: VirtualTime::from_nanos(ns), seq, slot };
+        let keys = [key(5, 1, 0), key(5, 1, 7), key(5, 2, 0), key(6, 1, 0)];
+        for a in keys {
+            for b in keys {
+                assert_eq!(a == b, a.cmp(&b) == Ordering::Equal, "{a:?} and {b:?}");
+            }
+        }
+        assert!(key(5, 1, 0) == key(5, 1, 7));
+        assert!(key(5, 1, 0) != key(5, 2, 0));
+    }
+
     proptest::proptest! {
         /// Whatever mix of pushes (at the current instant or later) and
         /// pops, items leave in (time, push order), as from a sorted list.
