@@ -262,6 +262,25 @@ mod tests {
         assert_eq!(order, ["b1", "server", "a2"]);
     }
 
+    /// Items due now and later wait in two places; the queue is empty only
+    /// when both are, and counts the items of both.
+    #[test]
+    fn the_queue_is_empty_only_when_nothing_waits_now_or_later() {
+        let mut q = EventQueue::new(1);
+        let t = VirtualTime::from_nanos;
+        assert!(q.is_empty() && q.len() == 0);
+        q.push(t(5), None, "later");
+        assert!(!q.is_empty() && q.len() == 1);
+        q.pop();
+        q.push(t(5), None, "now");
+        q.push(t(9), None, "later");
+        assert!(!q.is_empty() && q.len() == 2);
+        q.pop();
+        assert!(!q.is_empty() && q.len() == 1);
+        q.pop();
+        assert!(q.is_empty() && q.len() == 0);
+    }
+
     /// Equality agrees with the order: the slot (where the item waits)
     /// takes no part in either.
     #[test]
