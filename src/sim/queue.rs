@@ -268,17 +268,17 @@ mod tests {
     fn the_queue_is_empty_only_when_nothing_waits_now_or_later() {
         let mut q = EventQueue::new(1);
         let t = VirtualTime::from_nanos;
-        assert!(q.is_empty() && q.len() == 0);
+        assert_eq!((q.is_empty(), q.len()), (true, 0));
         q.push(t(5), None, "later");
-        assert!(!q.is_empty() && q.len() == 1);
+        assert_eq!((q.is_empty(), q.len()), (false, 1));
         q.pop();
         q.push(t(5), None, "now");
         q.push(t(9), None, "later");
-        assert!(!q.is_empty() && q.len() == 2);
+        assert_eq!((q.is_empty(), q.len()), (false, 2));
         q.pop();
-        assert!(!q.is_empty() && q.len() == 1);
+        assert_eq!((q.is_empty(), q.len()), (false, 1));
         q.pop();
-        assert!(q.is_empty() && q.len() == 0);
+        assert_eq!((q.is_empty(), q.len()), (true, 0));
     }
 
     /// Equality agrees with the order: the slot (where the item waits)
