@@ -156,6 +156,12 @@ fn a_paused_clock_waits_until_resumed() {
     resumer.join().unwrap();
 }
 
+/// A run waiting, on a thread of its own, for the instant `s` seconds.
+fn wait_in_background(pace: &Arc<Pace>, s: f64) -> std::thread::JoinHandle<()> {
+    let p = pace.clone();
+    std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(s)))
+}
+
 #[test]
 fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
     // At 1000x, an instant 10,000 s away is 10 s of wall time off: while
@@ -164,8 +170,7 @@ fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
     let before = std::time::Instant::now();
     let pace = Arc::new(Pace::new(1000.0));
     let after = std::time::Instant::now();
-    let p = pace.clone();
-    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4)));
+    let waiter = wait_in_background(&pace, 1e4);
     let mut seen = pace.virtual_now();
     while seen < 2.0 && before.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(2));
@@ -189,8 +194,7 @@ fn a_paced_clock_shows_virtual_time_running_on_between_deliveries() {
 #[test]
 fn pausing_freezes_the_shown_time_where_it_stood() {
     let pace = Arc::new(Pace::new(1000.0));
-    let p = pace.clone();
-    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4)));
+    let waiter = wait_in_background(&pace, 1e4);
     let start = std::time::Instant::now();
     while pace.virtual_now() < 5.0 && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(2));
@@ -221,8 +225,7 @@ fn a_speed_change_paces_only_what_is_left_after_the_instant_reached() {
     RealTime::shared(pace.clone()).advance_to(VirtualTime::from_secs_f64(1e4));
     assert_eq!(pace.reached(), 1e4);
     pace.set_speed(1.0);
-    let p = pace.clone();
-    let waiter = std::thread::spawn(move || RealTime::shared(p).advance_to(VirtualTime::from_secs_f64(1e4 + 0.01)));
+    let waiter = wait_in_background(&pace, 1e4 + 0.01);
     let start = std::time::Instant::now();
     while pace.reached() < 1e4 + 0.01 && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(2));
