@@ -88,6 +88,29 @@ fn fedasync_advances_on_every_arrival() {
     assert_eq!(times.iter().filter(|&&t| (t - 2.5).abs() < 1e-9).count(), 2);
 }
 
+/// A drop frees a slot but brings no update: FedAsync refills the slot and
+/// the model stays as it is (no aggregate of zero updates).
+#[test]
+fn fedasync_advances_on_updates_only_never_on_a_drop() {
+    let yaml = two_tiers("{ kind: fedasync, concurrency: 10, mixing: 0.5 }", 30)
+        .replace("  count: 10\n", "  count: 10\n  dropout: { probability: 0.3 }\n");
+    let ran = run_yaml(&yaml, 1);
+    let drops = ran.events_of("drop").len();
+    assert!(drops >= 5, "the scenario must drop tasks: {drops} drops");
+    // Each version mixes in exactly the report just before it.
+    let mut previous = String::new();
+    for e in ran.events() {
+        let kind = e["kind"].as_str().unwrap();
+        if kind == "aggregate" {
+            assert_eq!(e["updates"], 1, "{e}");
+            assert_eq!(previous, "report", "{e} follows a {previous}");
+        }
+        previous = kind.to_string();
+    }
+    assert_eq!(ran.events_of("aggregate").len(), 30);
+    assert_eq!(ran.events_of("report").len(), 30);
+}
+
 #[test]
 fn max_staleness_drops_and_counts_stale_updates() {
     let ran = run_yaml(&two_tiers("{ kind: fedbuff, concurrency: 10, buffer_size: 5, max_staleness: 1 }", 6), 1);

@@ -313,6 +313,21 @@ evaluation: { every_rounds: 1 }
     let mut other = vec![0.0; m1.len()];
     fedsim::privacy::dp::add_gaussian(&mut other, 4.0 * 0.5, stream_of(11, 1));
     assert!(max_diff(&noise, &other) > 0.1);
+
+    // FedBuff noises its buffer of 5 deltas the same way: the new version
+    // is the old one plus server_learning_rate x the noise / 5.
+    let fedbuff = yaml.replace(
+        "strategy: { kind: fedavg, clients_per_round: 5 }",
+        "strategy: { kind: fedbuff, concurrency: 5, buffer_size: 5, server_learning_rate: 0.5 }",
+    );
+    let (one, two) = (run_yaml(&fedbuff.replace("ROUNDS", "1"), 1), run_yaml(&fedbuff.replace("ROUNDS", "2"), 1));
+    let (m1, m2) = (model(&one), model(&two));
+    let expected: Vec<f64> = m1.iter().zip(&noise).map(|(m, z)| m + 0.5 * z / 5.0).collect();
+    assert!(
+        max_diff(&m2, &expected) < 1e-9,
+        "FedBuff: version 2 = version 1 + 0.5 x its noise / 5: off by {}",
+        max_diff(&m2, &expected)
+    );
 }
 
 fn stream_of(seed: u64, version: u64) -> fedsim::sim::SeedTree {
