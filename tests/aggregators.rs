@@ -35,6 +35,17 @@ fn median_is_coordinate_wise() {
     assert_close(&fold_all(&mut Robust::new("fedmedian", ROUNDS, Rule::Median), &[0.0; 4]), &[1.0, 0.0, 2.5, 4.0], 0.0);
 }
 
+/// The middle value of an odd count (here the third of five, which no
+/// count of three tells from the second), the mean of the two middle
+/// values of an even one.
+#[test]
+fn the_median_of_odd_and_even_counts() {
+    assert_eq!(fedsim::strategy::median(&mut [5.0, 1.0, 4.0, 2.0, 3.0]), 3.0);
+    assert_eq!(fedsim::strategy::median(&mut [7.0]), 7.0);
+    assert_eq!(fedsim::strategy::median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+    assert_eq!(fedsim::strategy::median(&mut [9.0, -1.0]), 4.0);
+}
+
 #[test]
 fn krum_with_no_byzantine_picks_the_most_central() {
     let krum = Rule::Krum { byzantine: 0, keep: 1 };
@@ -52,6 +63,12 @@ fn a_fractional_trim_rounds_down() {
     // At most (n - 1) / 2 per end: something always stays.
     let mut xs = [5.0, 1.0, 3.0, 2.0];
     assert!((fedsim::strategy::trimmed_mean(&mut xs, 0.49) - 2.5).abs() < 1e-12);
+    // Called directly with half or more (a scenario cannot ask for it):
+    // floor(0.5 x 4) = 2 per end would leave nothing; the cap keeps 2.
+    for beta in [0.5, 0.9] {
+        let mut xs = [5.0, 1.0, 3.0, 2.0];
+        assert_eq!(fedsim::strategy::trimmed_mean(&mut xs, beta), 2.5, "beta {beta}");
+    }
 }
 
 #[test]

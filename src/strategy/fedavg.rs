@@ -157,6 +157,17 @@ mod tests {
         assert!((g[3] - 8.2).abs() < 1e-12);
     }
 
+    /// The public helper, outside any strategy: `sum w x / sum w`, and no
+    /// mean of nothing or of zero weight.
+    #[test]
+    fn weighted_mean_divides_by_the_total_weight() {
+        let m = super::weighted_mean(&[(1.0, &[0.0, 2.0][..]), (3.0, &[4.0, 2.0][..])]).unwrap();
+        assert_eq!(m, vec![3.0, 2.0]);
+        assert_eq!(super::weighted_mean(&[(2.0, &[5.0][..])]), Some(vec![5.0]));
+        assert_eq!(super::weighted_mean(&[(0.0, &[1.0][..])]), None);
+        assert_eq!(super::weighted_mean(&[]), None);
+    }
+
     proptest! {
         /// The weights sum to one: the mean of identical vectors is that
         /// vector, and the mean lies within the inputs' range.
