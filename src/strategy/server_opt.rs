@@ -177,6 +177,26 @@ mod tests {
         assert_eq!(sign(-0.0), 0.0);
     }
 
+    /// The mean comes from FedAvg, so the calls about it reach FedAvg: with
+    /// no momentum and a unit step the optimiser's model is that mean.
+    #[test]
+    fn the_mean_gets_every_call() {
+        let schedule = Schedule::Continuous { concurrency: 1, max_staleness: None };
+        let mut s = ServerOptimizer::new("fedavgm", schedule, ServerRule::Momentum { momentum: 0.0 }, 1.0, 0.0);
+        // Two updates from base [1, 2], weight 2 in all: the sum of the
+        // weighted models is 2 * base + delta = [4, 2]; the noise adds [2, 0].
+        assert!(s.fold_sum(&[1.0, 2.0], &[2.0, -2.0], 2.0, 2));
+        assert!(s.perturb(&[2.0, 0.0]));
+        let mut global = vec![0.0; 2];
+        assert_eq!(s.aggregate(&mut global), 2);
+        assert_eq!(global, [3.0, 1.0]);
+        // A discarded round leaves the model as it was.
+        assert!(s.fold_sum(&[1.0, 2.0], &[8.0, 8.0], 2.0, 2));
+        s.discard();
+        assert_eq!(s.aggregate(&mut global), 0);
+        assert_eq!(global, [3.0, 1.0]);
+    }
+
     /// Two rounds of one client whose model is `target`: delta = target - x.
     fn two_steps(rule: ServerRule, eta: f64, tau: f64, x0: &[f64], targets: [&[f64]; 2]) -> Vec<f64> {
         let mut s =
@@ -199,6 +219,16 @@ mod tests {
 
     fn close(a: &[f64], b: &[f64]) {
         assert!(a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-12), "{a:?} != {b:?}");
+    }
+
+    /// FedAdagrad with momentum (Reddi et al. 2021, Algorithm 2), beta1
+    /// 0.9, eta 1, tau 0, x = 0, one client at 1 then at x + 2:
+    /// m = 0.1, v = 1, x = 0.1; then m = 0.9 * 0.1 + 0.1 * 2 = 0.29,
+    /// v = 1 + 4 = 5, x = 0.1 + 0.29 / sqrt 5.
+    #[test]
+    fn fedadagrad_with_momentum_matches_a_hand_computed_step() {
+        let got = two_steps(ServerRule::Adagrad { beta1: 0.9 }, 1.0, 0.0, &[0.0], [&[1.0], &[2.1]]);
+        close(&got, &[0.1 + 0.29 / 5f64.sqrt()]);
     }
 
     /// Flower 1.13+ `fedadam.py` by hand, beta1 0.9, beta2 0.99, eta 0.1,
