@@ -124,10 +124,6 @@ impl Protocol {
         matches!(self, Protocol::Rounds { round: Some(r), .. } if r.opened_at == opened_at)
     }
 
-    pub fn round_open(&self) -> bool {
-        matches!(self, Protocol::Rounds { round: Some(_), .. })
-    }
-
     fn settled(&mut self, client: u32) {
         match self {
             Protocol::Rounds { round: Some(r), .. } => {
