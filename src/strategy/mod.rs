@@ -470,12 +470,18 @@ mod tests {
         }
     }
 
-    /// FedAvg, FedProx (which wraps it) and the enum over both hand every
-    /// call through: a known sum is folded, noised, averaged and dropped
-    /// the same way by each.
+    /// FedAvg, FedProx and the server optimisers (which wrap it; FedAvgM
+    /// with no momentum and a unit step is the mean) and the enum over
+    /// them hand every call through: a known sum is folded, noised,
+    /// averaged and dropped the same way by each.
     #[test]
     fn wrappers_pass_every_call_through() {
-        for mut s in [AnyStrategy::FedAvg(FedAvg::new(ROUNDS)), AnyStrategy::FedProx(FedProx::new(ROUNDS, 0.1))] {
+        let fedavgm = ServerOptimizer::new("fedavgm", ROUNDS, ServerRule::Momentum { momentum: 0.0 }, 1.0, 0.0);
+        for mut s in [
+            AnyStrategy::FedAvg(FedAvg::new(ROUNDS)),
+            AnyStrategy::FedProx(FedProx::new(ROUNDS, 0.1)),
+            AnyStrategy::ServerOpt(fedavgm),
+        ] {
             assert!(!s.ready(), "sync rounds never ask to advance");
             // Two updates from base [1, 2], weight 2 in all: the sum of
             // the weighted models is 2 * base + delta = [4, 2].

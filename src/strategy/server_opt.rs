@@ -177,26 +177,6 @@ mod tests {
         assert_eq!(sign(-0.0), 0.0);
     }
 
-    /// The mean comes from FedAvg, so the calls about it reach FedAvg: with
-    /// no momentum and a unit step the optimiser's model is that mean.
-    #[test]
-    fn the_mean_gets_every_call() {
-        let schedule = Schedule::Continuous { concurrency: 1, max_staleness: None };
-        let mut s = ServerOptimizer::new("fedavgm", schedule, ServerRule::Momentum { momentum: 0.0 }, 1.0, 0.0);
-        // Two updates from base [1, 2], weight 2 in all: the sum of the
-        // weighted models is 2 * base + delta = [4, 2]; the noise adds [2, 0].
-        assert!(s.fold_sum(&[1.0, 2.0], &[2.0, -2.0], 2.0, 2));
-        assert!(s.perturb(&[2.0, 0.0]));
-        let mut global = vec![0.0; 2];
-        assert_eq!(s.aggregate(&mut global), 2);
-        assert_eq!(global, [3.0, 1.0]);
-        // A discarded round leaves the model as it was.
-        assert!(s.fold_sum(&[1.0, 2.0], &[8.0, 8.0], 2.0, 2));
-        s.discard();
-        assert_eq!(s.aggregate(&mut global), 0);
-        assert_eq!(global, [3.0, 1.0]);
-    }
-
     /// Two rounds of one client whose model is `target`: delta = target - x.
     fn two_steps(rule: ServerRule, eta: f64, tau: f64, x0: &[f64], targets: [&[f64]; 2]) -> Vec<f64> {
         let mut s =
