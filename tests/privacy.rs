@@ -296,21 +296,25 @@ privacy:
 stop: { rounds: ROUNDS }
 evaluation: { every_rounds: 1 }
 "#;
-    let one = run_yaml(&yaml.replace("ROUNDS", "1"), 1);
-    let two = run_yaml(&yaml.replace("ROUNDS", "2"), 1);
-    let (m1, m2) = (model(&one), model(&two));
+    // The models after versions 1 and 2 of a scenario.
+    let versions = |yaml: &str| {
+        let at = |rounds: &str| model(&run_yaml(&yaml.replace("ROUNDS", rounds), 1));
+        (at("1"), at("2"))
+    };
+    // Version 2 is version 1 plus `step` times the noise over the 5 updates.
+    let assert_noised = |(m1, m2): (Vec<f64>, Vec<f64>), noise: &[f64], step: f64, what: &str| {
+        let expected: Vec<f64> = m1.iter().zip(noise).map(|(m, z)| m + step * z / 5.0).collect();
+        let off = max_diff(&m2, &expected);
+        assert!(off < 1e-9, "{what}: version 2 = version 1 + {step} x its noise / 5: off by {off}");
+    };
+    let fedavg = versions(yaml);
     // The noise of version v is the stream (seed, privacy.dp, sum, v):
     // std noise_multiplier * clip_norm on the sum of the 5 models.
-    let mut noise = vec![0.0; m1.len()];
+    let mut noise = vec![0.0; fedavg.0.len()];
     fedsim::privacy::dp::add_gaussian(&mut noise, 4.0 * 0.5, stream_of(11, 2));
-    let expected: Vec<f64> = m1.iter().zip(&noise).map(|(m, z)| m + z / 5.0).collect();
-    assert!(
-        max_diff(&m2, &expected) < 1e-9,
-        "version 2 = version 1 + its noise / 5: off by {}",
-        max_diff(&m2, &expected)
-    );
+    assert_noised(fedavg, &noise, 1.0, "FedAvg");
     // Version 1's stream would give another model.
-    let mut other = vec![0.0; m1.len()];
+    let mut other = vec![0.0; noise.len()];
     fedsim::privacy::dp::add_gaussian(&mut other, 4.0 * 0.5, stream_of(11, 1));
     assert!(max_diff(&noise, &other) > 0.1);
 
@@ -320,14 +324,7 @@ evaluation: { every_rounds: 1 }
         "strategy: { kind: fedavg, clients_per_round: 5 }",
         "strategy: { kind: fedbuff, concurrency: 5, buffer_size: 5, server_learning_rate: 0.5 }",
     );
-    let (one, two) = (run_yaml(&fedbuff.replace("ROUNDS", "1"), 1), run_yaml(&fedbuff.replace("ROUNDS", "2"), 1));
-    let (m1, m2) = (model(&one), model(&two));
-    let expected: Vec<f64> = m1.iter().zip(&noise).map(|(m, z)| m + 0.5 * z / 5.0).collect();
-    assert!(
-        max_diff(&m2, &expected) < 1e-9,
-        "FedBuff: version 2 = version 1 + 0.5 x its noise / 5: off by {}",
-        max_diff(&m2, &expected)
-    );
+    assert_noised(versions(&fedbuff), &noise, 0.5, "FedBuff");
 }
 
 fn stream_of(seed: u64, version: u64) -> fedsim::sim::SeedTree {
