@@ -70,6 +70,24 @@ fn a_slow_link_slows_the_messages_sent_while_it_holds() {
     check_run(&ran);
 }
 
+/// Through a shared server link the slow client's own rate is still the
+/// one divided: with 100 Mb/s each way on the server's side, ten
+/// transfers get a fair share of 10 Mb/s, above the slowed 0.25 Mb/s
+/// client cap, so the rounds are exactly those without a server link.
+#[test]
+fn a_slow_link_through_a_shared_server_link_slows_the_clients_side() {
+    let yaml = format!(
+        "{BASE}strategy: {SYNC}\nstop: {{ rounds: 3 }}\nserver: {{ network: {{ up_mbps: 100, down_mbps: 100 }} }}\n\
+         faults: [{{ kind: slow_link, at_s: 0, duration_s: 0.5, factor: 4 }}]\n"
+    );
+    let ran = run_yaml(&yaml, 1);
+    let slow = 0.1 + 4.0 * 60.0 * 8.0 / 1e6;
+    let r1 = 2.0 * slow + 0.12;
+    let r2 = r1 + slow + 0.12 + LEG;
+    close(&times(&ran, "aggregate"), &[r1, r2, r2 + ROUND]);
+    check_run(&ran);
+}
+
 /// A cut client's messages are lost when sent: its upload at 0.22048 s
 /// fails as a drop, and until the partition heals at 1 s it is not
 /// selected (rounds 2 to 4 dispatch the 8 others), so each round closes
