@@ -276,6 +276,10 @@ fn a_clock_that_would_overflow_is_an_error_naming_the_key() {
     let deadline = base("strategy: { kind: fedavg, clients_per_round: 4, deadline_s: 1.0e11 }\nstop: { rounds: 3 }\n");
     let e = run_error(&deadline);
     assert!(e.contains("strategy.deadline_s puts a timer beyond it"), "{e}");
+    // The stop timer too, even when stop.rounds would end the run first.
+    let stop = base("strategy: { kind: fedavg, clients_per_round: 4 }\nstop: { rounds: 3, virtual_time_s: 1.0e12 }\n");
+    let e = run_error(&stop);
+    assert!(e.contains("stop.virtual_time_s puts a timer beyond it"), "{e}");
     // Nobody is online before 1e11 s: the server's wake-up timer is past the end.
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("late.csv");

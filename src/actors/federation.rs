@@ -607,3 +607,26 @@ impl Federation {
         self.data.n_clients()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue slot is reused once its item is popped; an answer prepared
+    /// for the earlier item must not be taken for the later one.
+    #[test]
+    fn a_prepared_answer_is_for_its_own_message_only() {
+        let mut queue = EventQueue::new(1);
+        let first = queue.push(VirtualTime::ZERO, None, ());
+        queue.pop_entry();
+        let second = queue.push(VirtualTime::ZERO, None, ());
+        assert_eq!(first.slot(), second.slot());
+        assert_ne!(first.seq(), second.seq());
+        let tag = TaskTag { client: 3, serial: 7 };
+        let mut prepared = Prepared::default();
+        prepared.put(first, ClientAnswer::Vanish { tag });
+        assert!(prepared.take(second).is_none(), "the later message took the earlier one's answer");
+        assert!(matches!(prepared.take(first), Some(ClientAnswer::Vanish { tag: t }) if t == tag));
+        assert!(prepared.take(first).is_none(), "an answer is taken once");
+    }
+}
