@@ -40,3 +40,47 @@ stop: { rounds: 25 }
     let delivered = ran.count(&["download_done", "compute_done", "report", "drop"]);
     assert_eq!(ran.summary_json()["messages"], 1 + delivered);
 }
+
+/// A client vanishes at `start + U * task` (docs/time-model.md), where the
+/// task is its whole closed form: both legs (50 ms + 60 B at 10 Mb/s) and
+/// 2 epochs of its 12 rows at 10 samples/s, 2.500096 s in all. Compute is
+/// nearly all of it, so drops must reach late into the task: with U
+/// uniform, the latest of ~100 falls past 90% of it.
+#[test]
+fn a_drop_falls_within_the_whole_task_including_every_epoch_of_compute() {
+    let yaml = r#"
+name: dropout-instant
+seed: 4
+data: { dataset: iris, test_fraction: 0.2 }
+clients:
+  count: 10
+  dropout: { probability: 0.5 }
+  profiles:
+    - name: only
+      share: 1.0
+      compute: { samples_per_s: 10 }
+      network: { latency: { dist: constant, ms: 50 }, up_mbps: 10, down_mbps: 10 }
+model: { kind: softmax_regression }
+training: { local_epochs: 2, batch_size: 8, learning_rate: 0.1 }
+strategy: { kind: fedavg, clients_per_round: 10 }
+stop: { rounds: 20 }
+"#;
+    let ran = run_yaml(yaml, 1);
+    let task = 2.0 * (0.05 + 60.0 * 8.0 / 10e6) + 2.0 * 12.0 / 10.0;
+    let mut started = std::collections::HashMap::new();
+    let mut shares = Vec::new();
+    for e in ran.events() {
+        let (t, client) = (e["t"].as_f64().unwrap(), e["client"].as_u64());
+        match e["kind"].as_str().unwrap() {
+            "dispatch" => {
+                started.insert(client.unwrap(), t);
+            }
+            "drop" => shares.push((t - started[&client.unwrap()]) / task),
+            _ => {}
+        }
+    }
+    assert!(shares.len() >= 60, "{} drops", shares.len());
+    assert!(shares.iter().all(|&s| (-1e-9..=1.0 + 1e-9).contains(&s)), "a drop outside its task: {shares:?}");
+    let latest = shares.iter().cloned().fold(0.0, f64::max);
+    assert!(latest > 0.9, "the latest drop is at {latest} of the task: compute is left out of it");
+}
