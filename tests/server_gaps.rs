@@ -190,6 +190,33 @@ fn a_poisson_round_with_nobody_available_waits_instead_of_closing_empty() {
     close(&starts, &[0.0, 5.0, 6.0]);
 }
 
+/// A Poisson round that every available client declines is over at once,
+/// with the model unchanged: 4 clients always available, each joining
+/// with q = 1/4, so about a third of the rounds are empty. An empty round
+/// closes `empty` with no update at the instant the round before it
+/// closed, and every other round takes one task (1 s).
+#[test]
+fn a_poisson_round_nobody_joins_closes_empty_at_once() {
+    let trace: String = (0..4).map(|c| format!("{c},0,100000\n")).collect();
+    let strategy = "{ kind: fedavg, clients_per_round: 1, selection: poisson }";
+    let ran = run_with_trace(&scenario(4, strategy, "{ rounds: 30 }"), &trace);
+    assert_eq!(ran.summary_json()["stop_reason"], "rounds");
+    let aggregates = ran.events_of("aggregate");
+    assert_eq!(aggregates.len(), 30);
+    let (mut before, mut empty) = (0.0, 0);
+    for a in &aggregates {
+        if a["close"] == "empty" {
+            empty += 1;
+            assert_eq!(a["updates"], 0, "{a}");
+            close(&[t(a)], &[before]);
+        } else {
+            close(&[t(a)], &[before + TASK]);
+        }
+        before = t(a);
+    }
+    assert!((3..=20).contains(&empty), "{empty} empty rounds of 30");
+}
+
 /// A full pool sets no wake-up. FedAsync, concurrency 1, two clients:
 /// client 0 always available, client 1 from 5 s. The pool is full from
 /// 0 s on (client 0, a task a second; at 5 s either client), so the server
