@@ -3,25 +3,30 @@
 mod common;
 use common::run_yaml;
 
+/// `count` iris clients that vanish mid-task with `probability`, all of
+/// them in every FedAvg round; one profile with 10 Mb/s links.
+fn scenario(
+    seed: u64,
+    count: u32,
+    probability: f64,
+    samples_per_s: &str,
+    latency: &str,
+    training: &str,
+    rounds: u32,
+) -> String {
+    format!(
+        "name: dropout\nseed: {seed}\ndata: {{ dataset: iris, test_fraction: 0.2 }}\nclients:\n  count: {count}\n  \
+         dropout: {{ probability: {probability} }}\n  profiles:\n    - name: only\n      share: 1.0\n      \
+         compute: {{ samples_per_s: {samples_per_s} }}\n      network: {{ latency: {latency}, up_mbps: 10, down_mbps: 10 }}\n\
+         model: {{ kind: softmax_regression }}\n{training}strategy: {{ kind: fedavg, clients_per_round: {count} }}\n\
+         stop: {{ rounds: {rounds} }}\n"
+    )
+}
+
 #[test]
 fn observed_dropout_rate_is_within_three_standard_deviations() {
-    let yaml = r#"
-name: dropout-rate
-seed: 9
-data: { dataset: iris, test_fraction: 0.2 }
-clients:
-  count: 100
-  dropout: { probability: 0.3 }
-  profiles:
-    - name: only
-      share: 1.0
-      compute: { samples_per_s: 100 }
-      network: { latency: { dist: exponential, mean_ms: 40 }, up_mbps: 10, down_mbps: 10 }
-model: { kind: softmax_regression }
-strategy: { kind: fedavg, clients_per_round: 100 }
-stop: { rounds: 25 }
-"#;
-    let ran = run_yaml(yaml, 2);
+    let yaml = scenario(9, 100, 0.3, "100", "{ dist: exponential, mean_ms: 40 }", "", 25);
+    let ran = run_yaml(&yaml, 2);
     let tasks = ran.events_of("dispatch").len() as f64;
     let drops = ran.events_of("drop").len() as f64;
     assert!(tasks >= 2000.0, "{tasks} tasks");
@@ -48,24 +53,16 @@ stop: { rounds: 25 }
 /// uniform, the latest of ~100 falls past 90% of it.
 #[test]
 fn a_drop_falls_within_the_whole_task_including_every_epoch_of_compute() {
-    let yaml = r#"
-name: dropout-instant
-seed: 4
-data: { dataset: iris, test_fraction: 0.2 }
-clients:
-  count: 10
-  dropout: { probability: 0.5 }
-  profiles:
-    - name: only
-      share: 1.0
-      compute: { samples_per_s: 10 }
-      network: { latency: { dist: constant, ms: 50 }, up_mbps: 10, down_mbps: 10 }
-model: { kind: softmax_regression }
-training: { local_epochs: 2, batch_size: 8, learning_rate: 0.1 }
-strategy: { kind: fedavg, clients_per_round: 10 }
-stop: { rounds: 20 }
-"#;
-    let ran = run_yaml(yaml, 1);
+    let yaml = scenario(
+        4,
+        10,
+        0.5,
+        "10",
+        "{ dist: constant, ms: 50 }",
+        "training: { local_epochs: 2, batch_size: 8, learning_rate: 0.1 }\n",
+        20,
+    );
+    let ran = run_yaml(&yaml, 1);
     let task = 2.0 * (0.05 + 60.0 * 8.0 / 10e6) + 2.0 * 12.0 / 10.0;
     let mut started = std::collections::HashMap::new();
     let mut shares = Vec::new();
