@@ -362,6 +362,16 @@ mod tests {
         assert_eq!(counts.len(), idle_online, "every idle online client is chosen sometimes");
         let expected = (trials * 5) as f64 / idle_online as f64;
         assert!(counts.values().all(|&k| (k as f64 - expected).abs() < 5.0 * expected.sqrt()), "{counts:?}");
+        // At an instant when nobody is online the choice is empty, and
+        // every client stays idle.
+        let few = AvailabilityModel::new(&spec, 3, SeedTree::new(4)).unwrap();
+        let dark = (0..360)
+            .map(|k| VirtualTime::from_secs_f64(k as f64 * 10.0))
+            .find(|&t| (0..3).all(|c| !few.is_available(c, t)))
+            .expect("three clients online a tenth of the hour leave some instant dark");
+        let mut s = IdleSet::all(3);
+        assert_eq!(s.take(2, dark, &few, &Faults::default(), &mut rng), Vec::<u32>::new());
+        assert_eq!(s.len(), 3);
     }
     #[test]
     fn a_cut_client_is_not_chosen_and_the_next_choice_waits_for_its_partition_to_end() {
