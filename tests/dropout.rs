@@ -9,7 +9,7 @@ fn scenario(
     seed: u64,
     count: u32,
     probability: f64,
-    samples_per_s: &str,
+    samples_per_s: f64,
     latency: &str,
     training: &str,
     rounds: u32,
@@ -25,7 +25,7 @@ fn scenario(
 
 #[test]
 fn observed_dropout_rate_is_within_three_standard_deviations() {
-    let yaml = scenario(9, 100, 0.3, "100", "{ dist: exponential, mean_ms: 40 }", "", 25);
+    let yaml = scenario(9, 100, 0.3, 100.0, "{ dist: exponential, mean_ms: 40 }", "", 25);
     let ran = run_yaml(&yaml, 2);
     let tasks = ran.events_of("dispatch").len() as f64;
     let drops = ran.events_of("drop").len() as f64;
@@ -57,7 +57,7 @@ fn a_drop_falls_within_the_whole_task_including_every_epoch_of_compute() {
         4,
         10,
         0.5,
-        "10",
+        10.0,
         "{ dist: constant, ms: 50 }",
         "training: { local_epochs: 2, batch_size: 8, learning_rate: 0.1 }\n",
         20,

@@ -53,16 +53,25 @@ fn without_faults_a_round_is_the_closed_form() {
     close(&times(&ran, "aggregate"), &(1..=5).map(|r| r as f64 * ROUND).collect::<Vec<_>>());
 }
 
-/// A slow link divides the bandwidth of every message sent while it
-/// holds: round 1 is slow both ways; round 2's download is slow, its
-/// upload (sent after the fault ended) is not.
-#[test]
-fn a_slow_link_slows_the_messages_sent_while_it_holds() {
-    let ran = run(SYNC, "[{ kind: slow_link, at_s: 0, duration_s: 0.5, factor: 4 }]");
+/// Every link 4 times slower for the first 0.5 s.
+const SLOW_LINK: &str = "[{ kind: slow_link, at_s: 0, duration_s: 0.5, factor: 4 }]";
+
+/// The first three rounds under [`SLOW_LINK`]: round 1 is slow both ways;
+/// round 2's download is slow, its upload (sent after the fault ended) is
+/// not; round 3 is a plain round.
+fn slowed_rounds() -> [f64; 3] {
     let slow = 0.1 + 4.0 * 60.0 * 8.0 / 1e6;
     let r1 = 2.0 * slow + 0.12;
     let r2 = r1 + slow + 0.12 + LEG;
-    close(&times(&ran, "aggregate")[..3], &[r1, r2, r2 + ROUND]);
+    [r1, r2, r2 + ROUND]
+}
+
+/// A slow link divides the bandwidth of every message sent while it
+/// holds.
+#[test]
+fn a_slow_link_slows_the_messages_sent_while_it_holds() {
+    let ran = run(SYNC, SLOW_LINK);
+    close(&times(&ran, "aggregate")[..3], &slowed_rounds());
     close(&times(&ran, "fault_start"), &[0.0]);
     close(&times(&ran, "fault_end"), &[0.5]);
     assert_eq!(ran.events_of("fault_start")[0]["fault"], "slow_link");
@@ -78,13 +87,10 @@ fn a_slow_link_slows_the_messages_sent_while_it_holds() {
 fn a_slow_link_through_a_shared_server_link_slows_the_clients_side() {
     let yaml = format!(
         "{BASE}strategy: {SYNC}\nstop: {{ rounds: 3 }}\nserver: {{ network: {{ up_mbps: 100, down_mbps: 100 }} }}\n\
-         faults: [{{ kind: slow_link, at_s: 0, duration_s: 0.5, factor: 4 }}]\n"
+         faults: {SLOW_LINK}\n"
     );
     let ran = run_yaml(&yaml, 1);
-    let slow = 0.1 + 4.0 * 60.0 * 8.0 / 1e6;
-    let r1 = 2.0 * slow + 0.12;
-    let r2 = r1 + slow + 0.12 + LEG;
-    close(&times(&ran, "aggregate"), &[r1, r2, r2 + ROUND]);
+    close(&times(&ran, "aggregate"), &slowed_rounds());
     check_run(&ran);
 }
 
