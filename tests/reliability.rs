@@ -235,6 +235,42 @@ fn clients_that_never_come_back_exhaust_the_run_at_their_last_window() {
     check_run(&ran.dir);
 }
 
+/// Evaluation takes no virtual time and changes nothing: however often the
+/// model is evaluated, a run makes the same models, at the same instants.
+/// Here the clients leave for good at 4 s, so the run is exhausted with
+/// nothing in flight: FedBuff then holds a partial buffer (aggregated at
+/// the stop, as at a time limit), and FedAsync holds nothing (its last
+/// version is final, evaluated or not).
+#[test]
+fn how_often_the_model_is_evaluated_never_changes_the_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trace: String =
+        std::iter::once("client,start_s,end_s\n".to_string()).chain((0..12).map(|c| format!("{c},0,4\n"))).collect();
+    std::fs::write(tmp.path().join("trace.csv"), trace).unwrap();
+    for strategy in ["fedbuff, concurrency: 3, buffer_size: 4", "fedasync, concurrency: 3"] {
+        let models = |every: u32| {
+            let yaml = base(&format!(
+                "strategy: {{ kind: {strategy} }}\nstop: {{ rounds: 1000000 }}\nevaluation: {{ every_rounds: {every} }}\n"
+            ))
+            .replace("model: {", "  availability: { kind: trace, path: trace.csv }\nmodel: {");
+            let ran = run_yaml_in(&yaml, 1, tmp.path());
+            assert_eq!(ran.summary_json()["stop_reason"], "exhausted", "{strategy}");
+            rows_count_every_task(&ran);
+            check_run(&ran.dir);
+            let models: Vec<String> =
+                ran.events_of("model").iter().map(|m| format!("{} {}", m["t"], m["sha256"])).collect();
+            (models, ran.events_of("aggregate").last().unwrap()["close"].clone())
+        };
+        let (every_version, last_close) = models(1);
+        for every in [2, 3] {
+            assert_eq!(models(every).0, every_version, "{strategy}, every {every} versions");
+        }
+        // FedBuff's last buffer is partial; FedAsync aggregates every update.
+        let partial = if strategy.starts_with("fedbuff") { "stop" } else { "update" };
+        assert_eq!(last_close, partial, "{strategy}");
+    }
+}
+
 /// Runs `yaml` expecting an error; returns its message, and checks that
 /// no folder (nor a staging one) is left.
 fn run_error(yaml: &str) -> String {

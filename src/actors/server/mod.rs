@@ -187,6 +187,9 @@ pub struct ServerState {
     pub closing: Option<RoundClose>,
     /// ALIE: the colluding attackers' honest updates of the open round.
     pub held: Vec<Update>,
+    /// Updates taken in (folded or held) since the last aggregation.
+    #[serde(default)]
+    pub pending: usize,
     /// A `server_down` fault holds: nothing is dispatched.
     pub down: bool,
     pub stop_message: Option<String>,
@@ -215,6 +218,7 @@ pub struct ServerActor {
     secure_round: Option<SecureRound>,
     closing: Option<RoundClose>,
     held: Vec<Update>,
+    pending: usize,
     down: bool,
     stop_message: Option<String>,
     sane: Option<Sane>,
@@ -251,6 +255,7 @@ impl ServerActor {
             secure_round: None,
             closing: None,
             held: Vec::new(),
+            pending: 0,
             down: false,
             stop_message: None,
             sane: None,
@@ -274,6 +279,7 @@ impl ServerActor {
             secure_round: self.secure_round.clone(),
             closing: self.closing,
             held: self.held.clone(),
+            pending: self.pending,
             down: self.down,
             stop_message: self.stop_message.clone(),
             sane: self.sane.clone(),
@@ -296,6 +302,7 @@ impl ServerActor {
         self.secure_round = s.secure_round;
         self.closing = s.closing;
         self.held = s.held;
+        self.pending = s.pending;
         self.down = s.down;
         self.stop_message = s.stop_message;
         self.sane = s.sane;
@@ -427,6 +434,7 @@ impl ServerActor {
         self.protocol.close();
         self.strategy.discard();
         self.held.clear();
+        self.pending = 0;
     }
 
     /// Hands out work as the protocol says: a new round, or refilled slots.
@@ -582,6 +590,7 @@ impl ServerActor {
         } else {
             self.strategy.fold(update);
         }
+        self.pending += 1;
         let next = self.protocol.reported(r.client);
         self.after(now, next, out);
     }
@@ -752,6 +761,7 @@ impl ServerActor {
             debug_assert!(noised, "validation admits central DP only with strategies that sum updates");
         }
         let updates = self.strategy.aggregate(global);
+        self.pending = 0;
         if !all_finite(&self.global) {
             self.global = before;
             let mut keys = self.cfg.suspects.server.clone();
@@ -904,8 +914,11 @@ impl ServerActor {
         }
         let reports = self.protocol.round_reports();
         let open = self.cancel_open(now, out);
-        if !open && self.last_evaluated != Some(self.version) {
-            // Nothing was cut short, and the final evaluation makes a new row.
+        if !open && self.pending == 0 && self.last_evaluated != Some(self.version) {
+            // Nothing was cut short or is held, and the final evaluation
+            // makes a new row. (What the server holds is aggregated even
+            // with nothing open, so that how often the model is evaluated
+            // never changes the models a run makes.)
             return;
         }
         if let (Some(dp), Some(max), true) = (&self.dp, self.cfg.stop.max_epsilon, self.protocol.refills()) {
