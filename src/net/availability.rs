@@ -286,6 +286,13 @@ mod tests {
         std::fs::write(&p, "# a comment\n\n0,1,2\n   \n  # indented\n1,3,4\n").unwrap();
         let m = read_trace(&p, 2).unwrap();
         assert_eq!((m[&0].len(), m[&1].len()), (1, 1));
+        // Only a first line that does not start with a number is a header:
+        // a first row of data is kept, and a word later on is an error.
+        std::fs::write(&p, "0,10,20\n1,1,2\n").unwrap();
+        assert_eq!(read_trace(&p, 2).unwrap()[&0], vec![(10_000_000_000, 20_000_000_000)]);
+        std::fs::write(&p, "0,10,20\nclient,start_s,end_s\n").unwrap();
+        let e = read_trace(&p, 2).unwrap_err().to_string();
+        assert!(e.contains(":2:") && e.contains("expected a client index"), "{e}");
         std::fs::write(&p, "0,10,20\n7,1,2\n").unwrap();
         let e = read_trace(&p, 2).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("clients.count"), "{e}");
