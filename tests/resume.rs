@@ -89,9 +89,9 @@ fn check_with(file: &str, extra: &[&str]) {
     // Taken when the model reached a multiple of 3, never in between.
     let (ck, _) = fedsim::checkpoint::read(&periodic).expect("the checkpoint reads back");
     assert!(
-        ck.server.version >= 3 && ck.server.version % 3 == 0,
+        ck.server.version() >= 3 && ck.server.version() % 3 == 0,
         "{file}: checkpoint at version {}",
-        ck.server.version
+        ck.server.version()
     );
     let out = resume(&periodic);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -283,7 +283,7 @@ fn same_instant_reports_are_checkpointed_one_model_version_at_a_time() {
     assert!(times.windows(2).filter(|w| w[0] == w[1]).count() >= 8, "the reports share instants: {times:?}");
     // Versions 9 and 10 come from one instant; the last checkpoint is at 9.
     let (ck, _) = fedsim::checkpoint::read(&out).expect("the checkpoint reads back");
-    assert_eq!(ck.server.version, 9);
+    assert_eq!(ck.server.version(), 9);
 }
 
 /// A resumed run takes checkpoints of its own (here one per version), and
@@ -298,11 +298,11 @@ fn a_resumed_run_can_be_resumed_again() {
     let dir = tmp.path().join("twice");
     let o = run(&scenario("dropout.yaml"), &dir, &["--checkpoint-every", "25"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let first = fedsim::checkpoint::read(&dir).expect("the first checkpoint reads back").0.server.version;
+    let first = fedsim::checkpoint::read(&dir).expect("the first checkpoint reads back").0.server.version();
     assert_eq!(first, 25);
     let o = fedsim(&["resume", dir.to_str().unwrap(), "-q", "--checkpoint-every", "1"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let second = fedsim::checkpoint::read(&dir).expect("the resumed run's checkpoint reads back").0.server.version;
+    let second = fedsim::checkpoint::read(&dir).expect("the resumed run's checkpoint reads back").0.server.version();
     assert!(second > first, "the resumed run took no checkpoint of its own: {second}");
     assert_same(&reference, &dir, "resumed once");
     let o = resume(&dir);

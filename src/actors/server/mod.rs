@@ -165,35 +165,55 @@ impl actix::Message for Finish {
 /// strategy's state is saved beside it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerState {
-    pub protocol: Protocol,
-    pub selection: SelectionState,
+    selection: SelectionState,
+    run: RunState,
+}
+
+impl ServerState {
+    /// The model versions made when it was saved.
+    pub fn version(&self) -> u64 {
+        self.run.version
+    }
+}
+
+/// The server's own changing state (selection keeps who is busy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    protocol: Protocol,
     #[serde(with = "crate::checkpoint::shared_model")]
-    pub global: Model,
-    pub version: u64,
-    pub wake_at: Option<VirtualTime>,
-    pub last_evaluated: Option<u64>,
-    pub last_evaluation: Option<Evaluation>,
+    global: Model,
+    /// Model versions made so far (0: the initial model).
+    version: u64,
+    /// The wake-up timer pending for the first instant an idle client
+    /// comes online.
+    wake_at: Option<VirtualTime>,
+    /// The version last evaluated, and its scores.
+    last_evaluated: Option<u64>,
+    last_evaluation: Option<Evaluation>,
     /// Events logged since the last evaluation (no row counts them yet).
-    pub unrecorded: bool,
-    pub stop_reason: Option<StopReason>,
-    pub dp: Option<CentralDp>,
+    unrecorded: bool,
+    /// Why the run stops, once it does.
+    stop_reason: Option<StopReason>,
+    /// Central DP: the accountant and the noise (none without it).
+    dp: Option<CentralDp>,
     /// How the open round's cohort was drawn (for the accountant).
-    pub round_step: Option<Step>,
+    round_step: Option<Step>,
     /// DP with FedBuff: updates per client in the buffer.
-    pub contributions: BTreeMap<u32, u32>,
-    pub secure_round: Option<SecureRound>,
+    contributions: BTreeMap<u32, u32>,
+    /// The open round's secure aggregation.
+    secure_round: Option<SecureRound>,
     /// Why the sync round whose secure phases are running closed its
     /// training (its `aggregate` event says it once the sum is unmasked).
-    pub closing: Option<RoundClose>,
+    closing: Option<RoundClose>,
     /// ALIE: the colluding attackers' honest updates of the open round.
-    pub held: Vec<Update>,
+    held: Vec<Update>,
     /// Updates taken in (folded or held) since the last aggregation.
-    #[serde(default)]
-    pub pending: usize,
+    pending: usize,
     /// A `server_down` fault holds: nothing is dispatched.
-    pub down: bool,
-    pub stop_message: Option<String>,
-    pub sane: Option<Sane>,
+    down: bool,
+    /// Why the run stopped, in words (`diverged`, `exhausted`).
+    stop_message: Option<String>,
+    sane: Option<Sane>,
 }
 
 pub struct ServerActor {
@@ -204,24 +224,7 @@ pub struct ServerActor {
     arch: Arc<Architecture>,
     test: Arc<Dataset>,
     selection: Selection,
-    protocol: Protocol,
-    global: Model,
-    version: u64,
-    wake_at: Option<VirtualTime>,
-    last_evaluated: Option<u64>,
-    last_evaluation: Option<Evaluation>,
-    unrecorded: bool,
-    stop_reason: Option<StopReason>,
-    dp: Option<CentralDp>,
-    round_step: Option<Step>,
-    contributions: BTreeMap<u32, u32>,
-    secure_round: Option<SecureRound>,
-    closing: Option<RoundClose>,
-    held: Vec<Update>,
-    pending: usize,
-    down: bool,
-    stop_message: Option<String>,
-    sane: Option<Sane>,
+    run: RunState,
 }
 
 impl ServerActor {
@@ -234,14 +237,8 @@ impl ServerActor {
         selection: Selection,
         dp: Option<CentralDp>,
     ) -> Self {
-        ServerActor {
+        let run = RunState {
             protocol: Protocol::new(strategy.schedule()),
-            training: Arc::new(strategy.local_training(cfg.training)),
-            cfg,
-            strategy,
-            arch,
-            test,
-            selection,
             global: Arc::new(initial),
             version: 0,
             wake_at: None,
@@ -259,53 +256,25 @@ impl ServerActor {
             down: false,
             stop_message: None,
             sane: None,
+        };
+        ServerActor {
+            training: Arc::new(strategy.local_training(cfg.training)),
+            cfg,
+            strategy,
+            arch,
+            test,
+            selection,
+            run,
         }
     }
 
     pub fn state(&self) -> ServerState {
-        ServerState {
-            protocol: self.protocol.clone(),
-            selection: self.selection.state.clone(),
-            global: self.global.clone(),
-            version: self.version,
-            wake_at: self.wake_at,
-            last_evaluated: self.last_evaluated,
-            last_evaluation: self.last_evaluation.clone(),
-            unrecorded: self.unrecorded,
-            stop_reason: self.stop_reason,
-            dp: self.dp.clone(),
-            round_step: self.round_step,
-            contributions: self.contributions.clone(),
-            secure_round: self.secure_round.clone(),
-            closing: self.closing,
-            held: self.held.clone(),
-            pending: self.pending,
-            down: self.down,
-            stop_message: self.stop_message.clone(),
-            sane: self.sane.clone(),
-        }
+        ServerState { selection: self.selection.state.clone(), run: self.run.clone() }
     }
 
     pub fn restore(&mut self, s: ServerState) {
-        self.protocol = s.protocol;
         self.selection.state = s.selection;
-        self.global = s.global;
-        self.version = s.version;
-        self.wake_at = s.wake_at;
-        self.last_evaluated = s.last_evaluated;
-        self.last_evaluation = s.last_evaluation;
-        self.unrecorded = s.unrecorded;
-        self.stop_reason = s.stop_reason;
-        self.dp = s.dp;
-        self.round_step = s.round_step;
-        self.contributions = s.contributions;
-        self.secure_round = s.secure_round;
-        self.closing = s.closing;
-        self.held = s.held;
-        self.pending = s.pending;
-        self.down = s.down;
-        self.stop_message = s.stop_message;
-        self.sane = s.sane;
+        self.run = s.run;
     }
 
     pub fn strategy_mut(&mut self) -> &mut AnyStrategy {
@@ -313,13 +282,13 @@ impl ServerActor {
     }
 
     fn event(&self, t: VirtualTime, kind: EventKind, client: Option<u32>) -> Event {
-        Event::new(t, kind, client, self.version)
+        Event::new(t, kind, client, self.run.version)
     }
 
     /// Handles one message at `now`.
     pub fn on_message(&mut self, now: VirtualTime, msg: ToServer) -> Outbox {
         let mut out = Outbox::default();
-        if self.stop_reason.is_some() {
+        if self.run.stop_reason.is_some() {
             return out;
         }
         match msg {
@@ -328,15 +297,15 @@ impl ServerActor {
             ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, &mut out),
             ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, &mut out),
             ToServer::Deadline { version, opened_at } => {
-                if version == self.version && self.protocol.deadline_of_open_round(opened_at) {
+                if version == self.run.version && self.run.protocol.deadline_of_open_round(opened_at) {
                     self.close_round(now, RoundClose::Deadline, &mut out);
                 }
             }
             ToServer::EvalTick => {
-                if self.last_evaluated != Some(self.version) {
+                if self.run.last_evaluated != Some(self.run.version) {
                     self.evaluate(now, &mut out);
                 }
-                if let (EvaluationSpec::EveryS(s), None) = (self.cfg.evaluation, self.stop_reason) {
+                if let (EvaluationSpec::EveryS(s), None) = (self.cfg.evaluation, self.run.stop_reason) {
                     out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
                 }
             }
@@ -346,8 +315,8 @@ impl ServerActor {
             }
             ToServer::Fault { index, start } => self.on_fault(now, index as usize, start, &mut out),
             ToServer::Wake => {
-                if self.wake_at == Some(now) {
-                    self.wake_at = None;
+                if self.run.wake_at == Some(now) {
+                    self.run.wake_at = None;
                 }
                 self.dispatch(now, &mut out);
             }
@@ -356,7 +325,7 @@ impl ServerActor {
     }
 
     fn start(&mut self, now: VirtualTime, out: &mut Outbox) {
-        if let Some(dp) = &self.dp {
+        if let Some(dp) = &self.run.dp {
             // Nothing released yet.
             let e = dp.epsilon();
             self.log(
@@ -370,10 +339,10 @@ impl ServerActor {
             }
         }
         // The initial model opens the audit trail.
-        let digest = crate::audit::model_digest(&self.global);
+        let digest = crate::audit::model_digest(&self.run.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         self.evaluate(now, out);
-        if self.stop_reason.is_some() {
+        if self.run.stop_reason.is_some() {
             return;
         }
         if let Some(s) = self.cfg.stop.virtual_time_s {
@@ -391,7 +360,7 @@ impl ServerActor {
             return self.halt(StopReason::Rounds, out);
         }
         if let Some(why) = self.cfg.doomed.clone() {
-            self.stop_message = Some(why);
+            self.run.stop_message = Some(why);
             return self.halt(StopReason::Exhausted, out);
         }
         self.dispatch(now, out);
@@ -409,7 +378,7 @@ impl ServerActor {
         match (down, start) {
             (true, true) => self.crash(now, out),
             (true, false) => {
-                self.down = false;
+                self.run.down = false;
                 self.dispatch(now, out);
             }
             (false, _) => {}
@@ -420,7 +389,7 @@ impl ServerActor {
     /// a drop each), and what it had gathered since the last version is
     /// lost: a sync round is abandoned, to restart when the server is back.
     fn crash(&mut self, now: VirtualTime, out: &mut Outbox) {
-        self.down = true;
+        self.run.down = true;
         let busy: Vec<u32> = (0..self.cfg.clients as u32).filter(|&c| !self.selection.state.idle.contains(c)).collect();
         for c in busy {
             let serial = self.selection.serial(c);
@@ -428,41 +397,41 @@ impl ServerActor {
                 self.log(out, self.event(now, EventKind::Drop, Some(c)));
                 out.cancels.push(TaskTag { client: c, serial });
                 // Frees the pool's slot; a sync round is closed below.
-                let _ = self.protocol.dropped(c);
+                let _ = self.run.protocol.dropped(c);
             }
         }
-        self.protocol.close();
+        self.run.protocol.close();
         self.strategy.discard();
-        self.held.clear();
-        self.pending = 0;
+        self.run.held.clear();
+        self.run.pending = 0;
     }
 
     /// Hands out work as the protocol says: a new round, or refilled slots.
     fn dispatch(&mut self, now: VirtualTime, out: &mut Outbox) {
-        if self.down {
+        if self.run.down {
             return;
         }
         // A secure round's own phases run before the next round starts.
-        if self.secure_round.is_some() {
+        if self.run.secure_round.is_some() {
             return;
         }
         loop {
-            let want = self.protocol.wanted();
+            let want = self.run.protocol.wanted();
             if want == 0 {
                 return;
             }
             let (chosen, step) = self.choose(want, now);
-            if let (Some(dp), Some(max), Some(step)) = (&self.dp, self.cfg.stop.max_epsilon, step) {
+            if let (Some(dp), Some(max), Some(step)) = (&self.run.dp, self.cfg.stop.max_epsilon, step) {
                 if dp.epsilon_after(step) > max {
                     return self.halt(StopReason::MaxEpsilon, out);
                 }
             }
-            self.round_step = step.or(self.round_step);
+            self.run.round_step = step.or(self.run.round_step);
             if let (Some(spec), false) = (self.cfg.secure, chosen.is_empty()) {
                 self.open_secure_round(spec, &chosen);
             }
-            if let Some(d) = self.protocol.started(now, &chosen) {
-                let deadline = ToServer::Deadline { version: self.version, opened_at: now };
+            if let Some(d) = self.run.protocol.started(now, &chosen) {
+                let deadline = ToServer::Deadline { version: self.run.version, opened_at: now };
                 out.timer(now + d, None, Envelope::Server(deadline));
             }
             for &c in &chosen {
@@ -472,12 +441,12 @@ impl ServerActor {
                 // Nobody joined this Poisson round: it is over at once,
                 // with the model unchanged (and accounted all the same).
                 self.advance(now, RoundClose::Empty, out);
-                if self.stop_reason.is_some() {
+                if self.run.stop_reason.is_some() {
                     return;
                 }
                 continue;
             }
-            if chosen.len() < want && (self.protocol.refills() || chosen.is_empty()) {
+            if chosen.len() < want && (self.run.protocol.refills() || chosen.is_empty()) {
                 self.wake_when_available(now, out);
             }
             return;
@@ -487,10 +456,10 @@ impl ServerActor {
     /// Draws the clients to start, and (with DP, for a sync round) how the
     /// draw is accounted.
     fn choose(&mut self, want: usize, now: VirtualTime) -> (Vec<u32>, Option<Step>) {
-        if let Some(q) = self.cfg.poisson_q.filter(|_| !self.protocol.refills()) {
+        if let Some(q) = self.cfg.poisson_q.filter(|_| !self.run.protocol.refills()) {
             return (self.selection.choose_poisson(q, now), Some(Step::Poisson { q }));
         }
-        if self.dp.is_none() || self.protocol.refills() {
+        if self.run.dp.is_none() || self.run.protocol.refills() {
             return (self.selection.choose(want, now), None);
         }
         let available = self.selection.available(now);
@@ -502,17 +471,21 @@ impl ServerActor {
     fn send_task(&mut self, now: VirtualTime, c: u32, serial: u32, out: &mut Outbox) {
         let order = TaskOrder {
             serial,
-            version: self.version,
-            model: self.global.clone(),
+            version: self.run.version,
+            model: self.run.global.clone(),
             bytes_down: self.cfg.bytes_down,
             // Under secure aggregation the task's upload is the keys'
             // advertisement: the update leaves later, masked.
-            bytes_up: if self.secure_round.is_some() { secagg::AdvertiseKeys::WIRE_BYTES } else { self.cfg.bytes_up },
+            bytes_up: if self.run.secure_round.is_some() {
+                secagg::AdvertiseKeys::WIRE_BYTES
+            } else {
+                self.cfg.bytes_up
+            },
             training: self.training.clone(),
             jitter_s: 0.0,
             up_latency_s: 0.0,
-            clip_norm: self.dp.as_ref().map_or(f64::INFINITY, CentralDp::clip_norm),
-            secure: self.secure_round.as_ref().map(|r| r.task),
+            clip_norm: self.run.dp.as_ref().map_or(f64::INFINITY, CentralDp::clip_norm),
+            secure: self.run.secure_round.as_ref().map(|r| r.task),
         };
         self.log(out, self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
@@ -522,13 +495,13 @@ impl ServerActor {
     /// Schedules a wake-up at the first instant an idle client is available.
     fn wake_when_available(&mut self, now: VirtualTime, out: &mut Outbox) {
         match self.selection.next_available(now) {
-            Some(t) if self.wake_at.is_none_or(|w| t < w) => {
-                self.wake_at = Some(t);
+            Some(t) if self.run.wake_at.is_none_or(|w| t < w) => {
+                self.run.wake_at = Some(t);
                 out.timer(t, None, Envelope::Server(ToServer::Wake));
             }
             Some(_) => {}
-            None if self.in_flight() == 0 && self.wake_at.is_none() => {
-                self.stop_message = Some(format!(
+            None if self.in_flight() == 0 && self.run.wake_at.is_none() => {
+                self.run.stop_message = Some(format!(
                     "at t = {now} s no task is in flight and no client will ever be available again \
                      (clients.availability{})",
                     if self.cfg.faults.windows().iter().any(|w| matches!(w.kind, FaultKind::Partition(_))) {
@@ -552,7 +525,7 @@ impl ServerActor {
         if !self.selection.settle(r.client, r.serial) {
             return;
         }
-        let staleness = self.version - r.base_version;
+        let staleness = self.run.version - r.base_version;
         self.log(
             out,
             self.event(now, EventKind::Report, Some(r.client)).bytes(r.bytes).detail(Detail::Staleness(staleness)),
@@ -561,42 +534,42 @@ impl ServerActor {
         if !all_finite(&params) {
             let message = format!(
                 "round {}: the update of client {} holds NaN or infinity (local training diverged); lower {}",
-                self.version + 1,
+                self.run.version + 1,
                 r.client,
                 self.cfg.suspects.update.join(" or ")
             );
             return self.diverge(now, Some(r.client), message, out);
         }
-        if self.protocol.max_staleness().is_some_and(|max| staleness > max) {
+        if self.run.protocol.max_staleness().is_some_and(|max| staleness > max) {
             self.log(out, self.event(now, EventKind::Stale, Some(r.client)).detail(Detail::Staleness(staleness)));
-            self.protocol.discarded(r.client);
+            self.run.protocol.discarded(r.client);
             return self.dispatch(now, out);
         }
         let mut samples = r.samples as usize;
-        if let Some(dp) = &mut self.dp {
+        if let Some(dp) = &mut self.run.dp {
             dp.on_update(r.client, r.unclipped);
             if dp.unit_weights() {
                 samples = 1;
             }
-            if self.protocol.refills() {
-                *self.contributions.entry(r.client).or_insert(0) += 1;
+            if self.run.protocol.refills() {
+                *self.run.contributions.entry(r.client).or_insert(0) += 1;
             }
         }
         let update =
             Update { client: r.client, samples, params, base: r.base, base_version: r.base_version, staleness };
         if self.cfg.attackers.as_ref().is_some_and(|a| a.colludes(r.client)) {
             // Folded at the round's close, once the colluders know each other's.
-            self.held.push(update);
+            self.run.held.push(update);
         } else {
             self.strategy.fold(update);
         }
-        self.pending += 1;
-        let next = self.protocol.reported(r.client);
+        self.run.pending += 1;
+        let next = self.run.protocol.reported(r.client);
         self.after(now, next, out);
     }
 
     fn on_dropped(&mut self, now: VirtualTime, client: u32, serial: u32, out: &mut Outbox) {
-        if let Some(round) = self.secure_round.as_mut().filter(|r| r.in_protocol() && r.member(client, serial)) {
+        if let Some(round) = self.run.secure_round.as_mut().filter(|r| r.in_protocol() && r.member(client, serial)) {
             if round.lost(client) {
                 self.log(out, self.event(now, EventKind::Drop, Some(client)));
                 self.secure_phase_over(now, out);
@@ -607,7 +580,7 @@ impl ServerActor {
             return;
         }
         self.log(out, self.event(now, EventKind::Drop, Some(client)));
-        let next = self.protocol.dropped(client);
+        let next = self.run.protocol.dropped(client);
         self.after(now, next, out);
     }
 
@@ -617,14 +590,14 @@ impl ServerActor {
             Next::CloseRound(why) => self.close_round(now, why, out),
             Next::Refill => {
                 if self.strategy.ready() {
-                    if let (Some(dp), Some(max)) = (&self.dp, self.cfg.stop.max_epsilon) {
+                    if let (Some(dp), Some(max)) = (&self.run.dp, self.cfg.stop.max_epsilon) {
                         if dp.epsilon_after(self.buffer_step()) > max {
                             return self.halt(StopReason::MaxEpsilon, out);
                         }
                     }
                     self.advance(now, RoundClose::Update, out);
                 }
-                if self.stop_reason.is_none() {
+                if self.run.stop_reason.is_none() {
                     self.dispatch(now, out);
                 }
             }
@@ -640,15 +613,15 @@ impl ServerActor {
             // The update, its weight and its unclipped bit.
             config: secagg::Config { threshold, dim: self.cfg.params + 2 },
             cohort: chosen.len(),
-            unit_weights: self.dp.as_ref().is_some_and(CentralDp::unit_weights),
+            unit_weights: self.run.dp.as_ref().is_some_and(CentralDp::unit_weights),
         };
         let serials = chosen.iter().map(|&c| (c, self.selection.serial(c))).collect();
-        self.secure_round = SecureRound::new(task, serials, self.global.clone()).ok();
+        self.run.secure_round = SecureRound::new(task, serials, self.run.global.clone()).ok();
     }
 
     /// A secure-aggregation message arrived.
     fn on_secure(&mut self, now: VirtualTime, client: u32, serial: u32, msg: SecureUp, out: &mut Outbox) {
-        let Some(round) = self.secure_round.as_mut().filter(|r| r.member(client, serial)) else { return };
+        let Some(round) = self.run.secure_round.as_mut().filter(|r| r.member(client, serial)) else { return };
         let (phase, bytes) = (msg.phase(), msg.wire_bytes());
         if phase == SecAggPhase::AdvertiseKeys {
             // Training is over for this client: its advertisement is the
@@ -657,12 +630,12 @@ impl ServerActor {
                 return;
             }
             self.log(out, self.event(now, EventKind::SecAgg(phase), Some(client)).bytes(bytes));
-            let next = self.protocol.reported(client);
+            let next = self.run.protocol.reported(client);
             return self.after(now, next, out);
         }
         if round.receive(client, msg) {
             self.log(out, self.event(now, EventKind::SecAgg(phase), Some(client)).bytes(bytes));
-            if self.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
+            if self.run.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
                 self.secure_phase_over(now, out);
             }
         }
@@ -671,7 +644,7 @@ impl ServerActor {
     /// Every client of a secure phase answered or vanished: the next
     /// phase, the unmasked sum, or an abort.
     fn secure_phase_over(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let Some(round) = self.secure_round.as_mut() else { return };
+        let Some(round) = self.run.secure_round.as_mut() else { return };
         if !round.phase_over() {
             return;
         }
@@ -680,31 +653,31 @@ impl ServerActor {
                 for (c, msg) in to {
                     let serial = round.serials[&c];
                     let bytes = msg.wire_bytes();
-                    let e = Event::new(now, EventKind::SecAgg(msg.phase()), Some(c), self.version).bytes(bytes);
-                    self.unrecorded = true;
+                    let e = Event::new(now, EventKind::SecAgg(msg.phase()), Some(c), self.run.version).bytes(bytes);
+                    self.run.unrecorded = true;
                     out.log(e);
                     let tag = TaskTag { client: c, serial };
                     let envelope = Envelope::Client(c, ToClient::Secure { serial, msg, memory: None });
                     out.post(tag, Leg::Down, bytes, envelope);
                 }
                 // Nobody to send to: the phase is over at once.
-                if self.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
+                if self.run.secure_round.as_ref().is_some_and(SecureRound::phase_over) {
                     self.secure_phase_over(now, out);
                 }
             }
             secure::Step::Done { weighted_delta, weight, unclipped, clients } => {
-                let round = self.secure_round.take().expect("a round is open");
+                let round = self.run.secure_round.take().expect("a round is open");
                 let count = clients.len();
                 let summed = self.strategy.fold_sum(&round.base, &weighted_delta, weight, count);
                 debug_assert!(summed, "validation admits secure aggregation only with strategies that sum updates");
-                if let Some(dp) = &mut self.dp {
+                if let Some(dp) = &mut self.run.dp {
                     dp.on_secure_sum(&clients, unclipped);
                 }
                 self.log(out, self.event(now, EventKind::Unmasked, None).detail(Detail::Updates(count as u32)));
                 self.end_secure_round(now, round, out);
             }
             secure::Step::Abort(_) => {
-                let round = self.secure_round.take().expect("a round is open");
+                let round = self.run.secure_round.take().expect("a round is open");
                 self.log(out, self.event(now, EventKind::SecAggAbort, None));
                 self.end_secure_round(now, round, out);
             }
@@ -717,9 +690,9 @@ impl ServerActor {
         out.cancels.extend(round.tags());
         // Secure phases start only once `close_round` has recorded why
         // training closed; the fallback is never taken.
-        let why = self.closing.take().unwrap_or(RoundClose::AllReported);
+        let why = self.run.closing.take().unwrap_or(RoundClose::AllReported);
         self.advance(now, why, out);
-        if self.stop_reason.is_none() {
+        if self.run.stop_reason.is_none() {
             self.dispatch(now, out);
         }
     }
@@ -727,25 +700,25 @@ impl ServerActor {
     /// Closes a sync round: cancels the stragglers, aggregates what is in
     /// hand, and starts the next round at the same instant.
     fn close_round(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
-        let reports = self.protocol.round_reports();
-        let Some(stragglers) = self.protocol.close() else { return };
+        let reports = self.run.protocol.round_reports();
+        let Some(stragglers) = self.run.protocol.close() else { return };
         for c in stragglers {
             let serial = self.selection.serial(c);
             self.selection.settle(c, serial);
             self.log(out, self.event(now, EventKind::Late, Some(c)));
             out.cancels.push(TaskTag { client: c, serial });
         }
-        if let Some(round) = self.secure_round.as_mut() {
+        if let Some(round) = self.run.secure_round.as_mut() {
             // The sync round's rules closed training: whoever advertised
             // keys by now is U1.
             round.end_training();
-            self.closing = Some(why);
+            self.run.closing = Some(why);
             // Training is over: secure aggregation's own phases begin.
             return self.secure_phase_over(now, out);
         }
         self.fold_colluders(reports);
         self.advance(now, why, out);
-        if self.stop_reason.is_none() {
+        if self.run.stop_reason.is_none() {
             self.dispatch(now, out);
         }
     }
@@ -754,55 +727,55 @@ impl ServerActor {
     /// evaluate and check the stop rules.
     fn advance(&mut self, now: VirtualTime, why: RoundClose, out: &mut Outbox) {
         // The model before, to go back to should this aggregation diverge.
-        let before = self.global.clone();
-        let global: &mut Vec<f64> = Arc::make_mut(&mut self.global);
-        if let Some(noise) = self.dp.as_ref().and_then(|dp| dp.sum_noise(self.version + 1, global.len())) {
+        let before = self.run.global.clone();
+        let global: &mut Vec<f64> = Arc::make_mut(&mut self.run.global);
+        if let Some(noise) = self.run.dp.as_ref().and_then(|dp| dp.sum_noise(self.run.version + 1, global.len())) {
             let noised = self.strategy.perturb(&noise);
             debug_assert!(noised, "validation admits central DP only with strategies that sum updates");
         }
         let updates = self.strategy.aggregate(global);
-        self.pending = 0;
-        if !all_finite(&self.global) {
-            self.global = before;
+        self.run.pending = 0;
+        if !all_finite(&self.run.global) {
+            self.run.global = before;
             let mut keys = self.cfg.suspects.server.clone();
             keys.extend(self.cfg.suspects.update.iter().cloned());
             let message = format!(
                 "round {}: aggregating {updates} updates gave a model with NaN or infinity (the run diverged); \
                  lower {}",
-                self.version + 1,
+                self.run.version + 1,
                 keys.join(" or ")
             );
             return self.diverge(now, None, message, out);
         }
-        self.version += 1;
+        self.run.version += 1;
         self.log(
             out,
             self.event(now, EventKind::Aggregate, None)
                 .detail(Detail::Aggregation { updates: updates as u32, close: why }),
         );
-        if self.dp.is_some() {
-            let step = if self.protocol.refills() {
+        if self.run.dp.is_some() {
+            let step = if self.run.protocol.refills() {
                 self.buffer_step()
             } else {
                 // Conservative if a round was somehow not drawn: no amplification.
-                self.round_step.take().unwrap_or(Step::Full { repeats: 1 })
+                self.run.round_step.take().unwrap_or(Step::Full { repeats: 1 })
             };
-            self.contributions.clear();
-            let dp = self.dp.as_mut().expect("checked above");
-            let epsilon = dp.account(self.version, step);
+            self.run.contributions.clear();
+            let dp = self.run.dp.as_mut().expect("checked above");
+            let epsilon = dp.account(self.run.version, step);
             let e = self
                 .event(now, EventKind::Epsilon, None)
                 .detail(Detail::Epsilon(epsilon.is_finite().then_some(epsilon)));
             self.log(out, e);
         }
-        let digest = crate::audit::model_digest(&self.global);
+        let digest = crate::audit::model_digest(&self.run.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
-            if self.version.is_multiple_of(k) {
+            if self.run.version.is_multiple_of(k) {
                 self.evaluate(now, out);
             }
         }
-        if self.stop_reason.is_none() && self.cfg.stop.rounds.is_some_and(|r| self.version >= r) {
+        if self.run.stop_reason.is_none() && self.cfg.stop.rounds.is_some_and(|r| self.run.version >= r) {
             self.halt(StopReason::Rounds, out);
         }
     }
@@ -812,7 +785,7 @@ impl ServerActor {
     /// of updates and of attackers, unless the scenario sets it).
     /// `reports`: the round's updates, the attackers' included.
     fn fold_colluders(&mut self, reports: usize) {
-        let held = std::mem::take(&mut self.held);
+        let held = std::mem::take(&mut self.run.held);
         let Some(first) = held.first() else { return };
         let Some(RawAttack::Alie(alie)) = self.cfg.attackers.as_ref().map(|a| a.attack()) else { return };
         let n = reports.max(held.len());
@@ -827,12 +800,12 @@ impl ServerActor {
     /// How a FedBuff aggregation is accounted: no sampling to amplify, and
     /// the most updates any one client has in the buffer.
     fn buffer_step(&self) -> Step {
-        Step::Full { repeats: self.contributions.values().copied().max().unwrap_or(1) }
+        Step::Full { repeats: self.run.contributions.values().copied().max().unwrap_or(1) }
     }
 
     /// The epsilon spent so far (None without DP, or unbounded).
     pub fn epsilon(&self) -> Option<f64> {
-        self.dp.as_ref().map(CentralDp::epsilon).filter(|e| e.is_finite())
+        self.run.dp.as_ref().map(CentralDp::epsilon).filter(|e| e.is_finite())
     }
 
     /// Logs a server event; anything but an evaluation (or the epsilon
@@ -843,27 +816,27 @@ impl ServerActor {
         if matches!(event.kind, EventKind::Epsilon | EventKind::Model | EventKind::FaultStart | EventKind::FaultEnd) {
             return out.log(event);
         }
-        self.unrecorded = event.kind != EventKind::Evaluate;
+        self.run.unrecorded = event.kind != EventKind::Evaluate;
         out.log(event);
     }
 
     fn evaluate(&mut self, now: VirtualTime, out: &mut Outbox) {
-        let eval = match (&self.last_evaluation, self.last_evaluated == Some(self.version)) {
+        let eval = match (&self.run.last_evaluation, self.run.last_evaluated == Some(self.run.version)) {
             // The same model scores the same: no need to run the test set again.
             (Some(e), true) => e.clone(),
-            _ => self.arch.evaluate(&self.global, &self.test),
+            _ => self.arch.evaluate(&self.run.global, &self.test),
         };
         if !finite_scores(&eval) {
             let mut keys = self.cfg.suspects.update.clone();
             keys.extend(self.cfg.suspects.server.iter().cloned());
             let message = format!(
                 "round {}: the model's test loss is not finite (the run diverged); lower {}",
-                self.version,
+                self.run.version,
                 keys.join(" or ")
             );
             return self.diverge(now, None, message, out);
         }
-        self.sane = Some(Sane { model: self.global.clone(), evaluation: eval.clone() });
+        self.run.sane = Some(Sane { model: self.run.global.clone(), evaluation: eval.clone() });
         self.log(
             out,
             self.event(now, EventKind::Evaluate, None).detail(Detail::Scores {
@@ -872,10 +845,10 @@ impl ServerActor {
                 macro_f1: eval.macro_f1,
             }),
         );
-        out.progress = Some(Progress { version: self.version, t: now, accuracy: eval.accuracy });
-        self.last_evaluated = Some(self.version);
+        out.progress = Some(Progress { version: self.run.version, t: now, accuracy: eval.accuracy });
+        self.run.last_evaluated = Some(self.run.version);
         let reached = self.cfg.stop.target_accuracy.is_some_and(|target| eval.accuracy >= target);
-        self.last_evaluation = Some(eval);
+        self.run.last_evaluation = Some(eval);
         if reached {
             self.halt(StopReason::TargetAccuracy, out);
         }
@@ -884,11 +857,11 @@ impl ServerActor {
     /// Every task still open is over: cancelled and recorded as `late`; a
     /// secure round aborts. True if anything was open.
     fn cancel_open(&mut self, now: VirtualTime, out: &mut Outbox) -> bool {
-        let mut open = self.protocol.close().is_some();
-        if let Some(round) = self.secure_round.take() {
+        let mut open = self.run.protocol.close().is_some();
+        if let Some(round) = self.run.secure_round.take() {
             open = true;
             out.cancels.extend(round.tags());
-            self.closing = None;
+            self.run.closing = None;
             self.log(out, self.event(now, EventKind::SecAggAbort, None));
         }
         for c in 0..self.cfg.clients as u32 {
@@ -909,19 +882,19 @@ impl ServerActor {
     /// row of metrics.csv is at the stop and counts every task (a second
     /// row for the last evaluated version would break the rows' order).
     fn wind_up(&mut self, now: VirtualTime, out: &mut Outbox) {
-        if !self.unrecorded {
+        if !self.run.unrecorded {
             return;
         }
-        let reports = self.protocol.round_reports();
+        let reports = self.run.protocol.round_reports();
         let open = self.cancel_open(now, out);
-        if !open && self.pending == 0 && self.last_evaluated != Some(self.version) {
+        if !open && self.run.pending == 0 && self.run.last_evaluated != Some(self.run.version) {
             // Nothing was cut short or is held, and the final evaluation
             // makes a new row. (What the server holds is aggregated even
             // with nothing open, so that how often the model is evaluated
             // never changes the models a run makes.)
             return;
         }
-        if let (Some(dp), Some(max), true) = (&self.dp, self.cfg.stop.max_epsilon, self.protocol.refills()) {
+        if let (Some(dp), Some(max), true) = (&self.run.dp, self.cfg.stop.max_epsilon, self.run.protocol.refills()) {
             if dp.epsilon_after(self.buffer_step()) > max {
                 // Releasing the buffer would exceed the budget: it is dropped.
                 return;
@@ -937,38 +910,38 @@ impl ServerActor {
     /// output stays finite and the last row counts every task.
     fn diverge(&mut self, now: VirtualTime, client: Option<u32>, message: String, out: &mut Outbox) {
         self.log(out, self.event(now, EventKind::Diverged, client));
-        self.stop_message.get_or_insert(message);
+        self.run.stop_message.get_or_insert(message);
         // Divergence outranks a stop already reached (a final evaluation
         // can find it), but an interrupted run stays resumable.
-        if self.stop_reason != Some(StopReason::Interrupted) {
-            self.stop_reason = Some(StopReason::Diverged);
+        if self.run.stop_reason != Some(StopReason::Interrupted) {
+            self.run.stop_reason = Some(StopReason::Diverged);
         }
         self.halt(StopReason::Diverged, out);
         self.cancel_open(now, out);
-        let current = all_finite(&self.global)
-            .then(|| self.arch.evaluate(&self.global, &self.test))
+        let current = all_finite(&self.run.global)
+            .then(|| self.arch.evaluate(&self.run.global, &self.test))
             .filter(finite_scores)
-            .map(|evaluation| Sane { model: self.global.clone(), evaluation });
-        let Some(Sane { model, evaluation }) = current.or_else(|| self.sane.clone()) else { return };
-        self.global = model;
-        self.version += 1;
+            .map(|evaluation| Sane { model: self.run.global.clone(), evaluation });
+        let Some(Sane { model, evaluation }) = current.or_else(|| self.run.sane.clone()) else { return };
+        self.run.global = model;
+        self.run.version += 1;
         self.log(
             out,
             self.event(now, EventKind::Aggregate, None)
                 .detail(Detail::Aggregation { updates: 0, close: RoundClose::Diverged }),
         );
-        let digest = crate::audit::model_digest(&self.global);
+        let digest = crate::audit::model_digest(&self.run.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         let scores =
             Detail::Scores { accuracy: evaluation.accuracy, loss: evaluation.loss, macro_f1: evaluation.macro_f1 };
         self.log(out, self.event(now, EventKind::Evaluate, None).detail(scores));
-        out.progress = Some(Progress { version: self.version, t: now, accuracy: evaluation.accuracy });
-        self.last_evaluated = Some(self.version);
-        self.last_evaluation = Some(evaluation);
+        out.progress = Some(Progress { version: self.run.version, t: now, accuracy: evaluation.accuracy });
+        self.run.last_evaluated = Some(self.run.version);
+        self.run.last_evaluation = Some(evaluation);
     }
 
     fn halt(&mut self, reason: StopReason, out: &mut Outbox) {
-        self.stop_reason.get_or_insert(reason);
+        self.run.stop_reason.get_or_insert(reason);
         out.halt = true;
     }
 
@@ -977,27 +950,27 @@ impl ServerActor {
     pub fn finish(&mut self, now: VirtualTime, interrupted: bool) -> (ServerOutcome, Vec<Event>) {
         let mut out = Outbox::default();
         if interrupted {
-            self.stop_reason = Some(StopReason::Interrupted);
+            self.run.stop_reason = Some(StopReason::Interrupted);
         }
-        if self.stop_reason.is_none() {
-            self.stop_reason = Some(StopReason::Exhausted);
-            self.stop_message.get_or_insert_with(|| format!("at t = {now} s nothing is left to happen"));
+        if self.run.stop_reason.is_none() {
+            self.run.stop_reason = Some(StopReason::Exhausted);
+            self.run.stop_message.get_or_insert_with(|| format!("at t = {now} s nothing is left to happen"));
             self.wind_up(now, &mut out);
         }
         if interrupted {
             self.wind_up(now, &mut out);
         }
-        if self.unrecorded {
+        if self.run.unrecorded {
             self.evaluate(now, &mut out);
         }
         let outcome = ServerOutcome {
-            final_evaluation: self.last_evaluation.clone().expect("the initial model is always evaluated"),
-            version: self.version,
+            final_evaluation: self.run.last_evaluation.clone().expect("the initial model is always evaluated"),
+            version: self.run.version,
             virtual_time: now,
-            stop_reason: self.stop_reason.unwrap_or(StopReason::Exhausted),
-            params: self.global.clone(),
+            stop_reason: self.run.stop_reason.unwrap_or(StopReason::Exhausted),
+            params: self.run.global.clone(),
             epsilon: self.epsilon(),
-            stop_message: self.stop_message.clone(),
+            stop_message: self.run.stop_message.clone(),
         };
         (outcome, out.events)
     }
