@@ -190,3 +190,27 @@ impl Pace {
         self.with(|p| p.reached)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A paced clock waits out the whole wall time a step takes at its
+    /// speed, however long: an unshared clock in one sleep, a shared one
+    /// in slices of at most 20 ms (so that a pause is seen soon). Only a
+    /// lower bound is checked: a busy machine can only make it later.
+    #[test]
+    fn a_paced_clock_waits_out_each_step_in_full() {
+        for shared in [false, true] {
+            let pace = Arc::new(Pace::new(10.0));
+            let mut clock =
+                if shared { RealTime::shared(pace.clone()) } else { RealTime { pace: pace.clone(), shared } };
+            let start = Instant::now();
+            // 1 s of virtual time at 10x: 100 ms of wall time from the anchor.
+            clock.advance_to(VirtualTime::from_secs_f64(1.0));
+            let waited = start.elapsed();
+            assert!(waited >= Duration::from_millis(95), "shared {shared}: waited {waited:?}");
+            assert_eq!(pace.reached(), 1.0);
+        }
+    }
+}
