@@ -126,6 +126,7 @@ fn pace_pauses_and_changes_speed_without_jumps() {
     clock.advance_to(VirtualTime::ZERO);
     assert!(!pace.is_paused());
     pace.set_paused(true);
+    assert!(pace.is_paused());
     let frozen = pace.virtual_now();
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(pace.virtual_now(), frozen);
