@@ -214,15 +214,24 @@ fn a_deadline_shorter_than_any_task_is_exhausted_at_once() {
     assert_eq!(run_yaml(&yaml, 1).result.summary.stop_reason, "rounds");
 }
 
+/// Writes `trace.csv` into `dir`, every one of the 12 clients online from
+/// 0 to `end_s` only, and gives `yaml` that availability.
+fn online_until(dir: &Path, end_s: u32, yaml: String) -> String {
+    let trace: String = std::iter::once("client,start_s,end_s\n".to_string())
+        .chain((0..12).map(|c| format!("{c},0,{end_s}\n")))
+        .collect();
+    std::fs::write(dir.join("trace.csv"), trace).unwrap();
+    yaml.replace("model: {", "  availability: { kind: trace, path: trace.csv }\nmodel: {")
+}
+
 #[test]
 fn clients_that_never_come_back_exhaust_the_run_at_their_last_window() {
     let tmp = tempfile::tempdir().unwrap();
-    // Every client is online for the first 5 s only.
-    let trace: String =
-        std::iter::once("client,start_s,end_s\n".to_string()).chain((0..12).map(|c| format!("{c},0,5\n"))).collect();
-    std::fs::write(tmp.path().join("trace.csv"), trace).unwrap();
-    let yaml = base("strategy: { kind: fedbuff, concurrency: 3, buffer_size: 4 }\nstop: { rounds: 1000000 }\n")
-        .replace("model: {", "  availability: { kind: trace, path: trace.csv }\nmodel: {");
+    let yaml = online_until(
+        tmp.path(),
+        5,
+        base("strategy: { kind: fedbuff, concurrency: 3, buffer_size: 4 }\nstop: { rounds: 1000000 }\n"),
+    );
     let ran = run_yaml_in(&yaml, 1, tmp.path());
     let s = ran.summary_json();
     assert_eq!(s["stop_reason"], "exhausted");
@@ -244,15 +253,15 @@ fn clients_that_never_come_back_exhaust_the_run_at_their_last_window() {
 #[test]
 fn how_often_the_model_is_evaluated_never_changes_the_models() {
     let tmp = tempfile::tempdir().unwrap();
-    let trace: String =
-        std::iter::once("client,start_s,end_s\n".to_string()).chain((0..12).map(|c| format!("{c},0,4\n"))).collect();
-    std::fs::write(tmp.path().join("trace.csv"), trace).unwrap();
     for strategy in ["fedbuff, concurrency: 3, buffer_size: 4", "fedasync, concurrency: 3"] {
         let models = |every: u32| {
-            let yaml = base(&format!(
-                "strategy: {{ kind: {strategy} }}\nstop: {{ rounds: 1000000 }}\nevaluation: {{ every_rounds: {every} }}\n"
-            ))
-            .replace("model: {", "  availability: { kind: trace, path: trace.csv }\nmodel: {");
+            let yaml = online_until(
+                tmp.path(),
+                4,
+                base(&format!(
+                    "strategy: {{ kind: {strategy} }}\nstop: {{ rounds: 1000000 }}\nevaluation: {{ every_rounds: {every} }}\n"
+                )),
+            );
             let ran = run_yaml_in(&yaml, 1, tmp.path());
             assert_eq!(ran.summary_json()["stop_reason"], "exhausted", "{strategy}");
             rows_count_every_task(&ran);
