@@ -198,7 +198,8 @@ struct RunState {
     dp: Option<CentralDp>,
     /// How the open round's cohort was drawn (for the accountant).
     round_step: Option<Step>,
-    /// DP with FedBuff: updates per client in the buffer.
+    /// Async: updates per client taken in since the last aggregation
+    /// (DP's repeats per client; a stop releases them).
     contributions: BTreeMap<u32, u32>,
     /// The open round's secure aggregation.
     secure_round: Option<SecureRound>,
@@ -207,8 +208,6 @@ struct RunState {
     closing: Option<RoundClose>,
     /// ALIE: the colluding attackers' honest updates of the open round.
     held: Vec<Update>,
-    /// Updates taken in (folded or held) since the last aggregation.
-    pending: usize,
     /// A `server_down` fault holds: nothing is dispatched.
     down: bool,
     /// Why the run stopped, in words (`diverged`, `exhausted`).
@@ -252,7 +251,6 @@ impl ServerActor {
             secure_round: None,
             closing: None,
             held: Vec::new(),
-            pending: 0,
             down: false,
             stop_message: None,
             sane: None,
@@ -403,7 +401,7 @@ impl ServerActor {
         self.run.protocol.close();
         self.strategy.discard();
         self.run.held.clear();
-        self.run.pending = 0;
+        self.run.contributions.clear();
     }
 
     /// Hands out work as the protocol says: a new round, or refilled slots.
@@ -551,9 +549,9 @@ impl ServerActor {
             if dp.unit_weights() {
                 samples = 1;
             }
-            if self.run.protocol.refills() {
-                *self.run.contributions.entry(r.client).or_insert(0) += 1;
-            }
+        }
+        if self.run.protocol.refills() {
+            *self.run.contributions.entry(r.client).or_insert(0) += 1;
         }
         let update =
             Update { client: r.client, samples, params, base: r.base, base_version: r.base_version, staleness };
@@ -563,7 +561,6 @@ impl ServerActor {
         } else {
             self.strategy.fold(update);
         }
-        self.run.pending += 1;
         let next = self.run.protocol.reported(r.client);
         self.after(now, next, out);
     }
@@ -734,7 +731,6 @@ impl ServerActor {
             debug_assert!(noised, "validation admits central DP only with strategies that sum updates");
         }
         let updates = self.strategy.aggregate(global);
-        self.run.pending = 0;
         if !all_finite(&self.run.global) {
             self.run.global = before;
             let mut keys = self.cfg.suspects.server.clone();
@@ -760,7 +756,6 @@ impl ServerActor {
                 // Conservative if a round was somehow not drawn: no amplification.
                 self.run.round_step.take().unwrap_or(Step::Full { repeats: 1 })
             };
-            self.run.contributions.clear();
             let dp = self.run.dp.as_mut().expect("checked above");
             let epsilon = dp.account(self.run.version, step);
             let e = self
@@ -768,6 +763,7 @@ impl ServerActor {
                 .detail(Detail::Epsilon(epsilon.is_finite().then_some(epsilon)));
             self.log(out, e);
         }
+        self.run.contributions.clear();
         let digest = crate::audit::model_digest(&self.run.global);
         self.log(out, self.event(now, EventKind::Model, None).detail(Detail::Digest(digest)));
         if let EvaluationSpec::EveryRounds(k) = self.cfg.evaluation {
@@ -887,7 +883,7 @@ impl ServerActor {
         }
         let reports = self.run.protocol.round_reports();
         let open = self.cancel_open(now, out);
-        if !open && self.run.pending == 0 && self.run.last_evaluated != Some(self.run.version) {
+        if !open && self.run.contributions.is_empty() && self.run.last_evaluated != Some(self.run.version) {
             // Nothing was cut short or is held, and the final evaluation
             // makes a new row. (What the server holds is aggregated even
             // with nothing open, so that how often the model is evaluated
