@@ -53,12 +53,8 @@ for n in open(sys.argv[1]):
 ' "$remaining")
   targets=(-C --lib)
   for t in "${tests[@]}"; do targets+=(-C "--test=$t"); done
-  # Most of a mutant's build is linking the 19 test binaries: mold, when
-  # the machine has it, links them several times faster than the default.
-  rustflags="${RUSTFLAGS:-}"
-  if command -v mold >/dev/null; then rustflags="$rustflags -C link-arg=-fuse-ld=mold"; fi
-  RUSTFLAGS="$rustflags" NEXTEST_TEST_THREADS="${NEXTEST_TEST_THREADS:-8}" \
-    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target-mut}" cargo mutants --in-place --test-tool nextest --profile mutants "${targets[@]}" \
+  NEXTEST_TEST_THREADS="${NEXTEST_TEST_THREADS:-8}" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target-mut}" \
+    cargo mutants --in-place --test-tool nextest --profile mutants "${targets[@]}" \
     --baseline skip --timeout 90 --build-timeout 400 "${filters[@]}" -o "$out" "${files[@]}"
   ;;
 record)
