@@ -580,8 +580,15 @@ mod tests {
             let (a, b) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
             let sinks: Vec<Box<dyn EventSink + Send>> = vec![Box::new(a.clone()), Box::new(b.clone())];
             let mut sink = if threaded { Batched::on_thread(sinks) } else { Batched::inline(sinks) };
-            for e in &events[..3000] {
+            for (i, e) in events[..3000].iter().enumerate() {
                 sink.record(e).unwrap();
+                if !threaded && i + 1 == Batched::BATCH - 1 {
+                    // Inline, a sink sees nothing until a batch is full.
+                    assert!(a.lock().unwrap().is_empty());
+                }
+                if !threaded && i + 1 == Batched::BATCH {
+                    assert_eq!(*a.lock().unwrap(), events[..Batched::BATCH]);
+                }
             }
             sink.flush().unwrap();
             // After a flush the owner reads everything handed over so far.
@@ -598,6 +605,19 @@ mod tests {
             let recorded = events.iter().try_for_each(|e| failing.record(e)).and_then(|_| failing.flush());
             assert_eq!(recorded.unwrap_err().to_string(), "disk full");
         }
+    }
+
+    /// A shared sink's owner reads what was recorded through its clone,
+    /// one event at a time or several.
+    #[test]
+    fn a_shared_sink_records_through_its_clones() {
+        let e = |i| Event::new(VirtualTime::from_nanos(i), EventKind::Report, Some(i as u32), i);
+        let owner = Arc::new(Mutex::new(Vec::new()));
+        let mut clone = owner.clone();
+        clone.record(&e(1)).unwrap();
+        clone.record_all(&[e(2), e(3)]).unwrap();
+        clone.flush().unwrap();
+        assert_eq!(*owner.lock().unwrap(), [e(1), e(2), e(3)]);
     }
 
     /// `len` counts every byte of the log, in the file or still buffered,
