@@ -620,6 +620,36 @@ mod tests {
         assert_eq!(*owner.lock().unwrap(), [e(1), e(2), e(3)]);
     }
 
+    /// The log reaches its writer in chunks of 64 KiB, not a write per
+    /// line (the writer is a file: a call per line would cost a system call
+    /// per event).
+    #[test]
+    fn a_json_log_writes_in_chunks_of_64_kib() {
+        use std::{cell::RefCell, rc::Rc};
+        struct Calls(Rc<RefCell<Vec<usize>>>);
+        impl Write for Calls {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.borrow_mut().push(buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let mut log = JsonLines::new(Calls(calls.clone()));
+        let e = Event::new(VirtualTime::from_secs_f64(1.5), EventKind::Report, Some(3), 2);
+        log.record(&e).unwrap();
+        let line = log.len();
+        while log.len() + line < 64 * 1024 {
+            log.record(&e).unwrap();
+        }
+        assert!(calls.borrow().is_empty(), "nothing written before 64 KiB");
+        log.record(&e).unwrap();
+        assert_eq!(*calls.borrow(), [log.len() as usize]);
+        assert!(log.len() >= 64 * 1024);
+    }
+
     /// `len` counts every byte of the log, in the file or still buffered,
     /// and a resumed log counts on from the bytes already in the file (a
     /// checkpoint records it, and a later resume cuts the file there).
