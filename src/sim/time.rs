@@ -101,5 +101,18 @@ mod tests {
             VirtualTime(ns).push_secs(&mut out);
             prop_assert_eq!(String::from_utf8(out).unwrap(), VirtualTime(ns).to_string());
         }
+
+        /// The float seconds (summary.json, plots, the audit) are the
+        /// nearest double to the log's exact decimal (below 2^53 ns, about
+        /// 104 days, where the nanoseconds are exact as a double), and come
+        /// back to the same nanosecond below 2^50 ns (13 days; above, the
+        /// product's rounding can reach half a nanosecond).
+        #[test]
+        fn float_seconds_are_the_printed_seconds(ns in 0u64..1 << 53) {
+            let t = VirtualTime(ns);
+            prop_assert_eq!(t.as_secs_f64(), t.to_string().parse::<f64>().unwrap());
+            let short = VirtualTime(ns >> 3);
+            prop_assert_eq!(VirtualTime::from_secs_f64(short.as_secs_f64()), short);
+        }
     }
 }
