@@ -127,6 +127,26 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    fn update(params: Vec<f64>, staleness: u64) -> Update {
+        Update { client: 0, samples: 1, base: Arc::new(vec![0.0; params.len()]), params, base_version: 0, staleness }
+    }
+
+    /// FedAsync's step (Xie et al. 2019, eq. 2): x = (1 - a) x + a x_new,
+    /// with a = mixing * s(staleness): here 0.5 * (1 + 1)^-1 = 0.25, so
+    /// 10 and 14 give 11, and -2 and 2 give -1.
+    #[test]
+    fn fedasync_mixes_each_arrival_by_its_staleness_weighted_rate() {
+        let schedule = Schedule::Continuous { concurrency: 2, max_staleness: None };
+        let mut s = FedAsync::new(schedule, 0.5, Staleness::Polynomial { a: 1.0 });
+        let mut global = vec![10.0, -2.0];
+        assert_eq!(s.aggregate(&mut global), 0, "nothing pending");
+        s.fold(update(vec![14.0, 2.0], 1));
+        assert!(s.ready());
+        assert_eq!(s.aggregate(&mut global), 1);
+        assert_eq!(global, [11.0, -1.0]);
+        assert!(!s.ready());
+    }
+
     /// FedBuff's step is the mean over the buffer's count of the
     /// staleness-weighted deltas, (1 * 2 + 0.5 * 4) / 2 = 2, not their
     /// weighted mean (4 / 1.5).
