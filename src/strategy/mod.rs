@@ -470,6 +470,30 @@ mod tests {
         }
     }
 
+    /// A round lost to `server_down` leaves nothing behind in a robust
+    /// rule: the restarted round aggregates its own updates only.
+    #[test]
+    fn robust_rules_forget_a_discarded_round() {
+        for rule in [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }] {
+            let mut s: AnyStrategy = Robust::new("r", ROUNDS, rule).into();
+            let mut fresh = s.clone();
+            for k in 0..5 {
+                s.fold(update(k));
+            }
+            s.discard();
+            let mut global = vec![0.5; 5];
+            assert_eq!(s.aggregate(&mut global), 0, "{rule:?}");
+            assert_eq!(global, [0.5; 5]);
+            for k in 5..10 {
+                s.fold(update(k));
+                fresh.fold(update(k));
+            }
+            let (mut a, mut b) = (vec![0.0; 5], vec![0.0; 5]);
+            assert_eq!((s.aggregate(&mut a), fresh.aggregate(&mut b)), (5, 5), "{rule:?}");
+            assert_eq!(a, b, "{rule:?}");
+        }
+    }
+
     /// FedAvg, FedProx and the server optimisers (which wrap it; FedAvgM
     /// with no momentum and a unit step is the mean) and the enum over
     /// them hand every call through: a known sum is folded, noised,
