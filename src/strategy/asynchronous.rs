@@ -147,6 +147,22 @@ mod tests {
         assert!(!s.ready());
     }
 
+    /// A buffer lost to `server_down` is forgotten: the next aggregation
+    /// holds the later updates only.
+    #[test]
+    fn fedbuff_forgets_a_discarded_buffer() {
+        let schedule = Schedule::Continuous { concurrency: 2, max_staleness: None };
+        let mut s = FedBuff::new(schedule, 2, 1.0, Staleness::Constant);
+        s.fold(update(vec![100.0], 0));
+        s.discard();
+        s.fold(update(vec![2.0], 0));
+        assert!(!s.ready(), "one update of two");
+        s.fold(update(vec![4.0], 0));
+        let mut global = vec![0.0];
+        assert_eq!(s.aggregate(&mut global), 2);
+        assert_eq!(global, [3.0]);
+    }
+
     /// FedBuff's step is the mean over the buffer's count of the
     /// staleness-weighted deltas, (1 * 2 + 0.5 * 4) / 2 = 2, not their
     /// weighted mean (4 / 1.5).
