@@ -133,9 +133,21 @@ pub fn weighted_mean(items: &[(f64, &[f64])]) -> Option<Vec<f64>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FedAvg, Schedule, Strategy, Update};
+    use super::{FedAvg, Schedule, Strategy, Update, WeightedSum};
     use proptest::prelude::{prop, prop_assert, proptest};
     use std::sync::Arc;
+
+    /// Noise drawn for a round that got no update is not kept: the next
+    /// round's sum starts from zero.
+    #[test]
+    fn noise_on_an_empty_sum_is_dropped() {
+        let mut s = WeightedSum::default();
+        s.add(1.0, [1.0, 2.0].into_iter());
+        assert_eq!(s.clear(), 1);
+        s.perturb(&[10.0, 10.0]);
+        s.add(1.0, [3.0, 4.0].into_iter());
+        assert_eq!(s.sum(), [3.0, 4.0]);
+    }
 
     fn update(samples: usize, params: Vec<f64>) -> Update {
         Update { client: 0, samples, params, base: Arc::new(vec![]), base_version: 0, staleness: 0 }
