@@ -319,6 +319,8 @@ mod tests {
         poisson: false,
     };
     const POOL: Schedule = Schedule::Continuous { concurrency: 3, max_staleness: Some(4) };
+    const ROBUST_RULES: [Rule; 3] =
+        [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }];
 
     /// The k-th of a fixed stream of updates: awkward values (so that any
     /// lost bit shows), varied sample counts, bases and staleness.
@@ -455,7 +457,7 @@ mod tests {
     /// `fold_sum` say false and the aggregate is as without them.
     #[test]
     fn robust_rules_decline_noise_on_a_sum() {
-        for rule in [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }] {
+        for rule in ROBUST_RULES {
             let mut noised: AnyStrategy = Robust::new("r", ROUNDS, rule).into();
             let mut clean = noised.clone();
             for k in 0..5 {
@@ -474,7 +476,7 @@ mod tests {
     /// rule: the restarted round aggregates its own updates only.
     #[test]
     fn robust_rules_forget_a_discarded_round() {
-        for rule in [Rule::Median, Rule::TrimmedMean { beta: 0.2 }, Rule::Krum { byzantine: 1, keep: 1 }] {
+        for rule in ROBUST_RULES {
             let mut s: AnyStrategy = Robust::new("r", ROUNDS, rule).into();
             let mut fresh = s.clone();
             for k in 0..5 {
