@@ -127,8 +127,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn update(params: Vec<f64>, staleness: u64) -> Update {
-        Update { client: 0, samples: 1, base: Arc::new(vec![0.0; params.len()]), params, base_version: 0, staleness }
+    /// An update from a model whose every parameter was `base`.
+    fn update(base: f64, params: Vec<f64>, staleness: u64) -> Update {
+        Update { client: 0, samples: 1, base: Arc::new(vec![base; params.len()]), params, base_version: 0, staleness }
     }
 
     /// FedAsync's step (Xie et al. 2019, eq. 2): x = (1 - a) x + a x_new,
@@ -140,7 +141,7 @@ mod tests {
         let mut s = FedAsync::new(schedule, 0.5, Staleness::Polynomial { a: 1.0 });
         let mut global = vec![10.0, -2.0];
         assert_eq!(s.aggregate(&mut global), 0, "nothing pending");
-        s.fold(update(vec![14.0, 2.0], 1));
+        s.fold(update(0.0, vec![14.0, 2.0], 1));
         assert!(s.ready());
         assert_eq!(s.aggregate(&mut global), 1);
         assert_eq!(global, [11.0, -1.0]);
@@ -153,11 +154,11 @@ mod tests {
     fn fedbuff_forgets_a_discarded_buffer() {
         let schedule = Schedule::Continuous { concurrency: 2, max_staleness: None };
         let mut s = FedBuff::new(schedule, 2, 1.0, Staleness::Constant);
-        s.fold(update(vec![100.0], 0));
+        s.fold(update(0.0, vec![100.0], 0));
         s.discard();
-        s.fold(update(vec![2.0], 0));
+        s.fold(update(0.0, vec![2.0], 0));
         assert!(!s.ready(), "one update of two");
-        s.fold(update(vec![4.0], 0));
+        s.fold(update(0.0, vec![4.0], 0));
         let mut global = vec![0.0];
         assert_eq!(s.aggregate(&mut global), 2);
         assert_eq!(global, [3.0]);
@@ -170,17 +171,9 @@ mod tests {
     fn fedbuff_divides_the_weighted_sum_by_the_buffer_count() {
         let schedule = Schedule::Continuous { concurrency: 2, max_staleness: None };
         let mut s = FedBuff::new(schedule, 2, 1.0, Staleness::Polynomial { a: 1.0 });
-        let u = |delta: f64, staleness| Update {
-            client: 0,
-            samples: 1,
-            params: vec![10.0 + delta],
-            base: Arc::new(vec![10.0]),
-            base_version: 0,
-            staleness,
-        };
-        s.fold(u(2.0, 0));
+        s.fold(update(10.0, vec![12.0], 0));
         assert!(!s.ready());
-        s.fold(u(4.0, 1));
+        s.fold(update(10.0, vec![14.0], 1));
         assert!(s.ready());
         let mut global = vec![10.0];
         assert_eq!(s.aggregate(&mut global), 2);
