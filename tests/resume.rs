@@ -93,6 +93,14 @@ fn check_with(file: &str, extra: &[&str]) {
         "{file}: checkpoint at version {}",
         ck.server.version()
     );
+    // A model version ends its round, and the round's tasks with it: what
+    // their clients kept between secure-aggregation phases goes too.
+    assert_eq!(
+        ck.kernel.secure_memory.len(),
+        0,
+        "{file}: the checkpoint at version {} keeps the secure memory of ended tasks",
+        ck.server.version()
+    );
     let out = resume(&periodic);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_same(&reference, &periodic, &format!("{file} resumed from --checkpoint-every"));
