@@ -317,6 +317,19 @@ mod tests {
     }
 
     #[test]
+    fn wanting_more_than_the_idle_clients_takes_them_all() {
+        let mut rng = SeedTree::new(6).stream();
+        let mut s = IdleSet::all(4);
+        s.remove(2);
+        let mut c = s.take(9, VirtualTime::ZERO, &AvailabilityModel::Always, &Faults::default(), &mut rng);
+        c.sort();
+        assert_eq!(c, [0, 1, 3]);
+        assert!(s.is_empty());
+        let none = s.take(1, VirtualTime::ZERO, &AvailabilityModel::Always, &Faults::default(), &mut rng);
+        assert_eq!(none, Vec::<u32>::new());
+    }
+
+    #[test]
     fn a_poisson_choice_takes_each_client_with_probability_q() {
         let mut counts = [0usize; 20];
         let mut sizes = 0usize;
