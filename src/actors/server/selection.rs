@@ -316,6 +316,43 @@ mod tests {
         assert_eq!(s.len(), 9);
     }
 
+    /// Diurnal availability and a partition together, with so few eligible
+    /// clients that most picks fail their draws and the choice ends in a
+    /// scan after some picks: from the online run (few online clients are
+    /// idle) and from the idle list (few idle clients are online).
+    #[test]
+    fn a_choice_takes_exactly_what_is_wanted_and_never_a_cut_client() {
+        use crate::scenario::{Availability, FaultKind, FaultSpec, FaultTargets};
+        let n = 2000;
+        let m = AvailabilityModel::new(&Availability::Diurnal { period_h: 1.0, on_fraction: 0.1 }, n, SeedTree::new(4))
+            .unwrap();
+        let cut = FaultSpec { at_s: 0.0, duration_s: 1e6, kind: FaultKind::Partition(FaultTargets::Fraction(0.5)) };
+        let faults = Faults::new(&[cut], n, SeedTree::new(9));
+        let t = VirtualTime::from_secs_f64(700.0);
+        let online: Vec<u32> = (0..n as u32).filter(|&c| m.is_available(c, t)).collect();
+        let mut rng = SeedTree::new(8).stream();
+        for from_online in [true, false] {
+            // One online client in 8 idle, or one idle client in 20 online.
+            let idle = |c: u32| if from_online { !m.is_available(c, t) || c % 8 == 0 } else { c % 100 < 5 };
+            let eligible: Vec<u32> =
+                (0..n as u32).filter(|&c| idle(c) && m.is_available(c, t) && !faults.cuts(t, c)).collect();
+            assert!((3..40).contains(&eligible.len()), "{}", eligible.len());
+            for trial in 0..400 {
+                let mut s = IdleSet::all(n);
+                (0..n as u32).filter(|&c| !idle(c)).for_each(|c| s.remove(c));
+                assert_eq!(online.len() < s.len(), from_online);
+                let want = 2 + trial % 4;
+                let chosen = s.take(want, t, &m, &faults, &mut rng);
+                assert_eq!(chosen.len(), want.min(eligible.len()), "trial {trial}: {chosen:?}");
+                assert!(chosen.iter().all(|c| eligible.contains(c)), "trial {trial}: {chosen:?} {eligible:?}");
+                let mut distinct = chosen.clone();
+                distinct.sort();
+                distinct.dedup();
+                assert_eq!(distinct.len(), chosen.len());
+            }
+        }
+    }
+
     #[test]
     fn wanting_more_than_the_idle_clients_takes_them_all() {
         let mut rng = SeedTree::new(6).stream();
