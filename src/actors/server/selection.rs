@@ -353,6 +353,23 @@ mod tests {
         }
     }
 
+    /// Only the end of a client's current task frees it: a stale serial (a
+    /// cancelled task's late message) or a second end changes nothing.
+    #[test]
+    fn a_client_is_freed_once_and_only_by_its_current_task() {
+        let t = VirtualTime::ZERO;
+        let mut sel = Selection::new(3, AvailabilityModel::Always, SeedTree::new(1));
+        assert_eq!(sel.choose(3, t), [0, 1, 2]);
+        assert!(sel.settle(0, 1));
+        assert_eq!(sel.choose(1, t), [0]);
+        assert_eq!(sel.serial(0), 2);
+        assert!(!sel.settle(0, 1), "the first task of client 0 is over");
+        assert_eq!(sel.available(t), 0);
+        assert!(sel.settle(0, 2));
+        assert!(!sel.settle(0, 2), "client 0 is idle already");
+        assert_eq!(sel.available(t), 1);
+    }
+
     #[test]
     fn wanting_more_than_the_idle_clients_takes_them_all() {
         let mut rng = SeedTree::new(6).stream();
