@@ -353,6 +353,36 @@ mod tests {
         }
     }
 
+    /// The wake-up after a failed choice: the first instant an idle client
+    /// is both online (a trace) and not cut off (a partition).
+    #[test]
+    fn the_next_choice_waits_for_an_idle_client_online_and_not_cut() {
+        use crate::scenario::{FaultKind, FaultSpec, FaultTargets};
+        let s = |secs: u64| VirtualTime::from_nanos(secs * 1_000_000_000);
+        let online = |windows: &[(u32, u64, u64)]| {
+            AvailabilityModel::Trace(
+                windows.iter().map(|&(c, a, b)| (c, vec![(s(a).as_nanos(), s(b).as_nanos())])).collect(),
+            )
+        };
+        let cut_0 = || {
+            let spec =
+                FaultSpec { at_s: 0.0, duration_s: 5.0, kind: FaultKind::Partition(FaultTargets::Clients(vec![0])) };
+            Arc::new(Faults::new(&[spec], 2, SeedTree::new(1)))
+        };
+        // A busy client coming online first does not count.
+        let mut sel = Selection::new(3, online(&[(0, 10, 100), (1, 20, 100), (2, 0, 100)]), SeedTree::new(3));
+        sel.state.idle.remove(0);
+        sel.state.idle.remove(2);
+        assert_eq!(sel.next_available(s(0)), Some(s(20)));
+        // Client 0, online all along, is free of the partition at 5 s, well
+        // before client 1 comes online.
+        let sel = Selection::new(2, online(&[(0, 0, 100), (1, 50, 100)]), SeedTree::new(3)).with_faults(cut_0());
+        assert_eq!(sel.next_available(s(1)), Some(s(5)));
+        // Client 0 is free of it at 5 s but online only from 10 s.
+        let sel = Selection::new(2, online(&[(0, 10, 100), (1, 50, 100)]), SeedTree::new(3)).with_faults(cut_0());
+        assert_eq!(sel.next_available(s(1)), Some(s(10)));
+    }
+
     /// Only the end of a client's current task frees it: a stale serial (a
     /// cancelled task's late message) or a second end changes nothing.
     #[test]
