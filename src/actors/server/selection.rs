@@ -381,6 +381,14 @@ mod tests {
         // Client 0 is free of it at 5 s but online only from 10 s.
         let sel = Selection::new(2, online(&[(0, 10, 100), (1, 50, 100)]), SeedTree::new(3)).with_faults(cut_0());
         assert_eq!(sel.next_available(s(1)), Some(s(10)));
+        // Client 1 comes online at 5 s, just as a second partition cuts it
+        // until 8 s; client 0 comes online only at 20 s.
+        let cut_1 =
+            FaultSpec { at_s: 5.0, duration_s: 3.0, kind: FaultKind::Partition(FaultTargets::Clients(vec![1])) };
+        let faults = Faults::new(&[cut_1], 2, SeedTree::new(1));
+        let sel =
+            Selection::new(2, online(&[(0, 20, 100), (1, 5, 100)]), SeedTree::new(3)).with_faults(Arc::new(faults));
+        assert_eq!(sel.next_available(s(1)), Some(s(8)));
     }
 
     /// Only the end of a client's current task frees it: a stale serial (a
