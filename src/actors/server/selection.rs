@@ -333,7 +333,7 @@ mod tests {
         let mut rng = SeedTree::new(8).stream();
         for from_online in [true, false] {
             // One online client in 8 idle, or one idle client in 20 online.
-            let idle = |c: u32| if from_online { !m.is_available(c, t) || c % 8 == 0 } else { c % 100 < 5 };
+            let idle = |c: u32| if from_online { !m.is_available(c, t) || c.is_multiple_of(8) } else { c % 100 < 5 };
             let eligible: Vec<u32> =
                 (0..n as u32).filter(|&c| idle(c) && m.is_available(c, t) && !faults.cuts(t, c)).collect();
             assert!((3..40).contains(&eligible.len()), "{}", eligible.len());
