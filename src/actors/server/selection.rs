@@ -278,7 +278,13 @@ impl Selection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Availability, FaultKind, FaultSpec, FaultTargets};
     use crate::sim::SeedTree;
+
+    /// A `faults:` partition of `targets` from `at_s` for `duration_s`.
+    fn partition(at_s: f64, duration_s: f64, targets: FaultTargets) -> FaultSpec {
+        FaultSpec { at_s, duration_s, kind: FaultKind::Partition(targets) }
+    }
 
     #[test]
     fn remove_and_insert_keep_the_set_consistent() {
@@ -322,12 +328,10 @@ mod tests {
     /// idle) and from the idle list (few idle clients are online).
     #[test]
     fn a_choice_takes_exactly_what_is_wanted_and_never_a_cut_client() {
-        use crate::scenario::{Availability, FaultKind, FaultSpec, FaultTargets};
         let n = 2000;
         let m = AvailabilityModel::new(&Availability::Diurnal { period_h: 1.0, on_fraction: 0.1 }, n, SeedTree::new(4))
             .unwrap();
-        let cut = FaultSpec { at_s: 0.0, duration_s: 1e6, kind: FaultKind::Partition(FaultTargets::Fraction(0.5)) };
-        let faults = Faults::new(&[cut], n, SeedTree::new(9));
+        let faults = Faults::new(&[partition(0.0, 1e6, FaultTargets::Fraction(0.5))], n, SeedTree::new(9));
         let t = VirtualTime::from_secs_f64(700.0);
         let online: Vec<u32> = (0..n as u32).filter(|&c| m.is_available(c, t)).collect();
         let mut rng = SeedTree::new(8).stream();
@@ -357,18 +361,14 @@ mod tests {
     /// is both online (a trace) and not cut off (a partition).
     #[test]
     fn the_next_choice_waits_for_an_idle_client_online_and_not_cut() {
-        use crate::scenario::{FaultKind, FaultSpec, FaultTargets};
         let s = |secs: u64| VirtualTime::from_nanos(secs * 1_000_000_000);
         let online = |windows: &[(u32, u64, u64)]| {
             AvailabilityModel::Trace(
                 windows.iter().map(|&(c, a, b)| (c, vec![(s(a).as_nanos(), s(b).as_nanos())])).collect(),
             )
         };
-        let cut_0 = || {
-            let spec =
-                FaultSpec { at_s: 0.0, duration_s: 5.0, kind: FaultKind::Partition(FaultTargets::Clients(vec![0])) };
-            Arc::new(Faults::new(&[spec], 2, SeedTree::new(1)))
-        };
+        let cut_0 =
+            || Arc::new(Faults::new(&[partition(0.0, 5.0, FaultTargets::Clients(vec![0]))], 2, SeedTree::new(1)));
         // A busy client coming online first does not count.
         let mut sel = Selection::new(3, online(&[(0, 10, 100), (1, 20, 100), (2, 0, 100)]), SeedTree::new(3));
         sel.state.idle.remove(0);
@@ -383,9 +383,7 @@ mod tests {
         assert_eq!(sel.next_available(s(1)), Some(s(10)));
         // Client 1 comes online at 5 s, just as a second partition cuts it
         // until 8 s; client 0 comes online only at 20 s.
-        let cut_1 =
-            FaultSpec { at_s: 5.0, duration_s: 3.0, kind: FaultKind::Partition(FaultTargets::Clients(vec![1])) };
-        let faults = Faults::new(&[cut_1], 2, SeedTree::new(1));
+        let faults = Faults::new(&[partition(5.0, 3.0, FaultTargets::Clients(vec![1]))], 2, SeedTree::new(1));
         let sel =
             Selection::new(2, online(&[(0, 20, 100), (1, 5, 100)]), SeedTree::new(3)).with_faults(Arc::new(faults));
         assert_eq!(sel.next_available(s(1)), Some(s(8)));
@@ -445,7 +443,6 @@ mod tests {
 
     #[test]
     fn a_diurnal_choice_is_uniform_over_the_idle_clients_online() {
-        use crate::scenario::Availability;
         let spec = Availability::Diurnal { period_h: 1.0, on_fraction: 0.1 };
         let m = AvailabilityModel::new(&spec, 2000, SeedTree::new(4)).unwrap();
         let t = VirtualTime::from_secs_f64(700.0);
@@ -480,10 +477,8 @@ mod tests {
     }
     #[test]
     fn a_cut_client_is_not_chosen_and_the_next_choice_waits_for_its_partition_to_end() {
-        use crate::scenario::{FaultKind, FaultSpec, FaultTargets};
-        let cut = |at_s, duration_s, t: FaultTargets| FaultSpec { at_s, duration_s, kind: FaultKind::Partition(t) };
         let faults = Faults::new(
-            &[cut(0.0, 5.0, FaultTargets::Fraction(1.0)), cut(5.0, 3.0, FaultTargets::Clients(vec![2]))],
+            &[partition(0.0, 5.0, FaultTargets::Fraction(1.0)), partition(5.0, 3.0, FaultTargets::Clients(vec![2]))],
             4,
             SeedTree::new(1),
         );
