@@ -13,7 +13,8 @@
 //! batch finishes before the clock moves on.
 
 use super::messages::{
-    secure_message_index, DeliverReports, Envelope, Outbox, Post, Progress, SecureMemory, SecureUp, ToClient, ToServer,
+    secure_message_index, DeliverReports, Envelope, Outbox, Post, Progress, Report, SecureMemory, SecureUp, ToClient,
+    ToServer,
 };
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
 use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
@@ -299,33 +300,38 @@ impl Kernel<'_> {
         }
     }
 
-    /// Applies a client's answer at its instant.
-    fn apply_client(&mut self, answer: ClientAnswer) -> io::Result<()> {
-        match answer {
-            ClientAnswer::Train { event, tag, mut job, done, order } => {
+    /// Applies client `c`'s answer to `msg` at its instant.
+    fn apply_client(&mut self, c: u32, msg: ToClient, answer: ClientAnswer) -> io::Result<()> {
+        match (answer, msg) {
+            (ClientAnswer::Train { event, done, seed, work }, ToClient::Task(order)) => {
                 self.record(std::slice::from_ref(&event))?;
-                job.residual = self.state.residuals.get(&tag.client).cloned();
-                job.optimizer = self.state.optimizers.get(&tag.client).cloned();
+                let tag = TaskTag { client: c, serial: order.serial };
+                let mut job = TrainJob::for_task(c, &order, seed, work);
+                job.residual = self.state.residuals.get(&c).cloned();
+                job.optimizer = self.state.optimizers.get(&c).cloned();
                 self.pool.submit(tag, job);
-                self.enqueue(done, Some(tag), Envelope::Client(tag.client, ToClient::Trained(order)));
+                self.enqueue(done, Some(tag), Envelope::Client(c, ToClient::Trained(order)));
             }
-            ClientAnswer::Send { event, tag, bytes, report } => {
+            (ClientAnswer::Send { event, samples }, ToClient::Trained(order)) => {
                 self.record(std::slice::from_ref(&event))?;
+                let (tag, bytes) = (TaskTag { client: c, serial: order.serial }, order.bytes_up);
+                let report = Report::for_task(c, order, samples);
                 self.route(Post { tag, leg: Leg::Up, bytes, envelope: Envelope::Server(ToServer::Report(report)) });
             }
-            ClientAnswer::Secure { event, tag, up, memory } => {
+            (ClientAnswer::Secure { event, tag, up, memory }, _) => {
                 if let Some(e) = event {
-                    self.record(std::slice::from_ref(&e))?;
+                    self.record(std::slice::from_ref(&*e))?;
                 }
                 self.state.secure_memory.insert(tag, *memory);
                 let bytes = up.wire_bytes();
-                let msg = ToServer::Secure { client: tag.client, serial: tag.serial, msg: up };
+                let msg = ToServer::Secure { client: tag.client, serial: tag.serial, msg: *up };
                 self.route(Post { tag, leg: Leg::Up, bytes, envelope: Envelope::Server(msg) });
             }
             // The server learns of it now, as from a dropped connection.
-            ClientAnswer::Vanish { tag } => {
+            (ClientAnswer::Vanish { tag }, _) => {
                 self.state.queue.push(self.state.now, Some(tag), Envelope::Drop(tag));
             }
+            (answer, msg) => unreachable!("client {c} answered {msg:?} with {answer:?}"),
         }
         Ok(())
     }
@@ -539,8 +545,8 @@ impl Federation {
                             // waiting unprepared, one batch per shard: the
                             // handlers are pure, so their answers can be
                             // computed now and applied at their instants.
-                            let msg = k.for_client(c, msg);
-                            batches[(c / shard_size) as usize].push((handle, t, c, msg));
+                            let head = k.for_client(c, msg.clone());
+                            batches[(c / shard_size) as usize].push((handle, t, c, head));
                             // At most LOOKAHEAD of them: enough to amortise
                             // the round trip, small enough that the buffers
                             // stay in cache.
@@ -565,7 +571,7 @@ impl Federation {
                         }
                     };
                     k.state.stats.messages += 1;
-                    k.apply_client(answer)?;
+                    k.apply_client(c, msg, answer)?;
                     false
                 }
                 Envelope::LinkTick => {

@@ -179,6 +179,24 @@ pub struct Report {
     pub unclipped: bool,
 }
 
+impl Report {
+    /// The update of client `c`'s task `order`, with `samples` samples:
+    /// its parameters are filled in by the kernel just before delivery.
+    pub fn for_task(c: u32, order: TaskOrder, samples: u32) -> Self {
+        Report {
+            client: c,
+            serial: order.serial,
+            base_version: order.version,
+            samples,
+            base: order.model,
+            bytes: order.bytes_up,
+            latency_s: order.up_latency_s,
+            params: None,
+            unclipped: true,
+        }
+    }
+}
+
 impl std::fmt::Debug for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Report")

@@ -14,7 +14,7 @@
 //! answers until their instants come (or drops them if their task is
 //! cancelled first): one actor round trip serves hundreds of messages.
 
-use super::messages::{secure_dropout_index, Report, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
+use super::messages::{secure_dropout_index, SecureDown, SecureMemory, SecureUp, TaskOrder, ToClient};
 use crate::byzantine::Attackers;
 use crate::data::ClientData;
 use crate::model::{Architecture, LocalTraining, OptimizerState};
@@ -136,36 +136,46 @@ impl actix::Message for Prepare {
 }
 
 /// What a client does on one message: it notes an event, then either
-/// starts training (a job and the timer of its modelled compute time) or
-/// sends its update. A fixed shape, not a general [`super::Outbox`]: the
-/// kernel applies millions of these, and they allocate nothing.
+/// starts training (the seed and size of its job, and the timer of its
+/// modelled compute time) or sends its update. The answer names what the
+/// client decided, not the payloads: the kernel still holds the message
+/// (the order, with its model), and builds the job or the report from it
+/// ([`TrainJob::for_task`], [`super::messages::Report::for_task`]). A fixed shape, not a
+/// general [`super::Outbox`], small (the kernel moves millions of these),
+/// that allocates nothing.
 #[derive(Debug)]
 pub enum ClientAnswer {
+    /// The model is in: train until `done`.
     Train {
         event: Event,
-        tag: TaskTag,
-        job: TrainJob,
         done: VirtualTime,
-        order: TaskOrder,
+        /// The job's seed and its estimated operations.
+        seed: u64,
+        work: u64,
     },
-    Send {
-        event: Event,
-        tag: TaskTag,
-        bytes: u64,
-        report: Report,
-    },
+    /// Training is over: send the update.
+    Send { event: Event, samples: u32 },
     /// Secure aggregation: a message to the server, and what the client
     /// keeps until the next phase.
-    Secure {
-        event: Option<Event>,
-        tag: TaskTag,
-        up: SecureUp,
-        memory: Box<SecureMemory>,
-    },
+    Secure { event: Option<Box<Event>>, tag: TaskTag, up: Box<SecureUp>, memory: Box<SecureMemory> },
     /// Secure aggregation: the client vanishes between phases.
-    Vanish {
-        tag: TaskTag,
-    },
+    Vanish { tag: TaskTag },
+}
+
+impl TrainJob {
+    /// Client `c`'s job for the task `order` (see [`ClientAnswer::Train`]).
+    pub fn for_task(c: u32, order: &TaskOrder, seed: u64, work: u64) -> Self {
+        TrainJob {
+            client: c,
+            base: order.model.clone(),
+            training: order.training.clone(),
+            seed,
+            work,
+            clip_norm: order.clip_norm,
+            residual: None,
+            optimizer: None,
+        }
+    }
 }
 
 impl ClientShard {
@@ -199,7 +209,7 @@ impl ClientShard {
     /// Handles one message for client `c`, delivered at `now`.
     pub fn on_message(&self, now: VirtualTime, c: u32, msg: ToClient) -> ClientAnswer {
         match msg {
-            ToClient::Task(order) => self.on_model(now, c, order),
+            ToClient::Task(order) => self.on_model(now, c, &order),
             ToClient::Trained(order) => self.on_trained(now, c, order),
             ToClient::Secure { serial, msg, memory } => {
                 let tag = TaskTag { client: c, serial };
@@ -233,70 +243,40 @@ impl ClientShard {
             SecureDown::Survivors(request) => m.state.unmask(&request).map(SecureUp::UnmaskShares),
         };
         match up {
-            Ok(up) => ClientAnswer::Secure { event: None, tag, up, memory },
+            Ok(up) => ClientAnswer::Secure { event: None, tag, up: Box::new(up), memory },
             Err(_) => ClientAnswer::Vanish { tag },
         }
     }
 
     /// The model is here: train, as a timer for the modelled compute time
     /// and a job for the real math.
-    fn on_model(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
-        let tag = TaskTag { client: c, serial: order.serial };
+    fn on_model(&self, now: VirtualTime, c: u32, order: &TaskOrder) -> ClientAnswer {
         let event = Event::new(now, EventKind::DownloadDone, Some(c), order.version).bytes(order.bytes_down);
         let samples = self.state(c).samples as u64;
         let work = order.training.epochs as u64 * samples;
         let compute_s = self.network.device(c).compute_s(work as f64, order.jitter_s);
         let seed = self.train.task(c, order.serial as u64).random::<u64>();
-        let job = TrainJob {
-            client: c,
-            base: order.model.clone(),
-            training: order.training.clone(),
-            seed,
-            work: work * self.params + samples * self.row_ops,
-            clip_norm: order.clip_norm,
-            residual: None,
-            optimizer: None,
-        };
         let done = now.after(VirtualTime::from_secs_f64(compute_s).as_nanos());
-        ClientAnswer::Train { event, tag, job, done, order }
+        ClientAnswer::Train { event, done, seed, work: work * self.params + samples * self.row_ops }
     }
 
     /// Training is over: send the update (or, under secure aggregation,
     /// advertise the round's keys and keep the update).
     fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
-        let tag = TaskTag { client: c, serial: order.serial };
         let event = Event::new(now, EventKind::ComputeDone, Some(c), order.version);
-        if let Some(task) = order.secure {
-            let mut seed = [0u8; 32];
-            self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);
-            let (state, keys) = secagg::advertise(c, &task.config, seed);
-            let memory = SecureMemory {
-                state,
-                task,
-                base: order.model,
-                samples: self.state(c).samples,
-                trained: None,
-                unclipped: true,
-            };
-            return ClientAnswer::Secure {
-                event: Some(event),
-                tag,
-                up: SecureUp::AdvertiseKeys(keys),
-                memory: Box::new(memory),
-            };
+        let samples = self.state(c).samples;
+        let Some(task) = order.secure else { return ClientAnswer::Send { event, samples } };
+        let tag = TaskTag { client: c, serial: order.serial };
+        let mut seed = [0u8; 32];
+        self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);
+        let (state, keys) = secagg::advertise(c, &task.config, seed);
+        let memory = SecureMemory { state, task, base: order.model, samples, trained: None, unclipped: true };
+        ClientAnswer::Secure {
+            event: Some(Box::new(event)),
+            tag,
+            up: Box::new(SecureUp::AdvertiseKeys(keys)),
+            memory: Box::new(memory),
         }
-        let report = Report {
-            client: c,
-            serial: order.serial,
-            base_version: order.version,
-            samples: self.state(c).samples,
-            base: order.model,
-            bytes: order.bytes_up,
-            latency_s: order.up_latency_s,
-            params: None,
-            unclipped: true,
-        };
-        ClientAnswer::Send { event, tag, bytes: order.bytes_up, report }
     }
 }
 
