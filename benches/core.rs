@@ -1,15 +1,23 @@
 //! Criterion benches of fedsim's hot paths: the local SGD step (the
 //! arithmetic every run is made of), the event queue, the event log, and a
-//! whole parity run through the actors against a bare loop of the same math.
+//! whole parity run through the actors against a bare loop of the same math,
+//! and the outputs of the throughput workload on their own.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fedsim::data::{self, ClientData, FederatedData};
+use fedsim::metrics::Recorder;
 use fedsim::model::{Architecture, LocalTraining, OptimizerSpec};
+use fedsim::report::{ClientsTable, Roster, RoundsTable};
 use fedsim::run::{run, RunOptions};
 use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition, SyntheticSpec};
-use fedsim::sim::{Event, EventKind, EventQueue, SeedTree, VirtualTime};
+use fedsim::sim::{
+    Batched, Detail, Event, EventKind, EventQueue, EventSink, JsonLines, RoundClose, SeedTree, VirtualTime,
+};
+use std::fs::File;
 use std::hint::black_box;
+use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 fn parity_data(clients: usize) -> FederatedData {
     let spec = DataSpec {
@@ -192,5 +200,97 @@ fn loading(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, math, kernel, whole_run, loading);
+/// The event stream of `scenarios/bench/async_throughput.yaml` in shape:
+/// 100,000 FedAsync tasks of six events each (dispatch, download_done,
+/// compute_done, report, aggregate, model) over 1,000 clients.
+fn throughput_events() -> Vec<Event> {
+    let mut events = Vec::with_capacity(600_000);
+    let ms = |t: u64| VirtualTime::from_nanos(t * 1_000_003);
+    for v in 0..100_000u64 {
+        let (c, t) = ((v * 7919 % 1000) as u32, v * 13 / 10);
+        events.push(Event::new(ms(t), EventKind::Dispatch, Some(c), v).bytes(60));
+        events.push(Event::new(ms(t + 41), EventKind::DownloadDone, Some(c), v + 31).bytes(60));
+        events.push(Event::new(ms(t + 97), EventKind::ComputeDone, Some(c), v + 74));
+        events.push(
+            Event::new(ms(t + 140), EventKind::Report, Some(c), v + 107).bytes(60).detail(Detail::Staleness(107)),
+        );
+        let close = Detail::Aggregation { updates: 1, close: RoundClose::Update };
+        events.push(Event::new(ms(t + 140), EventKind::Aggregate, None, v + 108).detail(close));
+        let digest = Detail::Digest([(v % 251) as u8; 32]);
+        events.push(Event::new(ms(t + 140), EventKind::Model, None, v + 108).detail(digest));
+    }
+    events
+}
+
+/// What the outputs alone cost on one thread, for the throughput
+/// workload's 600,000 events: `events.jsonl` written to a file, and every
+/// sink of the contract's files (the log, the metrics recorder, the two
+/// tables, fed in batches as a run feeds them, then the tables written).
+/// The floor under the kernel's throughput with `--threads 1`.
+fn outputs(c: &mut Criterion) {
+    let events = throughput_events();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str| tmp.path().join(name);
+    // Each run writes fresh files, as a run does (removing the last ones,
+    // which frees their pages, is left out of the timing).
+    let fresh = || {
+        for name in ["events.jsonl", "clients.csv", "rounds.csv"] {
+            let _ = std::fs::remove_file(file(name));
+        }
+    };
+    let mut group = c.benchmark_group("outputs_600k_events");
+    group.sample_size(10);
+    group.bench_function("events_jsonl_formatted_only", |b| {
+        b.iter(|| {
+            let mut log = JsonLines::new(std::io::sink());
+            log.record_all(&events).unwrap();
+            log.finish().unwrap()
+        })
+    });
+    group.bench_function("events_jsonl", |b| {
+        b.iter_batched(
+            fresh,
+            |()| {
+                let mut log = JsonLines::new(File::create(file("events.jsonl")).unwrap());
+                log.record_all(&events).unwrap();
+                log.finish().unwrap()
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("contract_sinks_and_tables", |b| {
+        b.iter_batched(
+            fresh,
+            |()| {
+                let log = JsonLines::new(File::create(file("events.jsonl")).unwrap());
+                let recorder = Arc::new(Mutex::new(Recorder::default()));
+                let clients = Arc::new(Mutex::new(ClientsTable::default()));
+                let rounds = Arc::new(Mutex::new(RoundsTable::default()));
+                let sinks: Vec<Box<dyn EventSink + Send>> = vec![
+                    Box::new(log),
+                    Box::new(recorder.clone()),
+                    Box::new(clients.clone()),
+                    Box::new(rounds.clone()),
+                ];
+                let mut batched = Batched::inline(sinks);
+                for e in &events {
+                    batched.record(e).unwrap();
+                }
+                batched.flush().unwrap();
+                drop(batched);
+                let roster = Roster::new(vec!["phone".into()], vec![0; 1000].into(), |_| 1);
+                let mut w = BufWriter::new(File::create(file("clients.csv")).unwrap());
+                clients.lock().unwrap().write(&mut w, &roster).unwrap();
+                w.flush().unwrap();
+                let mut w = BufWriter::new(File::create(file("rounds.csv")).unwrap());
+                rounds.lock().unwrap().write(&mut w, VirtualTime::from_nanos(u64::MAX / 2)).unwrap();
+                w.flush().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, math, kernel, whole_run, loading, outputs);
 criterion_main!(benches);
