@@ -95,7 +95,8 @@ pub struct EventQueue<T> {
     /// items of an instant-network run are due at the instant they are
     /// queued).
     now_fifo: std::collections::VecDeque<Key>,
-    /// The instant of the last pop.
+    /// The instant of the last item popped (a discarded cancelled one does
+    /// not count).
     now: VirtualTime,
     /// Waiting items by slot, with their sequence number, instant and
     /// task; `None` marks a free slot.
@@ -217,13 +218,17 @@ impl<T> EventQueue<T> {
             } else {
                 self.heap.pop();
             }
-            self.now = key.at;
             let s = self.take(key.slot);
             let h = Handle { slot: key.slot, seq: s.seq };
             if !live {
+                // A discarded item does not move the queue's instant: the
+                // caller may still push items before it, and those due at
+                // the caller's instant must go to the FIFO, not the ones
+                // due at this later one.
                 self.discarded.push(h);
                 continue;
             }
+            self.now = key.at;
             return Some((key.at, h, s.item));
         }
     }
@@ -297,31 +302,47 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever mix of pushes (at the current instant or later) and
-        /// pops, items leave in (time, push order), as from a sorted list.
+        /// Whatever mix of pushes (at the current instant or later, close
+        /// or far apart), pops, refused pops and cancellations, items leave
+        /// in (time, push order), as from a sorted list, cancelled ones
+        /// never.
         #[test]
-        fn pops_follow_time_then_push_order(ops in proptest::collection::vec((0u64..4, 0u8..3), 1..200)) {
-            let mut q = EventQueue::new(0);
-            let mut model: Vec<(u64, usize)> = Vec::new();
+        fn pops_follow_time_then_push_order(
+            ops in proptest::collection::vec((proptest::prop_oneof![0u64..4, 0u64..1 << 50], 0u8..4, 0u32..3), 1..200)
+        ) {
+            let mut q = EventQueue::new(3);
+            // (time, item, tag) of every waiting item, cancelled included.
+            let mut model: Vec<(u64, usize, TaskTag)> = Vec::new();
+            let mut serials = [0u32; 3];
             let mut now = 0;
-            for (i, (dt, op)) in ops.into_iter().enumerate() {
-                if op == 0 {
-                    q.push(VirtualTime::from_nanos(now + dt), None, i);
-                    model.push((now + dt, i));
-                } else {
-                    // 1: pop; 2: pop only an odd item at the head.
-                    model.sort();
-                    let want = model.first().copied().filter(|&(_, x)| op == 1 || x % 2 == 1);
-                    if want.is_some() {
-                        model.remove(0);
+            for (i, (dt, op, client)) in ops.into_iter().enumerate() {
+                match op {
+                    0 => {
+                        serials[client as usize] += 1;
+                        let tag = TaskTag { client, serial: serials[client as usize] };
+                        q.push(VirtualTime::from_nanos(now + dt), Some(tag), i);
+                        model.push((now + dt, i, tag));
                     }
-                    let got = match op {
-                        1 => q.pop().map(|(t, x): (VirtualTime, usize)| (t.as_nanos(), x)),
-                        _ => q.pop_if(|_, x| x % 2 == 1).map(|(t, _, x)| (t.as_nanos(), x)),
-                    };
-                    proptest::prop_assert_eq!(got, want);
-                    if let Some((t, _)) = want {
-                        now = t;
+                    3 => q.cancel(TaskTag { client, serial: serials[client as usize] / 2 }),
+                    _ => {
+                        // 1: pop; 2: pop only an odd item at the head.
+                        // Cancelled items met first are discarded either way.
+                        model.sort();
+                        while model.first().is_some_and(|&(_, _, tag)| q.is_cancelled(tag)) {
+                            model.remove(0);
+                        }
+                        let expected = model.first().map(|&(t, x, _)| (t, x)).filter(|&(_, x)| op == 1 || x % 2 == 1);
+                        if expected.is_some() {
+                            model.remove(0);
+                        }
+                        let got = match op {
+                            1 => q.pop().map(|(t, x): (VirtualTime, usize)| (t.as_nanos(), x)),
+                            _ => q.pop_if(|_, x| x % 2 == 1).map(|(t, _, x)| (t.as_nanos(), x)),
+                        };
+                        proptest::prop_assert_eq!(got, expected);
+                        if let Some((t, _)) = expected {
+                            now = t;
+                        }
                     }
                 }
                 proptest::prop_assert_eq!(q.len(), model.len());
