@@ -7,7 +7,7 @@
 //! Indexed Job (`JOB_COMPLETION_INDEX`), followed by one merge task
 //! (`fedsim sweep --merge DIR`). This module owns the text of those files
 //! and the resources they request ([`Resources`], sized from the cells'
-//! [`Estimate`]s); it is pure text generation, apart from [`write`], which
+//! [`Estimate`]s); it is pure text generation, apart from [`write()`], which
 //! puts the files in place. docs/cluster.md shows them end to end.
 
 use crate::data::{self, DataError};

@@ -8,7 +8,7 @@
 //!
 //! A client's handler is a pure function of its message: it reads only the
 //! shard's fixed state and answers with a [`ClientAnswer`] (an event, then
-//! a training job and its timer, or the update to send), which the kernel
+//! a training job's seed and its timer, or the update to send), which the kernel
 //! applies at the message's own instant. So the kernel hands a shard every client
 //! message waiting in its queue in one batch, instants ahead, and keeps the
 //! answers until their instants come (or drops them if their task is
@@ -140,9 +140,9 @@ impl actix::Message for Prepare {
 /// modelled compute time) or sends its update. The answer names what the
 /// client decided, not the payloads: the kernel still holds the message
 /// (the order, with its model), and builds the job or the report from it
-/// ([`TrainJob::for_task`], [`super::messages::Report::for_task`]). A fixed shape, not a
-/// general [`super::Outbox`], small (the kernel moves millions of these),
-/// that allocates nothing.
+/// ([`TrainJob::for_task`], [`super::messages::Report::for_task`]). A
+/// fixed shape, not a general [`super::Outbox`], small (the kernel moves
+/// millions of these), that allocates nothing.
 #[derive(Debug)]
 pub enum ClientAnswer {
     /// The model is in: train until `done`.

@@ -14,7 +14,7 @@
 //!   geometrically toward the target quantile of the update norms.
 //!
 //! What epsilon each release costs is accounted in
-//! [`accountant`](super::accountant); [`CentralDp::account_round`] says
+//! [`accountant`](super::accountant); [`CentralDp::account`] says
 //! which sampling each round is accounted as (`docs/privacy.md`).
 
 use super::accountant::{Accountant, Sampling};

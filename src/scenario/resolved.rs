@@ -113,9 +113,9 @@ pub fn hash(resolved: &str) -> String {
 pub(crate) const PATH_KEYS: [&str; 2] = ["data.csv.path", "clients.availability.path"];
 
 /// A scenario's text (`effective`, loaded from `source`) that loads the
-/// same from any folder: each relative path at one of [`PATH_KEYS`] (and
-/// in a `sweep:` list for one of them) made absolute. `None` if the text
-/// does not parse (a checked scenario's always does).
+/// same from any folder: each relative path at a key that holds one
+/// (`PATH_KEYS`, and in a `sweep:` list for one of them) made absolute.
+/// `None` if the text does not parse (a checked scenario's always does).
 pub fn with_absolute_paths(effective: &str, source: &Path) -> Option<String> {
     let base = source.parent().unwrap_or(Path::new(""));
     let fix = |v: &mut Value| {

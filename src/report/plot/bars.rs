@@ -68,7 +68,7 @@ fn binned(rows: &[MetricsRow]) -> (Vec<Counts>, usize) {
 /// the tasks selected (dispatched) since the previous row, and beside it
 /// what came of tasks in that time, stacked: completed (folded into the
 /// model), dropped, late (cancelled at a round's close) and, for async
-/// strategies, discarded as too stale. More than [`MAX_BARS`] rows are
+/// strategies, discarded as too stale. More than `MAX_BARS` (60) rows are
 /// grouped in bins of consecutive rows, each bar then the mean per
 /// evaluation over its bin, as the axes' titles say.
 pub fn participation_svg(title: &str, rows: &[MetricsRow]) -> Result<String, PlotError> {
