@@ -26,6 +26,7 @@ use crate::report::{
     INTERRUPT, TRACE_FILE,
 };
 use crate::scenario::{DpLevel, Scenario, SelectionKind, StrategyKind};
+use crate::sim::log::WRITE_CHUNK;
 use crate::sim::{lock, AsFastAsPossible, Batched, Clock, ComputePool, EventSink, JsonLines, RealTime, SeedTree};
 use crate::strategy;
 use std::collections::BTreeMap;
@@ -423,11 +424,6 @@ fn execute(
     let dir = out.publish()?;
     Ok(RunResult { dir, summary, outcome, rows, class_names: classes })
 }
-
-/// The buffer of a large output file (the tables, the audit trail, the
-/// trace): the file system takes tens of megabytes faster in 1 MiB writes
-/// than in small ones (see [`crate::sim::JsonLines`]).
-const WRITE_CHUNK: usize = 1 << 20;
 
 /// The resolved scenario's file name in a run folder: every default
 /// filled in; `fedsim run DIR/scenario.resolved.yaml` reruns the run.

@@ -142,7 +142,7 @@ impl actix::Message for Prepare {
 /// (the order, with its model), and builds the job or the report from it
 /// ([`TrainJob::for_task`], [`super::messages::Report::for_task`]). A
 /// fixed shape, not a general [`super::Outbox`], small (the kernel moves
-/// millions of these), that allocates nothing.
+/// millions of these), that allocates nothing outside secure aggregation.
 #[derive(Debug)]
 pub enum ClientAnswer {
     /// The model is in: train until `done`.

@@ -483,10 +483,14 @@ impl Drop for Batched {
     }
 }
 
-/// Writes JSON lines, in chunks of about 1 MiB: a long run's log is tens of
-/// megabytes, and the file system takes it in 1 MiB writes about a third
-/// faster than in 64 KiB ones (`cargo bench --bench core -- outputs`: the
-/// 57 MB log of the throughput workload in 33 ms against 41 ms).
+/// The write size of a large output file (the event log, the tables, the
+/// audit trail, the trace): a long run's files are tens of megabytes, and
+/// the file system takes them in 1 MiB writes about a third faster than in
+/// 64 KiB ones (`cargo bench --bench core -- outputs`: the 57 MB log of the
+/// throughput workload in 33 ms against 41 ms).
+pub const WRITE_CHUNK: usize = 1 << 20;
+
+/// Writes JSON lines, in chunks of about [`WRITE_CHUNK`].
 pub struct JsonLines<W: Write> {
     out: W,
     buf: Vec<u8>,
@@ -496,10 +500,8 @@ pub struct JsonLines<W: Write> {
 }
 
 impl<W: Write> JsonLines<W> {
-    const CHUNK: usize = 1024 * 1024;
-
     pub fn new(out: W) -> Self {
-        JsonLines { out, buf: Vec::with_capacity(Self::CHUNK + 256), written: 0 }
+        JsonLines { out, buf: Vec::with_capacity(WRITE_CHUNK + 256), written: 0 }
     }
 
     /// Continues a log of which `written` bytes are already in `out`.
@@ -526,7 +528,7 @@ impl<W: Write> JsonLines<W> {
 impl<W: Write> EventSink for JsonLines<W> {
     fn record(&mut self, event: &Event) -> io::Result<()> {
         event.push_json(&mut self.buf);
-        if self.buf.len() >= Self::CHUNK {
+        if self.buf.len() >= WRITE_CHUNK {
             self.flush()?;
         }
         Ok(())
@@ -628,7 +630,6 @@ mod tests {
     /// per event).
     #[test]
     fn a_json_log_writes_in_chunks_of_1_mib() {
-        const CHUNK: usize = JsonLines::<io::Sink>::CHUNK;
         use std::{cell::RefCell, rc::Rc};
         struct Calls(Rc<RefCell<Vec<usize>>>);
         impl Write for Calls {
@@ -645,13 +646,13 @@ mod tests {
         let e = Event::new(VirtualTime::from_secs_f64(1.5), EventKind::Report, Some(3), 2);
         log.record(&e).unwrap();
         let line = log.len();
-        while log.len() + line < CHUNK as u64 {
+        while log.len() + line < WRITE_CHUNK as u64 {
             log.record(&e).unwrap();
         }
         assert!(calls.borrow().is_empty(), "nothing written before 1 MiB");
         log.record(&e).unwrap();
         assert_eq!(*calls.borrow(), [log.len() as usize]);
-        assert!(log.len() >= CHUNK as u64);
+        assert!(log.len() >= WRITE_CHUNK as u64);
     }
 
     /// `len` counts every byte of the log, in the file or still buffered,
