@@ -12,6 +12,7 @@
 //! time and scheduling order alone, never on threads; the compute pool's
 //! batch finishes before the clock moves on.
 
+use super::eager::Eager;
 use super::messages::{
     secure_message_index, DeliverReports, Envelope, Outbox, Post, Progress, Report, SecureMemory, SecureUp, ToClient,
     ToServer,
@@ -376,7 +377,11 @@ impl Federation {
         let system = actix::System::with_tokio_rt(|| {
             tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts")
         });
-        system.block_on(self.run_loop(sinks, clock, progress, control))
+        // The actors start on a task set of our own, ticked inside the
+        // eager poll: an actor's answer resumes the loop in the same turn
+        // (actix's task set is private to its runtime).
+        let actors = tokio::task::LocalSet::new();
+        system.block_on(Eager::new(actors.run_until(self.run_loop(sinks, clock, progress, control))))
     }
 
     async fn run_loop(
