@@ -36,6 +36,11 @@ impl<F: Future> Eager<F> {
 /// The waker the inner future sees: notes a wake, and passes it on to the
 /// runtime only when the wake comes after [`Eager`] returned `Pending` (a
 /// wake during a poll is acted on by polling again, not by the runtime).
+///
+/// A waker on another thread writes `woken` then reads `polling`, while
+/// [`Eager`] writes `polling` then reads `woken`: only sequentially
+/// consistent accesses guarantee that one of the two sees the other's
+/// write, so that no wake is lost.
 struct Note {
     woken: AtomicBool,
     polling: AtomicBool,
@@ -48,8 +53,8 @@ impl Wake for Note {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        if !self.polling.load(Ordering::Acquire) {
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
             self.outer.wake_by_ref();
         }
     }
@@ -64,20 +69,20 @@ impl<F: Future> Future for Eager<F> {
         let waker = Waker::from(note.clone());
         let mut inner_cx = Context::from_waker(&waker);
         loop {
-            note.woken.store(false, Ordering::Relaxed);
+            note.woken.store(false, Ordering::SeqCst);
             if let Poll::Ready(v) = self.inner.as_mut().poll(&mut inner_cx) {
                 return Poll::Ready(v);
             }
-            if note.woken.load(Ordering::Acquire) {
+            if note.woken.load(Ordering::SeqCst) {
                 continue;
             }
-            note.polling.store(false, Ordering::Release);
+            note.polling.store(false, Ordering::SeqCst);
             // A wake from another thread between the check and the store
             // was not passed on: act on it here.
-            if !note.woken.load(Ordering::Acquire) {
+            if !note.woken.load(Ordering::SeqCst) {
                 return Poll::Pending;
             }
-            note.polling.store(true, Ordering::Release);
+            note.polling.store(true, Ordering::SeqCst);
         }
     }
 }
@@ -121,6 +126,30 @@ mod tests {
         let poll = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker));
         assert_eq!(poll, Poll::Ready("done"));
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    }
+
+    /// Answers sent from another thread, racing the eager loop's return to
+    /// the runtime: every wake must reach someone, or the run would hang.
+    #[test]
+    fn wakes_from_another_thread_are_never_lost() {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (ask, asked) = std::sync::mpsc::channel::<tokio::sync::oneshot::Sender<u32>>();
+            std::thread::spawn(move || asked.into_iter().enumerate().for_each(|(i, tx)| _ = tx.send(i as u32)));
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let sum = rt.block_on(Eager::new(async move {
+                let mut sum = 0u64;
+                for _ in 0..20_000 {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    ask.send(tx).unwrap();
+                    sum += u64::from(rx.await.unwrap());
+                }
+                sum
+            }));
+            done_tx.send(sum).unwrap();
+        });
+        let sum = done_rx.recv_timeout(std::time::Duration::from_secs(60)).expect("no wake was lost");
+        assert_eq!(sum, (0..20_000u64).sum::<u64>());
     }
 
     #[test]
