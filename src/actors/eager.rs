@@ -92,7 +92,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    /// Pending `left` times, waking itself each time, then ready.
+    /// Pending `left` times, waking itself each time (by reference, and
+    /// every other time by value, as a reply channel does), then ready.
     struct SelfWaking {
         left: usize,
     }
@@ -104,7 +105,14 @@ mod tests {
                 return Poll::Ready("done");
             }
             self.left -= 1;
-            cx.waker().wake_by_ref();
+            match self.left % 2 {
+                0 => cx.waker().wake_by_ref(),
+                _ => {
+                    // A waker handed on, as a reply channel holds one.
+                    let held = cx.waker().clone();
+                    held.wake();
+                }
+            }
             Poll::Pending
         }
     }
