@@ -1,5 +1,5 @@
-//! The kernel: the server and the client shards on an actix system, and
-//! the loop that delivers their messages in virtual-time order.
+//! The kernel: the server and the client shards as actix actors it drives
+//! itself, and the loop that delivers their messages in virtual-time order.
 //!
 //! The loop pops the earliest pending item and acts on it: a message for
 //! the server (the reports waiting at the head of the queue at one instant
@@ -12,7 +12,7 @@
 //! time and scheduling order alone, never on threads; the compute pool's
 //! batch finishes before the clock moves on.
 
-use super::eager::Eager;
+use super::drive::Driven;
 use super::messages::{
     secure_message_index, DeliverReports, Envelope, Outbox, Post, Progress, Report, SecureMemory, SecureUp, ToClient,
     ToServer,
@@ -27,7 +27,6 @@ use crate::net::{Leg, NetState, Network, Route};
 use crate::sim::EventKind;
 use crate::sim::{Clock, ComputePool, EventQueue, EventSink, Handle, TaskTag, VirtualTime};
 use crate::strategy::AnyStrategy;
-use actix::{Actor, Addr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
@@ -363,7 +362,7 @@ impl Kernel<'_> {
 }
 
 impl Federation {
-    /// Runs to the end on a fresh actix system; blocks the calling thread.
+    /// Runs to the end; blocks the calling thread.
     pub fn run(
         self,
         sinks: &mut [Box<dyn EventSink>],
@@ -372,16 +371,10 @@ impl Federation {
         control: Control<'_>,
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
         // A current-thread runtime without the IO and timer drivers: the
-        // clock is ours, and nothing here waits on a socket or a timer, so
-        // the drivers would only cost a clock read per poll.
-        let system = actix::System::with_tokio_rt(|| {
-            tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts")
-        });
-        // The actors start on a task set of our own, ticked inside the
-        // eager poll: an actor's answer resumes the loop in the same turn
-        // (actix's task set is private to its runtime).
-        let actors = tokio::task::LocalSet::new();
-        system.block_on(Eager::new(actors.run_until(self.run_loop(sinks, clock, progress, control))))
+        // clock is ours, and nothing here waits on a socket or a timer. The
+        // actors are not spawned on it: the loop drives them (`Driven`).
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts");
+        runtime.block_on(self.run_loop(sinks, clock, progress, control))
     }
 
     async fn run_loop(
@@ -405,8 +398,8 @@ impl Federation {
             self.network.restore(r.net);
             resumed = Some(r.kernel);
         }
-        let server = self.server.start();
-        let shards: Vec<Addr<ClientShard>> = self.shards.into_iter().map(Actor::start).collect();
+        let mut server = Driven::new(self.server);
+        let mut shards: Vec<Driven<ClientShard>> = self.shards.into_iter().map(Driven::new).collect();
         let state = resumed.unwrap_or_else(|| {
             let mut queue = EventQueue::new(n);
             queue.push(VirtualTime::ZERO, None, Envelope::Server(ToServer::Start));
@@ -452,7 +445,7 @@ impl Federation {
                 for sink in k.sinks.iter_mut() {
                     sink.flush()?;
                 }
-                let (server_state, strategy) = server.send(Save).await?;
+                let (server_state, strategy) = server.call(Save).await?;
                 let jobs = k.pool.pending();
                 save(&Snapshot {
                     kernel: &k.state,
@@ -507,7 +500,7 @@ impl Federation {
                         kept.push((tag, trained.residual, trained.optimizer));
                         (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
                     }
-                    let outboxes = server.send(DeliverReports { now, reports }).await?;
+                    let outboxes = server.call(DeliverReports { now, reports }).await?;
                     let mut done = false;
                     for ((tag, residual, optimizer), outbox) in kept.into_iter().zip(outboxes) {
                         let Some(outbox) = outbox else { continue };
@@ -539,7 +532,7 @@ impl Federation {
                         }
                     }
                     k.state.stats.messages += 1;
-                    let outbox = server.send(Deliver { now, msg }).await?;
+                    let outbox = server.call(Deliver { now, msg }).await?;
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
@@ -566,7 +559,7 @@ impl Federation {
                             }
                             for (i, batch) in batches.iter_mut().enumerate() {
                                 if !batch.is_empty() {
-                                    let answers = shards[i].send(Prepare(std::mem::take(batch))).await?;
+                                    let answers = shards[i].call(Prepare(std::mem::take(batch))).await?;
                                     for (h, answer) in answers {
                                         prepared.put(h, answer);
                                     }
@@ -595,7 +588,7 @@ impl Federation {
                     k.cancel(tag);
                     let msg = ToServer::Dropped { client: tag.client, serial: tag.serial };
                     k.state.stats.messages += 1;
-                    let outbox = server.send(Deliver { now, msg }).await?;
+                    let outbox = server.call(Deliver { now, msg }).await?;
                     k.apply(outbox, progress)?
                 }
             };
@@ -606,7 +599,7 @@ impl Federation {
                 break;
             }
         }
-        let (outcome, events) = server.send(Finish { now: k.state.now, interrupted }).await?;
+        let (outcome, events) = server.call(Finish { now: k.state.now, interrupted }).await?;
         k.record(&events)?;
         for sink in k.sinks.iter_mut() {
             sink.flush()?;

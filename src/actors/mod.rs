@@ -5,7 +5,7 @@
 //! in `model` and `strategy`, the links in `net`, the clock and queue in
 //! `sim`.
 
-pub mod eager;
+pub mod drive;
 pub mod federation;
 pub mod messages;
 pub mod server;
