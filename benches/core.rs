@@ -7,9 +7,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use fedsim::data::{self, ClientData, FederatedData};
 use fedsim::metrics::Recorder;
 use fedsim::model::{Architecture, LocalTraining, OptimizerSpec};
-use fedsim::report::{ClientsTable, Roster, RoundsTable};
+use fedsim::report::{ClientsTable, Roster, RoundsCsv};
 use fedsim::run::{run, RunOptions};
 use fedsim::scenario::{load_file, CsvSpec, DataSource, DataSpec, ModelSpec, Normalize, Partition, SyntheticSpec};
+use fedsim::sim::log::WRITE_CHUNK;
 use fedsim::sim::{
     Batched, Detail, Event, EventKind, EventQueue, EventSink, JsonLines, RoundClose, SeedTree, VirtualTime,
 };
@@ -225,7 +226,8 @@ fn throughput_events() -> Vec<Event> {
 /// What the outputs alone cost on one thread, for the throughput
 /// workload's 600,000 events: `events.jsonl` written to a file, and every
 /// sink of the contract's files (the log, the metrics recorder, the two
-/// tables, fed in batches as a run feeds them, then the tables written).
+/// tables, fed in batches as a run feeds them; `rounds.csv` is written as
+/// its rounds close, `clients.csv` at the end).
 /// The floor under the kernel's throughput with `--threads 1`.
 fn outputs(c: &mut Criterion) {
     let events = throughput_events();
@@ -265,7 +267,8 @@ fn outputs(c: &mut Criterion) {
                 let log = JsonLines::new(File::create(file("events.jsonl")).unwrap());
                 let recorder = Arc::new(Mutex::new(Recorder::default()));
                 let clients = Arc::new(Mutex::new(ClientsTable::default()));
-                let rounds = Arc::new(Mutex::new(RoundsTable::default()));
+                let rounds_file = BufWriter::with_capacity(WRITE_CHUNK, File::create(file("rounds.csv")).unwrap());
+                let rounds = Arc::new(Mutex::new(RoundsCsv::new(rounds_file).unwrap()));
                 let sinks: Vec<Box<dyn EventSink + Send>> = vec![
                     Box::new(log),
                     Box::new(recorder.clone()),
@@ -282,9 +285,8 @@ fn outputs(c: &mut Criterion) {
                 let mut w = BufWriter::new(File::create(file("clients.csv")).unwrap());
                 clients.lock().unwrap().write(&mut w, &roster).unwrap();
                 w.flush().unwrap();
-                let mut w = BufWriter::new(File::create(file("rounds.csv")).unwrap());
-                rounds.lock().unwrap().write(&mut w, VirtualTime::from_nanos(u64::MAX / 2)).unwrap();
-                w.flush().unwrap();
+                let rounds = Arc::into_inner(rounds).unwrap().into_inner().unwrap();
+                rounds.finish(VirtualTime::from_nanos(u64::MAX / 2)).unwrap();
             },
             BatchSize::PerIteration,
         )

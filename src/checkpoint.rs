@@ -4,10 +4,10 @@
 //! A checkpoint holds the kernel's queue and links, the server's state and
 //! its strategy's, the recorder, the training jobs in flight (as their
 //! descriptions: a resumed run recomputes them, with the same numbers),
-//! how many bytes of `events.jsonl`, `audit.jsonl` and `trace.json` belong
-//! to it, and the small states of the sinks that write the rest (the audit
-//! trail's tally, the trace's open spans, the per-client and per-round
-//! tables). It is binary (postcard,
+//! how many bytes of `events.jsonl`, `audit.jsonl`, `trace.json` and
+//! `rounds.csv` belong to it, and the small states of the sinks that write
+//! the rest (the audit trail's tally, the trace's open spans, the
+//! per-client table and the open round's tally). It is binary (postcard,
 //! exact for every `f64`), framed by a magic number, a format version and
 //! the SHA-256 of its body, and it names the scenario it belongs to by the
 //! SHA-256 of the folder's `scenario.yaml`. A torn, edited or foreign file
@@ -32,7 +32,7 @@ pub const FILE: &str = "checkpoint.bin";
 pub const SCENARIO_FILE: &str = "scenario.yaml";
 
 const MAGIC: &[u8; 8] = b"FEDSIMCK";
-const FORMAT: u32 = 7;
+const FORMAT: u32 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -78,7 +78,9 @@ pub struct Checkpoint {
     pub trace: TraceState,
     pub trace_len: u64,
     pub clients: ClientsTable,
+    /// The open round's tally, and the bytes of `rounds.csv` written.
     pub rounds: RoundsTable,
+    pub rounds_len: u64,
 }
 
 /// The same fields, borrowed, for writing without copying the state.
@@ -99,6 +101,7 @@ pub struct CheckpointRef<'a> {
     pub trace_len: u64,
     pub clients: &'a ClientsTable,
     pub rounds: &'a RoundsTable,
+    pub rounds_len: u64,
 }
 
 /// Models shared by many messages are written once.

@@ -22,8 +22,8 @@ use crate::net::{
 use crate::privacy::dp::CentralDp;
 use crate::privacy::{self, ClientPipeline};
 use crate::report::{
-    self, ClientsTable, OutputDir, OutputError, Roster, RoundsTable, Summary, TraceConfig, TraceSink, TraceState,
-    INTERRUPT, TRACE_FILE,
+    self, ClientsTable, OutputDir, OutputError, Roster, RoundsCsv, RoundsTable, Summary, TraceConfig, TraceSink,
+    TraceState, INTERRUPT, TRACE_FILE,
 };
 use crate::scenario::{DpLevel, Scenario, SelectionKind, StrategyKind};
 use crate::sim::log::WRITE_CHUNK;
@@ -197,7 +197,7 @@ struct SinkStates {
     audit: Option<(audit::Tally, u64)>,
     trace: Option<(TraceState, u64)>,
     clients: ClientsTable,
-    rounds: RoundsTable,
+    rounds: Option<(RoundsTable, u64)>,
 }
 
 /// Runs (or continues) a prepared scenario into `out` and publishes it.
@@ -230,7 +230,7 @@ fn execute(
                 audit: None,
                 trace: None,
                 clients: ClientsTable::default(),
-                rounds: RoundsTable::default(),
+                rounds: None,
             },
             None,
         ),
@@ -240,7 +240,7 @@ fn execute(
                 audit: Some((ck.audit, ck.audit_len)),
                 trace: Some((ck.trace, ck.trace_len)),
                 clients: ck.clients,
-                rounds: ck.rounds,
+                rounds: Some((ck.rounds, ck.rounds_len)),
             },
             Some(Restart { kernel: ck.kernel, net: ck.net, server: ck.server, strategy: ck.strategy, jobs: ck.jobs }),
         ),
@@ -267,7 +267,7 @@ fn execute(
         false => None,
     };
     let clients_table = Arc::new(Mutex::new(states.clients));
-    let rounds_table = Arc::new(Mutex::new(states.rounds));
+    let rounds_csv = Arc::new(Mutex::new(rounds_csv(&out, states.rounds)?));
     let mut outputs: Vec<Box<dyn EventSink + Send>> = vec![Box::new(log.clone()), Box::new(recorder.clone())];
     if let Some(trail) = &trail {
         outputs.push(Box::new(trail.clone()));
@@ -276,7 +276,7 @@ fn execute(
         outputs.push(Box::new(trace.clone()));
     }
     outputs.push(Box::new(clients_table.clone()));
-    outputs.push(Box::new(rounds_table.clone()));
+    outputs.push(Box::new(rounds_csv.clone()));
     // With a second thread allowed, the outputs are formatted and written
     // on it, beside the kernel.
     let outputs = match opts.threads {
@@ -297,6 +297,7 @@ fn execute(
     let mut save = |snap: &Snapshot<'_>| {
         let trail = trail.as_ref().map(|t| lock(t));
         let trace = trace.as_ref().map(|t| lock(t));
+        let rounds = lock(&rounds_csv);
         checkpoint::write(
             &staging,
             &CheckpointRef {
@@ -314,7 +315,8 @@ fn execute(
                 trace: trace.as_ref().map_or(&no_trace, |t| t.state()),
                 trace_len: trace.as_ref().map_or(0, |t| t.len()),
                 clients: &lock(&clients_table),
-                rounds: &lock(&rounds_table),
+                rounds: rounds.table(),
+                rounds_len: rounds.len(),
             },
         )
     };
@@ -339,9 +341,10 @@ fn execute(
     let clients_path = out.file("clients.csv");
     let mut w = BufWriter::with_capacity(WRITE_CHUNK, File::create(&clients_path).map_err(write_err(&clients_path))?);
     lock(&clients_table).write(&mut w, &roster).and_then(|_| w.flush()).map_err(write_err(&clients_path))?;
-    let rounds_path = out.file("rounds.csv");
-    let mut w = BufWriter::with_capacity(WRITE_CHUNK, File::create(&rounds_path).map_err(write_err(&rounds_path))?);
-    lock(&rounds_table).write(&mut w, outcome.virtual_time).and_then(|_| w.flush()).map_err(write_err(&rounds_path))?;
+    let rounds_path = out.file(ROUNDS_FILE);
+    let rounds_csv =
+        Arc::into_inner(rounds_csv).expect("the sinks are dropped").into_inner().unwrap_or_else(|p| p.into_inner());
+    rounds_csv.finish(outcome.virtual_time).map_err(write_err(&rounds_path))?;
 
     let target = opts.target.or(scenario.stop.target_accuracy);
     // Drawn before the summary, so that wall_time_s counts them; from the
@@ -488,6 +491,26 @@ fn audit_trail(
 /// The trace of a run: a fresh `trace.json`, or (resuming) the folder's
 /// trace cut back to the checkpoint's `len` bytes and continued from its
 /// `state`.
+/// `rounds.csv`'s file name in a run folder.
+const ROUNDS_FILE: &str = "rounds.csv";
+
+/// A fresh `rounds.csv`, or (resuming) the file cut back to what the
+/// checkpoint had written, with the open round's tally.
+fn rounds_csv(out: &OutputDir, from: Option<(RoundsTable, u64)>) -> Result<RoundsCsv<BufWriter<File>>, RunError> {
+    let path = out.file(ROUNDS_FILE);
+    Ok(match from {
+        None => {
+            let file = File::create(&path).map_err(|source| OutputError::Write { path: path.clone(), source })?;
+            RoundsCsv::new(BufWriter::with_capacity(WRITE_CHUNK, file))
+                .map_err(|source| OutputError::Write { path, source })?
+        }
+        Some((table, len)) => {
+            let file = carry_over(out, ROUNDS_FILE, len)?;
+            RoundsCsv::resume(BufWriter::with_capacity(WRITE_CHUNK, file), len, table)
+        }
+    })
+}
+
 fn trace_sink(
     out: &OutputDir,
     from: Option<(TraceState, u64)>,

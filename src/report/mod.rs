@@ -21,7 +21,7 @@ pub use plot::{
     accuracy_svg, axis, message_svg, participation_svg, staleness_svg, timeline, LineChart, PlotError, Series, XAxis,
 };
 pub use roster::Roster;
-pub use tables::{ClientsTable, RoundsTable};
+pub use tables::{ClientsTable, RoundsCsv, RoundsTable};
 pub use trace::{TraceConfig, TraceSink, TraceState, TRACE_FILE};
 
 use crate::metrics::{ClassScores, MetricsRow};

@@ -2,9 +2,11 @@
 //! per round (model version), as subscribers to the event stream like the
 //! metrics recorder, so they can never disagree with `events.jsonl`.
 //!
-//! Both hold small tallies (a client's counts and its task times, a
-//! round's counts) that a checkpoint saves, and write their file once, at
-//! the end of the run. Columns are documented in `docs/outputs.md`.
+//! Both hold small tallies (a client's counts and its task times, the open
+//! round's counts) that a checkpoint saves. `clients.csv` is written once,
+//! at the end of the run (a client's row can change until then);
+//! `rounds.csv` row by row, as the rounds close. Columns are documented in
+//! `docs/outputs.md`.
 
 use super::roster::Roster;
 use crate::sim::{Detail, Event, EventKind, EventSink, IdMap, SecAggPhase, VirtualTime};
@@ -190,7 +192,7 @@ impl RoundTally {
 }
 
 /// A closed round.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct RoundRow {
     tally: RoundTally,
     start: VirtualTime,
@@ -203,20 +205,20 @@ struct RoundRow {
 pub const ROUNDS_COLUMNS: &str = "round,version,start_s,close_s,duration_s,close_reason,selected,reported,aggregated,\
                                   stale,late,dropped,bytes_up,bytes_down";
 
-/// `rounds.csv`: one row per model version (the round that made it), and
-/// a last row with `close_reason` `stop` for a round the run's end cut
-/// short. A round's events are those whose `round` field is its number
-/// (the server's version while it ran).
+/// The tally of `rounds.csv`: the round in progress, and where the last
+/// one closed. A checkpoint saves it; the closed rows are already in the
+/// file (see [`RoundsCsv`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RoundsTable {
-    rows: Vec<RoundRow>,
     open: RoundTally,
     /// The last aggregation: a round with no dispatch starts there.
     last_close: VirtualTime,
 }
 
-impl EventSink for RoundsTable {
-    fn record(&mut self, e: &Event) -> io::Result<()> {
+impl RoundsTable {
+    /// Counts `e` into the open round; an aggregation closes it and gives
+    /// its row.
+    fn record(&mut self, e: &Event) -> Option<RoundRow> {
         if e.kind == EventKind::Aggregate {
             let close = match e.detail {
                 Detail::Aggregation { updates, close } => Some((close, updates)),
@@ -224,9 +226,8 @@ impl EventSink for RoundsTable {
             };
             let tally = std::mem::replace(&mut self.open, RoundTally { round: e.round, ..RoundTally::default() });
             let start = tally.start.unwrap_or(self.last_close);
-            self.rows.push(RoundRow { tally, start, close: e.t, closed_by: close });
             self.last_close = e.t;
-            return Ok(());
+            return Some(RoundRow { tally, start, close: e.t, closed_by: close });
         }
         // Only the task events below count, and each is logged with the
         // server's version at that instant: the open round's.
@@ -256,42 +257,121 @@ impl EventSink for RoundsTable {
             EventKind::Drop => r.dropped += 1,
             _ => {}
         }
-        Ok(())
+        None
     }
-}
 
-impl RoundsTable {
-    /// Writes `rounds.csv`; `end` is the run's last instant (the close of a
-    /// round the run's end cut short).
-    pub fn write(&self, w: &mut impl Write, end: VirtualTime) -> io::Result<()> {
-        writeln!(w, "{ROUNDS_COLUMNS}")?;
-        let open = self.open.active().then(|| RoundRow {
+    /// The round the run's end cut short, if anything happened in it;
+    /// `end` is the run's last instant.
+    fn cut_short(&self, end: VirtualTime) -> Option<RoundRow> {
+        self.open.active().then(|| RoundRow {
             tally: self.open.clone(),
             start: self.open.start.unwrap_or(self.last_close),
             close: end.max(self.last_close),
             closed_by: None,
-        });
-        let mut line = Row::default();
-        for row in self.rows.iter().chain(open.as_ref()) {
-            let t = &row.tally;
-            line.int(t.round);
-            match row.closed_by {
-                Some(_) => line.int(t.round + 1),
-                None => line.text(""),
-            };
-            line.secs(row.start).secs(row.close).secs(row.close - row.start);
-            match row.closed_by {
-                Some((why, _)) => line.text(why.name()),
-                None => line.text("stop"),
-            };
-            line.int(t.selected).int(t.reported);
-            match row.closed_by {
-                Some((_, n)) => line.int(n),
-                None => line.text(""),
-            };
-            line.int(t.stale).int(t.late).int(t.dropped).int(t.bytes_up).int(t.bytes_down).end(w)?;
+        })
+    }
+}
+
+/// `rounds.csv`, written as the rounds close: one row per model version
+/// (the round that made it), and a last row with `close_reason` `stop` for
+/// a round the run's end cut short. A round's events are those whose
+/// `round` field is its number (the server's version while it ran).
+///
+/// Rows go to the file as they close, as `events.jsonl`'s lines do, so a
+/// run of millions of versions holds one round in memory and a checkpoint
+/// saves that round and the file's length, not every row so far.
+///
+/// ```
+/// use fedsim::report::RoundsCsv;
+/// use fedsim::sim::{Detail, Event, EventKind, EventSink, RoundClose, VirtualTime};
+/// let t = VirtualTime::from_nanos;
+/// let mut csv = RoundsCsv::new(Vec::new()).unwrap();
+/// csv.record(&Event::new(t(0), EventKind::Dispatch, Some(4), 0).bytes(10)).unwrap();
+/// let agg = Detail::Aggregation { updates: 1, close: RoundClose::Update };
+/// csv.record(&Event::new(t(7), EventKind::Aggregate, None, 0).detail(agg)).unwrap();
+/// let text = String::from_utf8(csv.finish(t(7)).unwrap()).unwrap();
+/// assert_eq!(text.lines().nth(1), Some("0,1,0.000000000,0.000000007,0.000000007,update,1,0,1,0,0,0,0,10"));
+/// ```
+pub struct RoundsCsv<W: Write> {
+    out: W,
+    /// Bytes handed to `out` so far (a checkpoint records it, so a resumed
+    /// run can cut the file back to that point).
+    written: u64,
+    line: Row,
+    table: RoundsTable,
+}
+
+impl<W: Write> RoundsCsv<W> {
+    /// A fresh file: the header first.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        writeln!(out, "{ROUNDS_COLUMNS}")?;
+        let written = ROUNDS_COLUMNS.len() as u64 + 1;
+        Ok(RoundsCsv { out, written, line: Row::default(), table: RoundsTable::default() })
+    }
+
+    /// Continues a file of which `written` bytes are already in `out`,
+    /// with the tally a checkpoint saved at that point.
+    pub fn resume(out: W, written: u64, table: RoundsTable) -> Self {
+        RoundsCsv { out, written, line: Row::default(), table }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.written
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
+    }
+
+    /// What a checkpoint saves.
+    pub fn table(&self) -> &RoundsTable {
+        &self.table
+    }
+
+    /// Writes the row of a round the run's end (`end`, its last instant)
+    /// cut short, flushes, and returns the writer.
+    pub fn finish(mut self, end: VirtualTime) -> io::Result<W> {
+        if let Some(row) = self.table.cut_short(end) {
+            self.write_row(&row)?;
         }
-        Ok(())
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn write_row(&mut self, row: &RoundRow) -> io::Result<()> {
+        let (t, line) = (&row.tally, &mut self.line);
+        line.int(t.round);
+        match row.closed_by {
+            Some(_) => line.int(t.round + 1),
+            None => line.text(""),
+        };
+        line.secs(row.start).secs(row.close).secs(row.close - row.start);
+        match row.closed_by {
+            Some((why, _)) => line.text(why.name()),
+            None => line.text("stop"),
+        };
+        line.int(t.selected).int(t.reported);
+        match row.closed_by {
+            Some((_, n)) => line.int(n),
+            None => line.text(""),
+        };
+        line.int(t.stale).int(t.late).int(t.dropped).int(t.bytes_up).int(t.bytes_down);
+        self.written += line.0.len() as u64;
+        line.end(&mut self.out)
+    }
+}
+
+impl<W: Write> EventSink for RoundsCsv<W> {
+    fn record(&mut self, e: &Event) -> io::Result<()> {
+        match self.table.record(e) {
+            Some(row) => self.write_row(&row),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -329,7 +409,7 @@ mod tests {
     #[test]
     fn a_round_row_per_version_and_one_for_a_round_the_stop_cut_short() {
         use EventKind::*;
-        let mut t = RoundsTable::default();
+        let mut t = RoundsCsv::new(Vec::new()).unwrap();
         let agg = |t: u64, v: u64| {
             ev(t, Aggregate, None, v, 0).detail(Detail::Aggregation { updates: 1, close: RoundClose::Quorum })
         };
@@ -343,10 +423,11 @@ mod tests {
         ] {
             t.record(&e).unwrap();
         }
-        let mut out = Vec::new();
-        t.write(&mut out, VirtualTime::from_nanos(9)).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let written = t.len();
+        let text = String::from_utf8(t.finish(VirtualTime::from_nanos(9)).unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
+        // The closed round is written as it closes; the cut one at the end.
+        assert_eq!(written as usize, text.len() - lines[2].len() - 1);
         assert_eq!(lines[1], "0,1,0.000000002,0.000000005,0.000000003,quorum,2,1,1,0,1,0,4,20");
         assert_eq!(lines[2], "1,,0.000000005,0.000000009,0.000000004,stop,1,0,,0,0,0,0,10");
     }
