@@ -241,6 +241,7 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::remove_staging_on_panic();
     if let Err(e) = report::stop_cleanly_on_interrupt() {
         eprintln!("warning: cannot catch Ctrl-C, an interrupted run may leave a .partial folder: {e}");
     }

@@ -8,7 +8,7 @@
 //! In CI: 1,500 generated and 400 mutated scenarios, measured at 26 s of
 //! wall time on 2 cores (the two tests side by side; about a third of the
 //! inputs validate and run). `FEDSIM_FUZZ_CASES` overrides the count of
-//! each test. The long mode, `cargo test --release -- --ignored fuzz`
+//! each test. The long mode, `cargo test --profile quick-release -- --ignored fuzz`
 //! (`fuzz_long`), tries 2,000 of each; every test prints how many inputs
 //! it tried and how many ran (a count shared by the tests of the process).
 //!
@@ -344,7 +344,7 @@ fn fuzz_mutated_shipped_scenarios_never_panic_hang_or_write_non_finite_numbers()
 }
 
 #[test]
-#[ignore = "long mode: cargo test --release -- --ignored fuzz"]
+#[ignore = "long mode: cargo test --profile quick-release -- --ignored fuzz"]
 fn fuzz_long() {
     fuzz_generated(cases(2000));
     fuzz_mutated(cases(2000));

@@ -15,7 +15,7 @@ pub mod trace;
 
 pub use console::{classification_table, render_summary};
 pub use html::{HtmlError, REPORT_FILE};
-pub use output::{stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
+pub use output::{remove_staging_on_panic, stop_cleanly_on_interrupt, OutputDir, OutputError, INTERRUPT};
 pub use plot::run::{to_the_end, write_run_plots, RunPlots, PLOTS_DIR, PLOT_FILES};
 pub use plot::{
     accuracy_svg, axis, message_svg, participation_svg, staleness_svg, timeline, LineChart, PlotError, Series, XAxis,

@@ -3,7 +3,9 @@
 //! Files are written into a hidden staging folder beside the target and
 //! renamed into place only when the run has succeeded; on any error (or a
 //! panic unwinding through) the staging folder is removed, and so it is on
-//! Ctrl-C or SIGTERM once [`remove_staging_on_interrupt`] is installed.
+//! Ctrl-C or SIGTERM once [`stop_cleanly_on_interrupt`] is installed, and
+//! on a panic that aborts (the release binary does not unwind) once
+//! [`remove_staging_on_panic`] is.
 //!
 //! A process killed outright (SIGKILL, the OOM killer) cannot clean up, so
 //! each staging folder is named after its process and holds an owner file
@@ -30,13 +32,29 @@ pub fn stop_cleanly_on_interrupt() -> Result<(), ctrlc::Error> {
         if !INTERRUPT.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Ok(dirs) = STAGING.lock() {
-            for d in dirs.iter() {
-                let _ = fs::remove_dir_all(d);
-            }
-        }
+        remove_staging();
         std::process::exit(130);
     })
+}
+
+/// A panic removes the staging folders of unfinished runs, then reports as
+/// before. The release binary aborts on a panic (`panic = "abort"`: no
+/// unwinding, so no `OutputDir` is dropped), and an unfinished run must
+/// still leave nothing behind. For binaries; call it once.
+pub fn remove_staging_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        remove_staging();
+        report(info);
+    }));
+}
+
+/// Removes the staging folders of the runs in progress in this process.
+fn remove_staging() {
+    let dirs = STAGING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for d in dirs.iter() {
+        let _ = fs::remove_dir_all(d);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
