@@ -10,11 +10,17 @@
 //! right after posting the message, so the answer is ready when the call
 //! first looks for it. The server and the shards stay actix actors with
 //! their mailboxes and handlers; only who polls them changes.
+//!
+//! A call is then an ordinary function call, and the kernel's loop an
+//! ordinary loop: no runtime, and no `async` state machine into which each
+//! call's future (about a kilobyte, the message and its reply channel)
+//! would be copied before it is polled.
 
 use actix::dev::{ContextFut, ToEnvelope};
 use actix::{Actor, Addr, AsyncContext, Context, Handler, MailboxError, Message};
 use std::future::Future;
 use std::pin::{pin, Pin};
+use std::task::{Context as TaskContext, Poll, Waker};
 
 /// An actor and its mailbox, handled whenever the kernel calls it.
 ///
@@ -37,9 +43,8 @@ use std::pin::{pin, Pin};
 ///     }
 /// }
 ///
-/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let mut doubler = Driven::new(Doubler);
-/// assert_eq!(rt.block_on(doubler.call(Double(21))), Ok(42));
+/// assert_eq!(doubler.call(Double(21)), Ok(42));
 /// ```
 pub struct Driven<A: Actor<Context = Context<A>>> {
     addr: Addr<A>,
@@ -54,8 +59,14 @@ impl<A: Actor<Context = Context<A>>> Driven<A> {
         Driven { addr, run: ctx.into_future(actor) }
     }
 
-    /// Delivers `msg` and returns the actor's answer.
-    pub async fn call<M>(&mut self, msg: M) -> Result<M::Result, MailboxError>
+    /// Delivers `msg` and returns the actor's answer, handled in place.
+    ///
+    /// The handler must answer synchronously (a value or `MessageResult`,
+    /// as every handler of the server and the shards does): the actor is
+    /// polled once, with no runtime and no waker, and the reply is then
+    /// ready. A handler that returned a future would be a bug in the
+    /// kernel, and panics here rather than hang the run.
+    pub fn call<M>(&mut self, msg: M) -> Result<M::Result, MailboxError>
     where
         A: Handler<M>,
         M: Message + Send + 'static,
@@ -63,21 +74,20 @@ impl<A: Actor<Context = Context<A>>> Driven<A> {
         A::Context: ToEnvelope<A, M>,
     {
         let mut reply = pin!(self.addr.send(msg));
-        let run = &mut self.run;
-        std::future::poll_fn(|cx| {
-            // The actor's future only finishes once it has stopped; then
-            // the reply says the mailbox closed.
-            let _ = Pin::new(&mut *run).poll(cx);
-            reply.as_mut().poll(cx)
-        })
-        .await
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        // The actor's future only finishes once it has stopped; then the
+        // reply says the mailbox closed.
+        let _ = Pin::new(&mut self.run).poll(&mut cx);
+        match reply.as_mut().poll(&mut cx) {
+            Poll::Ready(answer) => answer,
+            Poll::Pending => unreachable!("a driven actor's handler answers in place, not with a future"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::{Context as TaskContext, Poll, Waker};
 
     /// Counts what it is told, and says how many it has heard.
     #[derive(Default)]
@@ -103,15 +113,13 @@ mod tests {
         }
     }
 
-    /// Every call is answered on its first poll, with no runtime at all:
-    /// the actor handles the message inside the call.
+    /// Every call is answered in place, with no runtime at all, and in
+    /// order.
     #[test]
     fn a_call_is_answered_in_place_and_in_order() {
         let mut counter = Driven::new(Counter::default());
-        let mut cx = TaskContext::from_waker(Waker::noop());
         for i in 1..=100 {
-            let mut call = pin!(counter.call(Tell(i * 7)));
-            assert_eq!(call.as_mut().poll(&mut cx), Poll::Ready(Ok((i * 7, i))));
+            assert_eq!(counter.call(Tell(i * 7)), Ok((i * 7, i)));
         }
     }
 }

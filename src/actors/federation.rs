@@ -370,14 +370,10 @@ impl Federation {
         progress: &mut dyn FnMut(Progress),
         control: Control<'_>,
     ) -> Result<(ServerOutcome, LoopStats), FederationError> {
-        // A current-thread runtime without the IO and timer drivers: the
-        // clock is ours, and nothing here waits on a socket or a timer. The
-        // actors are not spawned on it: the loop drives them (`Driven`).
-        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a current-thread runtime starts");
-        runtime.block_on(self.run_loop(sinks, clock, progress, control))
+        self.run_loop(sinks, clock, progress, control)
     }
 
-    async fn run_loop(
+    fn run_loop(
         mut self,
         sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
@@ -445,7 +441,7 @@ impl Federation {
                 for sink in k.sinks.iter_mut() {
                     sink.flush()?;
                 }
-                let (server_state, strategy) = server.call(Save).await?;
+                let (server_state, strategy) = server.call(Save)?;
                 let jobs = k.pool.pending();
                 save(&Snapshot {
                     kernel: &k.state,
@@ -500,7 +496,7 @@ impl Federation {
                         kept.push((tag, trained.residual, trained.optimizer));
                         (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
                     }
-                    let outboxes = server.call(DeliverReports { now, reports }).await?;
+                    let outboxes = server.call(DeliverReports { now, reports })?;
                     let mut done = false;
                     for ((tag, residual, optimizer), outbox) in kept.into_iter().zip(outboxes) {
                         let Some(outbox) = outbox else { continue };
@@ -532,7 +528,7 @@ impl Federation {
                         }
                     }
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg }).await?;
+                    let outbox = server.call(Deliver { now, msg })?;
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
@@ -559,7 +555,7 @@ impl Federation {
                             }
                             for (i, batch) in batches.iter_mut().enumerate() {
                                 if !batch.is_empty() {
-                                    let answers = shards[i].call(Prepare(std::mem::take(batch))).await?;
+                                    let answers = shards[i].call(Prepare(std::mem::take(batch)))?;
                                     for (h, answer) in answers {
                                         prepared.put(h, answer);
                                     }
@@ -588,7 +584,7 @@ impl Federation {
                     k.cancel(tag);
                     let msg = ToServer::Dropped { client: tag.client, serial: tag.serial };
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg }).await?;
+                    let outbox = server.call(Deliver { now, msg })?;
                     k.apply(outbox, progress)?
                 }
             };
@@ -599,7 +595,7 @@ impl Federation {
                 break;
             }
         }
-        let (outcome, events) = server.call(Finish { now: k.state.now, interrupted }).await?;
+        let (outcome, events) = server.call(Finish { now: k.state.now, interrupted })?;
         k.record(&events)?;
         for sink in k.sinks.iter_mut() {
             sink.flush()?;
