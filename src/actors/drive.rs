@@ -12,9 +12,7 @@
 //! their mailboxes and handlers; only who polls them changes.
 //!
 //! A call is then an ordinary function call, and the kernel's loop an
-//! ordinary loop: no runtime, and no `async` state machine into which each
-//! call's future (about a kilobyte, the message and its reply channel)
-//! would be copied before it is polled.
+//! ordinary loop: no runtime, and no `async` state machine around it.
 
 use actix::dev::{ContextFut, ToEnvelope};
 use actix::{Actor, Addr, AsyncContext, Context, Handler, MailboxError, Message};

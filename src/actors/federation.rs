@@ -362,18 +362,9 @@ impl Kernel<'_> {
 }
 
 impl Federation {
-    /// Runs to the end; blocks the calling thread.
+    /// Runs to the end on the calling thread (the actors are driven in
+    /// place: no runtime is involved).
     pub fn run(
-        self,
-        sinks: &mut [Box<dyn EventSink>],
-        clock: &mut dyn Clock,
-        progress: &mut dyn FnMut(Progress),
-        control: Control<'_>,
-    ) -> Result<(ServerOutcome, LoopStats), FederationError> {
-        self.run_loop(sinks, clock, progress, control)
-    }
-
-    fn run_loop(
         mut self,
         sinks: &mut [Box<dyn EventSink>],
         clock: &mut dyn Clock,
