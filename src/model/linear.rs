@@ -33,7 +33,7 @@ fn logits_fixed<const C: usize>(x: &[f32], w: &[f64], b: &[f64; C]) -> [f64; C] 
 /// held two to an SSE2 register: the same multiplies and adds in the same
 /// order (SSE2 has no fused multiply-add), so the same numbers bit for bit.
 /// Left to itself the compiler unpacks and repacks every pair on every
-/// feature; held in pairs, the parity workload runs 11% faster.
+/// feature; held in pairs, the parity workload runs about 11% faster.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 #[inline]
