@@ -488,9 +488,6 @@ fn audit_trail(
     })
 }
 
-/// The trace of a run: a fresh `trace.json`, or (resuming) the folder's
-/// trace cut back to the checkpoint's `len` bytes and continued from its
-/// `state`.
 /// `rounds.csv`'s file name in a run folder.
 const ROUNDS_FILE: &str = "rounds.csv";
 
@@ -511,6 +508,9 @@ fn rounds_csv(out: &OutputDir, from: Option<(RoundsTable, u64)>) -> Result<Round
     })
 }
 
+/// The trace of a run: a fresh `trace.json`, or (resuming) the folder's
+/// trace cut back to the checkpoint's `len` bytes and continued from its
+/// `state`.
 fn trace_sink(
     out: &OutputDir,
     from: Option<(TraceState, u64)>,
