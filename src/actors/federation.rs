@@ -37,8 +37,6 @@ use std::sync::Arc;
 pub enum FederationError {
     #[error("writing the event log: {0}")]
     Log(#[from] io::Error),
-    #[error("an actor stopped unexpectedly: {0}")]
-    Mailbox(#[from] actix::MailboxError),
     #[error(
         "virtual time stopped advancing at t = {t} s: {messages} messages at that instant, so every task takes no \
          time (ideal devices, or clients without data on instant links) and stop.virtual_time_s can never be \
@@ -432,7 +430,7 @@ impl Federation {
                 for sink in k.sinks.iter_mut() {
                     sink.flush()?;
                 }
-                let (server_state, strategy) = server.call(Save)?;
+                let (server_state, strategy) = server.call(Save);
                 let jobs = k.pool.pending();
                 save(&Snapshot {
                     kernel: &k.state,
@@ -487,7 +485,7 @@ impl Federation {
                         kept.push((tag, trained.residual, trained.optimizer));
                         (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
                     }
-                    let outboxes = server.call(DeliverReports { now, reports })?;
+                    let outboxes = server.call(DeliverReports { now, reports });
                     let mut done = false;
                     for ((tag, residual, optimizer), outbox) in kept.into_iter().zip(outboxes) {
                         let Some(outbox) = outbox else { continue };
@@ -519,7 +517,7 @@ impl Federation {
                         }
                     }
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg })?;
+                    let outbox = server.call(Deliver { now, msg });
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
@@ -546,7 +544,7 @@ impl Federation {
                             }
                             for (i, batch) in batches.iter_mut().enumerate() {
                                 if !batch.is_empty() {
-                                    let answers = shards[i].call(Prepare(std::mem::take(batch)))?;
+                                    let answers = shards[i].call(Prepare(std::mem::take(batch)));
                                     for (h, answer) in answers {
                                         prepared.put(h, answer);
                                     }
@@ -575,7 +573,7 @@ impl Federation {
                     k.cancel(tag);
                     let msg = ToServer::Dropped { client: tag.client, serial: tag.serial };
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg })?;
+                    let outbox = server.call(Deliver { now, msg });
                     k.apply(outbox, progress)?
                 }
             };
@@ -586,7 +584,7 @@ impl Federation {
                 break;
             }
         }
-        let (outcome, events) = server.call(Finish { now: k.state.now, interrupted })?;
+        let (outcome, events) = server.call(Finish { now: k.state.now, interrupted });
         k.record(&events)?;
         for sink in k.sinks.iter_mut() {
             sink.flush()?;
