@@ -45,17 +45,22 @@ fn fill_right(buf: &mut [u8], mut end: usize, mut n: u64) {
 /// fedsim::sim::digits::push_u64(&mut out, 1_234_567);
 /// assert_eq!(out, b"n=1234567");
 /// ```
-#[inline]
+#[inline(always)]
 pub fn push_u64(out: &mut Vec<u8>, n: u64) {
-    // Most numbers of a log are small (client ids, byte counts, rounds).
+    // Most numbers of a log are small (client ids, byte counts, rounds):
+    // those are written where they are asked for, the rest by a call.
     if n < 10 {
         out.push(b'0' + n as u8);
-        return;
-    }
-    if n < 100 {
+    } else if n < 100 {
         out.extend_from_slice(&pair(n));
-        return;
+    } else {
+        push_long(out, n);
     }
+}
+
+/// [`push_u64`] for `n >= 100`.
+#[inline(never)]
+fn push_long(out: &mut Vec<u8>, n: u64) {
     let len = n.checked_ilog10().map_or(1, |d| d as usize + 1);
     let at = out.len();
     // A constant-size append is a few wide stores, not a call; the digits
