@@ -78,7 +78,7 @@ pub struct Recorder {
     bytes_up: u64,
     bytes_down: u64,
     /// Staleness of every folded update: value -> count.
-    staleness: BTreeMap<u64, u64>,
+    staleness: Counts,
     /// A report's staleness, until the next event says whether it was folded.
     pending: Option<u64>,
     /// The tallies behind the last row, should it be superseded.
@@ -148,7 +148,7 @@ impl Recorder {
         self.since.completed += 1;
         self.since.staleness_sum += staleness;
         self.since.staleness_max = self.since.staleness_max.max(staleness);
-        *self.staleness.entry(staleness).or_default() += 1;
+        self.staleness.add(staleness);
     }
 
     /// Cuts a row for an evaluation of `round` at `t`.
@@ -201,21 +201,92 @@ impl Recorder {
     }
 
     /// Staleness of folded updates: value -> count.
-    pub fn staleness_histogram(&self) -> &BTreeMap<u64, u64> {
-        &self.staleness
+    pub fn staleness_histogram(&self) -> BTreeMap<u64, u64> {
+        self.staleness.clone().into()
     }
 
     pub fn into_rows(mut self) -> (Vec<MetricsRow>, BTreeMap<u64, u64>) {
         if let Some(s) = self.pending.take() {
             self.fold(s);
         }
-        (self.rows, self.staleness)
+        (self.rows, self.staleness.into())
+    }
+}
+
+/// Counts by value: a vector for the small values every run has (one
+/// update's staleness is counted at every report of an async run, so a
+/// map's search would be on that path), a map for rare large ones. Saved
+/// as the map of both, value -> count.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "BTreeMap<u64, u64>", into = "BTreeMap<u64, u64>")]
+struct Counts {
+    /// Counts of 0, 1, ... up to [`Counts::DENSE`] (excluded).
+    dense: Vec<u64>,
+    sparse: BTreeMap<u64, u64>,
+}
+
+impl Counts {
+    /// 32 KiB of counts at most.
+    const DENSE: u64 = 4096;
+
+    fn add(&mut self, v: u64) {
+        if v < Self::DENSE {
+            let i = v as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
+            }
+            self.dense[i] += 1;
+        } else {
+            *self.sparse.entry(v).or_default() += 1;
+        }
+    }
+}
+
+impl From<Counts> for BTreeMap<u64, u64> {
+    fn from(c: Counts) -> Self {
+        let mut map = c.sparse;
+        map.extend(c.dense.into_iter().enumerate().filter(|&(_, n)| n > 0).map(|(v, n)| (v as u64, n)));
+        map
+    }
+}
+
+impl From<BTreeMap<u64, u64>> for Counts {
+    fn from(map: BTreeMap<u64, u64>) -> Self {
+        let mut c = Counts::default();
+        for (v, n) in map {
+            if v < Self::DENSE {
+                c.add(v);
+                c.dense[v as usize] = n;
+            } else {
+                c.sparse.insert(v, n);
+            }
+        }
+        c
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The counts are those of a plain map, small values and large
+        /// alike, and a checkpoint (the map) reads back to the same counts.
+        #[test]
+        fn counts_are_a_maps_and_survive_a_checkpoint(
+            values in proptest::collection::vec(proptest::prop_oneof![0u64..10, 0u64..10_000, proptest::prelude::any::<u64>()], 0..300)
+        ) {
+            let mut counts = Counts::default();
+            let mut map = BTreeMap::new();
+            for &v in &values {
+                counts.add(v);
+                *map.entry(v).or_insert(0u64) += 1;
+            }
+            let back: Counts = serde_json::from_str(&serde_json::to_string(&counts).unwrap()).unwrap();
+            proptest::prop_assert_eq!(BTreeMap::from(counts), map.clone());
+            proptest::prop_assert_eq!(BTreeMap::from(back), map);
+        }
+    }
 
     fn ev(kind: EventKind, round: u64, bytes: u64) -> Event {
         Event::new(VirtualTime::from_nanos(round * 10), kind, Some(1), round).bytes(bytes)
