@@ -10,8 +10,7 @@
 
 use super::roster::Roster;
 use crate::sim::{Detail, Event, EventKind, EventSink, IdMap, SecAggPhase, VirtualTime};
-use serde::{Deserialize, Serialize, Serializer};
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 
 /// A CSV row assembled by hand: `rounds.csv` has a row per model version
@@ -77,12 +76,8 @@ pub const CLIENTS_COLUMNS: &str =
 pub struct ClientsTable {
     /// Looked up on every client event; saved by client id, so a
     /// checkpoint's bytes do not depend on the map's history.
-    #[serde(serialize_with = "by_id")]
+    #[serde(serialize_with = "crate::sim::hash::by_key")]
     clients: IdMap<u32, ClientTally>,
-}
-
-fn by_id<S: Serializer>(clients: &IdMap<u32, ClientTally>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(clients.iter().collect::<BTreeMap<_, _>>())
 }
 
 impl EventSink for ClientsTable {

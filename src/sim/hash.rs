@@ -46,6 +46,27 @@ pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 /// A set of simulation-assigned integers.
 pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
 
+/// Serializes an [`IdMap`] in key order (`#[serde(serialize_with =
+/// "crate::sim::hash::by_key")]`), so a checkpoint's bytes do not depend on
+/// the map's history; it reads back as any map does.
+///
+/// ```
+/// use fedsim::sim::IdMap;
+/// #[derive(serde::Serialize)]
+/// struct Tally {
+///     #[serde(serialize_with = "fedsim::sim::hash::by_key")]
+///     counts: IdMap<u32, u32>,
+/// }
+/// let counts: IdMap<u32, u32> = [(9, 1), (2, 5), (4, 0)].into_iter().collect();
+/// assert_eq!(serde_json::to_string(&Tally { counts }).unwrap(), r#"{"counts":{"2":5,"4":0,"9":1}}"#);
+/// ```
+pub fn by_key<K: Ord + serde::Serialize, V: serde::Serialize, S: serde::Serializer>(
+    map: &IdMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().collect::<std::collections::BTreeMap<_, _>>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

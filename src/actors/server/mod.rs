@@ -27,12 +27,11 @@ use crate::scenario::FaultKind;
 use crate::scenario::SecAggSpec;
 use crate::scenario::{EvaluationSpec, StopSpec};
 use crate::sim::SecAggPhase;
-use crate::sim::{Detail, Event, EventKind, RoundClose, TaskTag, VirtualTime};
+use crate::sim::{Detail, Event, EventKind, IdMap, RoundClose, TaskTag, VirtualTime};
 use crate::strategy::{AnyStrategy, Strategy, Update};
 use actix::{Actor, Context, Handler, MessageResult};
 use secure::SecureRound;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Why a run ended.
@@ -199,8 +198,11 @@ struct RunState {
     /// How the open round's cohort was drawn (for the accountant).
     round_step: Option<Step>,
     /// Async: updates per client taken in since the last aggregation
-    /// (DP's repeats per client; a stop releases them).
-    contributions: BTreeMap<u32, u32>,
+    /// (DP's repeats per client; a stop releases them). A hash map that
+    /// keeps its room when cleared: every report of an async run adds to
+    /// it, and every version empties it.
+    #[serde(serialize_with = "crate::sim::hash::by_key")]
+    contributions: IdMap<u32, u32>,
     /// The open round's secure aggregation.
     secure_round: Option<SecureRound>,
     /// Why the sync round whose secure phases are running closed its
@@ -247,7 +249,7 @@ impl ServerActor {
             stop_reason: None,
             dp,
             round_step: None,
-            contributions: BTreeMap::new(),
+            contributions: IdMap::default(),
             secure_round: None,
             closing: None,
             held: Vec::new(),
