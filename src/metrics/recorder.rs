@@ -202,7 +202,7 @@ impl Recorder {
 
     /// Staleness of folded updates: value -> count.
     pub fn staleness_histogram(&self) -> BTreeMap<u64, u64> {
-        self.staleness.clone().into()
+        self.staleness.map()
     }
 
     pub fn into_rows(mut self) -> (Vec<MetricsRow>, BTreeMap<u64, u64>) {
@@ -230,23 +230,30 @@ impl Counts {
     const DENSE: u64 = 4096;
 
     fn add(&mut self, v: u64) {
-        if v < Self::DENSE {
-            let i = v as usize;
-            if i >= self.dense.len() {
-                self.dense.resize(i + 1, 0);
-            }
-            self.dense[i] += 1;
-        } else {
-            *self.sparse.entry(v).or_default() += 1;
+        *self.count(v) += 1;
+    }
+
+    fn count(&mut self, v: u64) -> &mut u64 {
+        if v >= Self::DENSE {
+            return self.sparse.entry(v).or_default();
         }
+        let i = v as usize;
+        if i >= self.dense.len() {
+            self.dense.resize(i + 1, 0);
+        }
+        &mut self.dense[i]
+    }
+
+    /// Every value counted, in order, with its count.
+    fn map(&self) -> BTreeMap<u64, u64> {
+        let dense = self.dense.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(v, &n)| (v as u64, n));
+        dense.chain(self.sparse.iter().map(|(&v, &n)| (v, n))).collect()
     }
 }
 
 impl From<Counts> for BTreeMap<u64, u64> {
     fn from(c: Counts) -> Self {
-        let mut map = c.sparse;
-        map.extend(c.dense.into_iter().enumerate().filter(|&(_, n)| n > 0).map(|(v, n)| (v as u64, n)));
-        map
+        c.map()
     }
 }
 
@@ -254,12 +261,7 @@ impl From<BTreeMap<u64, u64>> for Counts {
     fn from(map: BTreeMap<u64, u64>) -> Self {
         let mut c = Counts::default();
         for (v, n) in map {
-            if v < Self::DENSE {
-                c.add(v);
-                c.dense[v as usize] = n;
-            } else {
-                c.sparse.insert(v, n);
-            }
+            *c.count(v) = n;
         }
         c
     }
