@@ -200,11 +200,6 @@ impl Recorder {
         (self.bytes_up, self.bytes_down)
     }
 
-    /// Staleness of folded updates: value -> count.
-    pub fn staleness_histogram(&self) -> BTreeMap<u64, u64> {
-        self.staleness.map()
-    }
-
     pub fn into_rows(mut self) -> (Vec<MetricsRow>, BTreeMap<u64, u64>) {
         if let Some(s) = self.pending.take() {
             self.fold(s);
@@ -215,8 +210,8 @@ impl Recorder {
 
 /// Counts by value: a vector for the small values every run has (one
 /// update's staleness is counted at every report of an async run, so a
-/// map's search would be on that path), a map for rare large ones. Saved
-/// as the map of both, value -> count.
+/// map's search would be on that path), a map for rare large ones. Read
+/// out, and saved, as one map, value -> count.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(from = "BTreeMap<u64, u64>", into = "BTreeMap<u64, u64>")]
 struct Counts {
@@ -243,17 +238,14 @@ impl Counts {
         }
         &mut self.dense[i]
     }
-
-    /// Every value counted, in order, with its count.
-    fn map(&self) -> BTreeMap<u64, u64> {
-        let dense = self.dense.iter().enumerate().filter(|&(_, &n)| n > 0).map(|(v, &n)| (v as u64, n));
-        dense.chain(self.sparse.iter().map(|(&v, &n)| (v, n))).collect()
-    }
 }
 
+/// Every value counted, with its count.
 impl From<Counts> for BTreeMap<u64, u64> {
     fn from(c: Counts) -> Self {
-        c.map()
+        let mut map = c.sparse;
+        map.extend(c.dense.into_iter().enumerate().filter(|&(_, n)| n > 0).map(|(v, n)| (v as u64, n)));
+        map
     }
 }
 
