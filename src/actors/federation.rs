@@ -174,6 +174,8 @@ struct Kernel<'a> {
     fresh: Vec<Handle>,
     /// Why an item was due past the clock's end (the run stops with an error).
     overflow: Option<String>,
+    /// Applied outboxes, emptied, to lend to the next calls.
+    spare: Vec<Outbox>,
 }
 
 impl Kernel<'_> {
@@ -334,8 +336,14 @@ impl Kernel<'_> {
         Ok(())
     }
 
-    /// Applies a handler's answer; true if the run is over.
-    fn apply(&mut self, outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
+    /// An empty outbox for a handler's answer.
+    fn lend(&mut self) -> Outbox {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Applies a handler's answer; true if the run is over. The outbox is
+    /// kept for [`Kernel::lend`].
+    fn apply(&mut self, mut outbox: Outbox, progress: &mut dyn FnMut(Progress)) -> io::Result<bool> {
         self.record(&outbox.events)?;
         if let Some(n) = self.checkpoint_every {
             self.checkpoint_due |= outbox.events.iter().any(|e| e.kind == EventKind::Aggregate && e.round % n == 0);
@@ -343,18 +351,20 @@ impl Kernel<'_> {
         if let Some(p) = outbox.progress {
             progress(p);
         }
-        for tag in outbox.cancels {
+        for tag in outbox.cancels.drain(..) {
             self.cancel(tag);
         }
         if outbox.halt {
             return Ok(true);
         }
-        for post in outbox.posts {
+        for post in outbox.posts.drain(..) {
             self.route(post);
         }
-        for (at, tag, envelope) in outbox.timers {
+        for (at, tag, envelope) in outbox.timers.drain(..) {
             self.enqueue(at, tag, envelope);
         }
+        outbox.clear();
+        self.spare.push(outbox);
         Ok(false)
     }
 }
@@ -409,6 +419,7 @@ impl Federation {
             checkpoint_due: false,
             fresh: Vec::new(),
             overflow: None,
+            spare: Vec::new(),
         };
         // A resumed queue's client messages are all unprepared.
         k.fresh = k.state.queue.handles();
@@ -420,6 +431,8 @@ impl Federation {
         // are due at exact model versions (a batch may advance the model
         // more than once).
         let report_batch = if checkpoint_every.is_some() { 1 } else { REPORT_BATCH };
+        // The report path's buffers, kept from one batch to the next.
+        let (mut reports, mut outboxes, mut kept) = (Vec::new(), Vec::new(), Vec::new());
         loop {
             // An event boundary: everything pending is in the queue.
             if interrupt.load(Ordering::Relaxed) {
@@ -460,7 +473,7 @@ impl Federation {
             let done = match envelope {
                 // A run of reports at this instant: one actor call for all.
                 Envelope::Server(ToServer::Report(first)) => {
-                    let mut reports = vec![first];
+                    reports.push(first);
                     while reports.len() < report_batch {
                         let next = k
                             .state
@@ -478,16 +491,17 @@ impl Federation {
                     at_now += reports.len() as u64 - 1;
                     // What each client keeps is kept only if its report is
                     // handled (a skipped one's task was cancelled first).
-                    let mut kept = Vec::with_capacity(reports.len());
                     for r in &mut reports {
                         let tag = TaskTag { client: r.client, serial: r.serial };
                         let trained = k.pool.take(tag).expect("a live report has its job");
                         kept.push((tag, trained.residual, trained.optimizer));
                         (r.params, r.unclipped) = (Some(trained.params), trained.unclipped);
                     }
-                    let outboxes = server.call(DeliverReports { now, reports });
+                    outboxes.extend((0..reports.len()).map(|_| Some(k.lend())));
+                    let delivered = server.call(DeliverReports { now, reports, outboxes });
+                    (reports, outboxes) = (delivered.reports, delivered.outboxes);
                     let mut done = false;
-                    for ((tag, residual, optimizer), outbox) in kept.into_iter().zip(outboxes) {
+                    for ((tag, residual, optimizer), outbox) in kept.drain(..).zip(outboxes.drain(..)) {
                         let Some(outbox) = outbox else { continue };
                         if let Some(residual) = residual {
                             k.state.residuals.insert(tag.client, Arc::new(residual));
@@ -517,7 +531,7 @@ impl Federation {
                         }
                     }
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg });
+                    let outbox = server.call(Deliver { now, msg, out: k.lend() });
                     k.apply(outbox, progress)?
                 }
                 Envelope::Client(c, msg) => {
@@ -573,7 +587,7 @@ impl Federation {
                     k.cancel(tag);
                     let msg = ToServer::Dropped { client: tag.client, serial: tag.serial };
                     k.state.stats.messages += 1;
-                    let outbox = server.call(Deliver { now, msg });
+                    let outbox = server.call(Deliver { now, msg, out: k.lend() });
                     k.apply(outbox, progress)?
                 }
             };

@@ -297,6 +297,18 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Empties it, keeping its buffers' capacity: the kernel lends the same
+    /// few outboxes to every call, so a handler's answer allocates nothing
+    /// once they have grown.
+    pub fn clear(&mut self) {
+        let Outbox { posts, timers, events, cancels, progress, halt } = self;
+        posts.clear();
+        timers.clear();
+        events.clear();
+        cancels.clear();
+        (*progress, *halt) = (None, false);
+    }
+
     pub fn post(&mut self, tag: TaskTag, leg: Leg, bytes: u64, envelope: Envelope) {
         self.posts.push(Post { tag, leg, bytes, envelope });
     }
@@ -310,10 +322,12 @@ impl Outbox {
     }
 }
 
-/// A message delivered at a virtual instant.
+/// A message delivered at a virtual instant, with an empty outbox lent
+/// for the answer (see [`Outbox::clear`]).
 pub struct Deliver<M> {
     pub now: VirtualTime,
     pub msg: M,
+    pub out: Outbox,
 }
 
 impl<M: Send + 'static> actix::Message for Deliver<M> {
@@ -326,19 +340,53 @@ impl<M: Send + 'static> actix::Message for Deliver<M> {
 /// whose task an earlier outbox of the batch cancels (a cancel covers the
 /// client's earlier tasks too), and handles nothing after an outbox that
 /// halts the run.
+///
+/// The kernel lends the buffers and gets them back ([`ReportsDelivered`]),
+/// so that the hot path of an async run allocates nothing per report.
 pub struct DeliverReports {
     pub now: VirtualTime,
     pub reports: Vec<Report>,
+    /// One empty outbox (`Some`) per report, for its answer.
+    pub outboxes: Vec<Option<Outbox>>,
 }
 
 impl actix::Message for DeliverReports {
-    type Result = Vec<Option<Outbox>>;
+    type Result = ReportsDelivered;
+}
+
+/// The answer to [`DeliverReports`].
+pub struct ReportsDelivered {
+    /// The reports' buffer, emptied.
+    pub reports: Vec<Report>,
+    /// Each handled report's outbox in order, `None` for a skipped one; cut
+    /// after an outbox that halts the run.
+    pub outboxes: Vec<Option<Outbox>>,
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{secure_dropout_index, secure_message_index};
-    use crate::sim::SecAggPhase;
+    use super::{secure_dropout_index, secure_message_index, Envelope, Outbox, Progress, ToServer};
+    use crate::net::Leg;
+    use crate::sim::{Event, EventKind, SecAggPhase, TaskTag, VirtualTime};
+
+    /// A lent outbox must come back as empty as a new one, or the next
+    /// handler's answer would carry the last one's messages.
+    #[test]
+    fn a_cleared_outbox_is_empty_and_keeps_its_buffers() {
+        let tag = TaskTag { client: 1, serial: 2 };
+        let mut out = Outbox::default();
+        out.post(tag, Leg::Down, 10, Envelope::LinkTick);
+        out.timer(VirtualTime::ZERO, None, Envelope::Server(ToServer::Wake));
+        out.log(Event::new(VirtualTime::ZERO, EventKind::Dispatch, Some(1), 0));
+        out.cancels.push(tag);
+        out.progress = Some(Progress { version: 1, t: VirtualTime::ZERO, accuracy: 0.5 });
+        out.halt = true;
+        out.clear();
+        let Outbox { posts, timers, events, cancels, progress, halt } = &out;
+        assert!(posts.is_empty() && timers.is_empty() && events.is_empty() && cancels.is_empty());
+        assert!(progress.is_none() && !halt);
+        assert!(posts.capacity() > 0 && timers.capacity() > 0 && events.capacity() > 0 && cancels.capacity() > 0);
+    }
 
     const PHASES: [SecAggPhase; 7] = [
         SecAggPhase::AdvertiseKeys,

@@ -58,9 +58,40 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
     }
 }
 
+/// The four digits of `n < 10_000`, leading zeros included.
+#[inline(always)]
+fn four(n: u64) -> [u8; 4] {
+    let ([a, b], [c, d]) = (pair(n / 100), pair(n));
+    [a, b, c, d]
+}
+
+/// [`push_u64`] for `n < 10_000`.
+#[inline(always)]
+fn push_under_10k(out: &mut Vec<u8>, n: u64) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else if n < 100 {
+        out.extend_from_slice(&pair(n));
+    } else if n < 1000 {
+        let [b, c] = pair(n);
+        out.extend_from_slice(&[b'0' + (n / 100) as u8, b, c]);
+    } else {
+        out.extend_from_slice(&four(n));
+    }
+}
+
 /// [`push_u64`] for `n >= 100`.
 #[inline(never)]
 fn push_long(out: &mut Vec<u8>, n: u64) {
+    // Up to eight digits (client ids, rounds, byte counts) as two halves
+    // whose digits do not wait on each other's divisions.
+    if n < 10_000 {
+        return push_under_10k(out, n);
+    }
+    if n < 100_000_000 {
+        push_under_10k(out, n / 10_000);
+        return out.extend_from_slice(&four(n % 10_000));
+    }
     let len = n.checked_ilog10().map_or(1, |d| d as usize + 1);
     let at = out.len();
     // A constant-size append is a few wide stores, not a call; the digits
@@ -94,6 +125,45 @@ pub fn push_secs(out: &mut Vec<u8>, ns: u64) {
     [frac[4], frac[5]] = pair(u64::from(hi));
     [frac[6], frac[7]] = pair(u64::from(lo / 100));
     [frac[8], frac[9]] = pair(u64::from(lo));
+}
+
+/// [`push_secs`] for a log whose consecutive lines often share their
+/// instant (about half the lines of an async run): the text of the last
+/// instant is kept and copied, not formatted again.
+///
+/// ```
+/// use fedsim::sim::digits::LastSecs;
+/// let (mut out, mut last) = (Vec::new(), LastSecs::default());
+/// last.push(&mut out, 12_000_000_345);
+/// last.push(&mut out, 12_000_000_345);
+/// last.push(&mut out, 7);
+/// assert_eq!(out, b"12.00000034512.0000003450.000000007");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LastSecs {
+    /// The instant `text` spells, once one is written.
+    ns: Option<u64>,
+    /// Its digits (`u64::MAX` ns takes 21 bytes), `len` of them.
+    text: [u8; 32],
+    len: usize,
+}
+
+impl LastSecs {
+    /// Appends `ns` as [`push_secs`] does.
+    #[inline]
+    pub fn push(&mut self, out: &mut Vec<u8>, ns: u64) {
+        let at = out.len();
+        if self.ns == Some(ns) {
+            // A constant-size copy is two wide stores; then cut to length.
+            out.extend_from_slice(&self.text);
+            out.truncate(at + self.len);
+        } else {
+            push_secs(out, ns);
+            self.len = out.len() - at;
+            self.text[..self.len].copy_from_slice(&out[at..]);
+            self.ns = Some(ns);
+        }
+    }
 }
 
 /// Appends `n` thousandths as a number with exactly three decimals
@@ -142,6 +212,23 @@ mod tests {
             push_secs(&mut out, ns);
             let expected = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// Repeated or not, an instant reads as push_secs writes it.
+        #[test]
+        fn last_secs_writes_what_push_secs_writes(times in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..20), repeats in proptest::collection::vec(0usize..3, 20)) {
+            let (mut cached, mut plain, mut last) = (Vec::new(), Vec::new(), LastSecs::default());
+            for (&ns, &r) in times.iter().zip(&repeats) {
+                for _ in 0..=r {
+                    last.push(&mut cached, ns);
+                    push_secs(&mut plain, ns);
+                    cached.push(b',');
+                    plain.push(b',');
+                }
+            }
+            proptest::prop_assert_eq!(cached, plain);
         }
     }
 

@@ -5,7 +5,7 @@
 //! as seconds with nine decimals) so that the same run gives the same bytes
 //! on every machine, and so that logging stays cheap at millions of events.
 
-use super::digits::push_u64;
+use super::digits::{push_u64, LastSecs};
 use super::time::VirtualTime;
 use std::io::{self, Write};
 
@@ -239,10 +239,16 @@ impl Event {
     /// message: bytes are assembled by hand, several times cheaper than
     /// `write!`.
     pub fn push_json(&self, line: &mut Vec<u8>) {
+        self.push_json_after(line, &mut LastSecs::default());
+    }
+
+    /// [`Event::push_json`] for the next line of a log: `last` holds the
+    /// previous line's instant, which this line often shares.
+    pub fn push_json_after(&self, line: &mut Vec<u8>, last: &mut LastSecs) {
         // One capacity check for the whole line (the longest is under 160 bytes).
         line.reserve(160);
         line.extend_from_slice(b"{\"t\":");
-        self.t.push_secs(line);
+        last.push(line, self.t.as_nanos());
         line.extend_from_slice(b",\"kind\":\"");
         line.extend_from_slice(self.kind.name().as_bytes());
         line.extend_from_slice(b"\",\"client\":");
@@ -497,11 +503,12 @@ pub struct JsonLines<W: Write> {
     /// Bytes handed to `out` so far (a checkpoint records it, so a resumed
     /// run can cut the log back to that point).
     written: u64,
+    last: LastSecs,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W) -> Self {
-        JsonLines { out, buf: Vec::with_capacity(WRITE_CHUNK + 256), written: 0 }
+        JsonLines { out, buf: Vec::with_capacity(WRITE_CHUNK + 256), written: 0, last: LastSecs::default() }
     }
 
     /// Continues a log of which `written` bytes are already in `out`.
@@ -527,7 +534,7 @@ impl<W: Write> JsonLines<W> {
 
 impl<W: Write> EventSink for JsonLines<W> {
     fn record(&mut self, event: &Event) -> io::Result<()> {
-        event.push_json(&mut self.buf);
+        event.push_json_after(&mut self.buf, &mut self.last);
         if self.buf.len() >= WRITE_CHUNK {
             self.flush()?;
         }

@@ -11,8 +11,8 @@ pub use protocol::{Next, Protocol};
 pub use selection::{IdleSet, Selection, SelectionState};
 
 use super::messages::{
-    Deliver, DeliverReports, Envelope, Model, Outbox, Progress, Report, SecureTask, SecureUp, TaskOrder, ToClient,
-    ToServer,
+    Deliver, DeliverReports, Envelope, Model, Outbox, Progress, Report, ReportsDelivered, SecureTask, SecureUp,
+    TaskOrder, ToClient, ToServer,
 };
 use crate::byzantine::{self, Attackers};
 use crate::data::Dataset;
@@ -285,43 +285,41 @@ impl ServerActor {
         Event::new(t, kind, client, self.run.version)
     }
 
-    /// Handles one message at `now`.
-    pub fn on_message(&mut self, now: VirtualTime, msg: ToServer) -> Outbox {
-        let mut out = Outbox::default();
+    /// Handles one message at `now`, answering into `out`.
+    pub fn on_message(&mut self, now: VirtualTime, msg: ToServer, out: &mut Outbox) {
         if self.run.stop_reason.is_some() {
-            return out;
+            return;
         }
         match msg {
-            ToServer::Start => self.start(now, &mut out),
-            ToServer::Report(r) => self.on_report(now, r, &mut out),
-            ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, &mut out),
-            ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, &mut out),
+            ToServer::Start => self.start(now, out),
+            ToServer::Report(r) => self.on_report(now, r, out),
+            ToServer::Dropped { client, serial } => self.on_dropped(now, client, serial, out),
+            ToServer::Secure { client, serial, msg } => self.on_secure(now, client, serial, msg, out),
             ToServer::Deadline { version, opened_at } => {
                 if version == self.run.version && self.run.protocol.deadline_of_open_round(opened_at) {
-                    self.close_round(now, RoundClose::Deadline, &mut out);
+                    self.close_round(now, RoundClose::Deadline, out);
                 }
             }
             ToServer::EvalTick => {
                 if self.run.last_evaluated != Some(self.run.version) {
-                    self.evaluate(now, &mut out);
+                    self.evaluate(now, out);
                 }
                 if let (EvaluationSpec::EveryS(s), None) = (self.cfg.evaluation, self.run.stop_reason) {
                     out.timer(now + VirtualTime::from_secs_f64(s), None, Envelope::Server(ToServer::EvalTick));
                 }
             }
             ToServer::StopAt => {
-                self.halt(StopReason::VirtualTime, &mut out);
-                self.wind_up(now, &mut out);
+                self.halt(StopReason::VirtualTime, out);
+                self.wind_up(now, out);
             }
-            ToServer::Fault { index, start } => self.on_fault(now, index as usize, start, &mut out),
+            ToServer::Fault { index, start } => self.on_fault(now, index as usize, start, out),
             ToServer::Wake => {
                 if self.run.wake_at == Some(now) {
                     self.run.wake_at = None;
                 }
-                self.dispatch(now, &mut out);
+                self.dispatch(now, out);
             }
         }
-        out
     }
 
     fn start(&mut self, now: VirtualTime, out: &mut Outbox) {
@@ -982,7 +980,9 @@ impl Handler<Deliver<ToServer>> for ServerActor {
     type Result = MessageResult<Deliver<ToServer>>;
 
     fn handle(&mut self, d: Deliver<ToServer>, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.on_message(d.now, d.msg))
+        let mut out = d.out;
+        self.on_message(d.now, d.msg, &mut out);
+        MessageResult(out)
     }
 }
 
@@ -990,22 +990,26 @@ impl Handler<DeliverReports> for ServerActor {
     type Result = MessageResult<DeliverReports>;
 
     fn handle(&mut self, d: DeliverReports, _ctx: &mut Context<Self>) -> Self::Result {
+        let DeliverReports { now, mut reports, mut outboxes } = d;
         let mut cancelled: Vec<TaskTag> = Vec::new();
-        let mut outboxes = Vec::with_capacity(d.reports.len());
-        for r in d.reports {
+        // A missing outbox is made here (the kernel lends one per report).
+        outboxes.resize_with(reports.len(), || None);
+        let mut handled = 0;
+        for (r, slot) in reports.drain(..).zip(outboxes.iter_mut()) {
+            handled += 1;
             if cancelled.iter().any(|c| c.client == r.client && r.serial <= c.serial) {
-                outboxes.push(None);
+                *slot = None;
                 continue;
             }
-            let out = self.on_message(d.now, ToServer::Report(r));
+            let out = slot.get_or_insert_with(Outbox::default);
+            self.on_message(now, ToServer::Report(r), out);
             cancelled.extend_from_slice(&out.cancels);
-            let halt = out.halt;
-            outboxes.push(Some(out));
-            if halt {
+            if out.halt {
                 break;
             }
         }
-        MessageResult(outboxes)
+        outboxes.truncate(handled);
+        MessageResult(ReportsDelivered { reports, outboxes })
     }
 }
 
