@@ -30,13 +30,17 @@ impl VirtualTime {
     /// Rounds to the nearest nanosecond; negative or NaN become zero,
     /// infinite or huge values become [`VirtualTime::NEVER`].
     pub fn from_secs_f64(s: f64) -> Self {
-        let ns = (s * 1e9).round();
+        let ns = s * 1e9;
         if ns.is_nan() || ns <= 0.0 {
             VirtualTime(0)
         } else if ns >= u64::MAX as f64 {
             VirtualTime::NEVER
         } else {
-            VirtualTime(ns as u64)
+            // `f64::round` without its libm call (baseline x86-64 has no
+            // rounding instruction), exact: below 2^52 both the whole part
+            // and the fraction are exact doubles; above, `ns` is whole.
+            let whole = ns as u64;
+            VirtualTime(whole + u64::from(ns - whole as f64 >= 0.5))
         }
     }
 
@@ -94,7 +98,43 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Ties round up, as `f64::round` rounds them (away from zero).
+    #[test]
+    fn from_secs_f64_rounds_ties_up() {
+        let ties: Vec<u64> = (0..10_000u64).filter(|&k| (k as f64 + 0.5) / 1e9 * 1e9 == k as f64 + 0.5).collect();
+        assert!(ties.len() > 100, "only {} exact ties", ties.len());
+        for k in ties {
+            assert_eq!(VirtualTime::from_secs_f64((k as f64 + 0.5) / 1e9).as_nanos(), k + 1);
+        }
+        // Just below a tie (f64::round of `0.5 - ulp` is 0; `x + 0.5` would give 1).
+        let below = 0.5f64.next_down() / 1e9;
+        assert!(below * 1e9 < 0.5);
+        assert_eq!(VirtualTime::from_secs_f64(below).as_nanos(), 0);
+        assert_eq!(VirtualTime::from_secs_f64(f64::NAN), VirtualTime::ZERO);
+        assert_eq!(VirtualTime::from_secs_f64(f64::INFINITY), VirtualTime::NEVER);
+    }
+
     proptest! {
+        /// The same instant as rounding with `f64::round`, for any double.
+        #[test]
+        fn from_secs_f64_rounds_as_f64_round(bits in any::<u64>(), small in 0.0f64..1e6, half in 0u64..1 << 40) {
+            let reference = |s: f64| {
+                let ns = (s * 1e9).round();
+                if ns.is_nan() || ns <= 0.0 {
+                    0
+                } else if ns >= u64::MAX as f64 {
+                    u64::MAX
+                } else {
+                    ns as u64
+                }
+            };
+            // Any bit pattern (NaN, infinities, negatives, huge), ordinary
+            // seconds, and exact half nanoseconds.
+            for s in [f64::from_bits(bits), small, (half as f64 + 0.5) / 1e9] {
+                prop_assert_eq!(VirtualTime::from_secs_f64(s).as_nanos(), reference(s), "{}", s);
+            }
+        }
+
         #[test]
         fn push_secs_prints_what_display_prints(ns in any::<u64>()) {
             let mut out = Vec::new();
