@@ -32,7 +32,7 @@ pub const FILE: &str = "checkpoint.bin";
 pub const SCENARIO_FILE: &str = "scenario.yaml";
 
 const MAGIC: &[u8; 8] = b"FEDSIMCK";
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {

@@ -18,7 +18,7 @@ use super::messages::{
     ToServer,
 };
 use super::server::{Finish, Save, ServerActor, ServerOutcome, ServerState};
-use super::shard::{ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
+use super::shard::{Arrival, ClientAnswer, ClientShard, Prepare, TrainJob, Trained};
 use super::Deliver;
 use crate::checkpoint::CheckpointError;
 use crate::data::ClientData;
@@ -120,6 +120,18 @@ pub struct KernelState {
     /// Secure aggregation: what each client of the round keeps between
     /// phases, held on its behalf (the server never reads it).
     pub secure_memory: BTreeMap<TaskTag, SecureMemory>,
+}
+
+impl KernelState {
+    /// Client `c`'s message as its shard reads it, with what the client
+    /// keeps between secure-aggregation phases.
+    fn arrival<'m>(&'m self, handle: Handle, at: VirtualTime, c: u32, msg: &'m ToClient) -> Arrival<'m> {
+        let memory = match msg {
+            ToClient::Secure { serial, .. } => self.secure_memory.get(&TaskTag { client: c, serial: *serial }),
+            _ => None,
+        };
+        Arrival { handle, at, client: c, msg, memory }
+    }
 }
 
 /// The actors of one run, ready to start.
@@ -230,20 +242,6 @@ impl Kernel<'_> {
         self.pool.cancel(tag);
         self.state.secure_memory.remove(&tag);
         self.schedule_tick();
-    }
-
-    /// A client message as its handler gets it: a secure-aggregation
-    /// message comes with what the client kept from the phase before.
-    fn for_client(&self, c: u32, msg: ToClient) -> ToClient {
-        match msg {
-            ToClient::Secure { serial, msg, .. } => {
-                // A copy: the answer may yet be dropped (the task cancelled
-                // first), and a checkpoint must still find it here.
-                let memory = self.state.secure_memory.get(&TaskTag { client: c, serial }).map(|m| Box::new(m.clone()));
-                ToClient::Secure { serial, msg, memory }
-            }
-            other => other,
-        }
     }
 
     fn schedule_tick(&mut self) {
@@ -424,7 +422,6 @@ impl Federation {
         // A resumed queue's client messages are all unprepared.
         k.fresh = k.state.queue.handles();
         let mut at_now = 0u64;
-        let mut batches: Vec<Vec<(Handle, VirtualTime, u32, ToClient)>> = vec![Vec::new(); shards.len()];
         let mut prepared = Prepared::default();
         let mut interrupted = false;
         // Reports go to the server in batches, one by one when checkpoints
@@ -542,24 +539,24 @@ impl Federation {
                             // waiting unprepared, one batch per shard: the
                             // handlers are pure, so their answers can be
                             // computed now and applied at their instants.
-                            let head = k.for_client(c, msg.clone());
-                            batches[(c / shard_size) as usize].push((handle, t, c, head));
+                            // The shards read the messages where they wait.
+                            let state = &k.state;
+                            let mut batches: Vec<Vec<Arrival<'_>>> = shards.iter().map(|_| Vec::new()).collect();
+                            batches[(c / shard_size) as usize].push(state.arrival(handle, t, c, &msg));
                             // At most LOOKAHEAD of them: enough to amortise
                             // the round trip, small enough that the buffers
                             // stay in cache.
                             let mut taken = 1;
                             while taken < LOOKAHEAD {
                                 let Some(h) = k.fresh.pop() else { break };
-                                if let Some((at, Envelope::Client(c, msg))) = k.state.queue.get(h) {
-                                    let msg = k.for_client(*c, msg.clone());
-                                    batches[(c / shard_size) as usize].push((h, at, *c, msg));
+                                if let Some((at, Envelope::Client(c, msg))) = state.queue.get(h) {
+                                    batches[(c / shard_size) as usize].push(state.arrival(h, at, *c, msg));
                                     taken += 1;
                                 }
                             }
-                            for (i, batch) in batches.iter_mut().enumerate() {
+                            for (shard, batch) in shards.iter_mut().zip(batches) {
                                 if !batch.is_empty() {
-                                    let answers = shards[i].call(Prepare(std::mem::take(batch)));
-                                    for (h, answer) in answers {
+                                    for (h, answer) in shard.call(Prepare(batch)) {
                                         prepared.put(h, answer);
                                     }
                                 }

@@ -247,9 +247,10 @@ pub enum ToClient {
     Task(TaskOrder),
     /// The client's own timer: local training is over.
     Trained(TaskOrder),
-    /// A secure-aggregation message for the client's task `serial`; the
-    /// kernel attaches the client's `memory` when it hands it over.
-    Secure { serial: u32, msg: SecureDown, memory: Option<Box<SecureMemory>> },
+    /// A secure-aggregation message for the client's task `serial` (the
+    /// shard reads it with the client's memory from the phase before,
+    /// [`super::shard::Arrival`]).
+    Secure { serial: u32, msg: SecureDown },
 }
 
 /// Anything that waits in the kernel's queue.

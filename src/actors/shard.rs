@@ -127,11 +127,26 @@ pub struct ClientShard {
     phase_dropout: f64,
 }
 
-/// Client messages for one shard, each with its queue handle and instant;
-/// the answer is one [`ClientAnswer`] per message, by handle.
-pub struct Prepare(pub Vec<(Handle, VirtualTime, u32, ToClient)>);
+/// A client message as its shard reads it, ahead of its instant: the
+/// message stays in the kernel's queue until then, and a client's memory
+/// between secure-aggregation phases stays in the kernel's keeping (the
+/// answer may yet be dropped, the task cancelled first, and a checkpoint
+/// must still find both).
+pub struct Arrival<'m> {
+    /// The message's place in the queue.
+    pub handle: Handle,
+    pub at: VirtualTime,
+    pub client: u32,
+    pub msg: &'m ToClient,
+    /// Secure aggregation: what the client kept from the phase before.
+    pub memory: Option<&'m SecureMemory>,
+}
 
-impl actix::Message for Prepare {
+/// Client messages for one shard; the answer is one [`ClientAnswer`] per
+/// message, by handle.
+pub struct Prepare<'m>(pub Vec<Arrival<'m>>);
+
+impl actix::Message for Prepare<'_> {
     type Result = Vec<(Handle, ClientAnswer)>;
 }
 
@@ -206,15 +221,15 @@ impl ClientShard {
         self.clients[(c - self.first) as usize]
     }
 
-    /// Handles one message for client `c`, delivered at `now`.
-    pub fn on_message(&self, now: VirtualTime, c: u32, msg: ToClient) -> ClientAnswer {
-        match msg {
-            ToClient::Task(order) => self.on_model(now, c, &order),
-            ToClient::Trained(order) => self.on_trained(now, c, order),
-            ToClient::Secure { serial, msg, memory } => {
-                let tag = TaskTag { client: c, serial };
-                match memory {
-                    Some(memory) => self.on_secure(tag, msg, memory),
+    /// Handles one message.
+    pub fn on_message(&self, a: &Arrival<'_>) -> ClientAnswer {
+        match a.msg {
+            ToClient::Task(order) => self.on_model(a.at, a.client, order),
+            ToClient::Trained(order) => self.on_trained(a.at, a.client, order),
+            ToClient::Secure { serial, msg } => {
+                let tag = TaskTag { client: a.client, serial: *serial };
+                match a.memory {
+                    Some(memory) => self.on_secure(tag, msg, Box::new(memory.clone())),
                     None => ClientAnswer::Vanish { tag },
                 }
             }
@@ -225,7 +240,7 @@ impl ClientShard {
     /// message with the next step of the protocol, or vanishes. A step
     /// that fails (a message it cannot use) ends its part as vanishing
     /// would: an honest client stops rather than reveal anything.
-    fn on_secure(&self, tag: TaskTag, msg: SecureDown, mut memory: Box<SecureMemory>) -> ClientAnswer {
+    fn on_secure(&self, tag: TaskTag, msg: &SecureDown, mut memory: Box<SecureMemory>) -> ClientAnswer {
         let draw = secure_dropout_index(tag.serial, msg.phase());
         if self.phase_dropout > 0.0
             && self.secure.child("dropout").task(tag.client, draw).random::<f64>() < self.phase_dropout
@@ -234,13 +249,13 @@ impl ClientShard {
         }
         let m = &mut *memory;
         let up = match msg {
-            SecureDown::KeyList(roster) => m.state.share_keys(&roster).map(SecureUp::ShareKeys),
+            SecureDown::KeyList(roster) => m.state.share_keys(roster).map(SecureUp::ShareKeys),
             SecureDown::Shares(bundle) => {
                 let trained = m.trained.as_deref().unwrap_or(&m.base);
                 let input = m.task.encode(&m.base, trained, m.samples, m.unclipped);
-                m.state.masked_input(&bundle, &input).map(SecureUp::MaskedInput)
+                m.state.masked_input(bundle, &input).map(SecureUp::MaskedInput)
             }
-            SecureDown::Survivors(request) => m.state.unmask(&request).map(SecureUp::UnmaskShares),
+            SecureDown::Survivors(request) => m.state.unmask(request).map(SecureUp::UnmaskShares),
         };
         match up {
             Ok(up) => ClientAnswer::Secure { event: None, tag, up: Box::new(up), memory },
@@ -262,7 +277,7 @@ impl ClientShard {
 
     /// Training is over: send the update (or, under secure aggregation,
     /// advertise the round's keys and keep the update).
-    fn on_trained(&self, now: VirtualTime, c: u32, order: TaskOrder) -> ClientAnswer {
+    fn on_trained(&self, now: VirtualTime, c: u32, order: &TaskOrder) -> ClientAnswer {
         let event = Event::new(now, EventKind::ComputeDone, Some(c), order.version);
         let samples = self.state(c).samples;
         let Some(task) = order.secure else { return ClientAnswer::Send { event, samples } };
@@ -270,7 +285,7 @@ impl ClientShard {
         let mut seed = [0u8; 32];
         self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);
         let (state, keys) = secagg::advertise(c, &task.config, seed);
-        let memory = SecureMemory { state, task, base: order.model, samples, trained: None, unclipped: true };
+        let memory = SecureMemory { state, task, base: order.model.clone(), samples, trained: None, unclipped: true };
         ClientAnswer::Secure {
             event: Some(Box::new(event)),
             tag,
@@ -284,10 +299,10 @@ impl Actor for ClientShard {
     type Context = Context<Self>;
 }
 
-impl Handler<Prepare> for ClientShard {
-    type Result = MessageResult<Prepare>;
+impl<'m> Handler<Prepare<'m>> for ClientShard {
+    type Result = MessageResult<Prepare<'m>>;
 
-    fn handle(&mut self, batch: Prepare, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(batch.0.into_iter().map(|(h, at, c, msg)| (h, self.on_message(at, c, msg))).collect())
+    fn handle(&mut self, batch: Prepare<'m>, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(batch.0.iter().map(|a| (a.handle, self.on_message(a))).collect())
     }
 }

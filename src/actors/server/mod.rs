@@ -654,7 +654,7 @@ impl ServerActor {
                     self.run.unrecorded = true;
                     out.log(e);
                     let tag = TaskTag { client: c, serial };
-                    let envelope = Envelope::Client(c, ToClient::Secure { serial, msg, memory: None });
+                    let envelope = Envelope::Client(c, ToClient::Secure { serial, msg });
                     out.post(tag, Leg::Down, bytes, envelope);
                 }
                 // Nobody to send to: the phase is over at once.
