@@ -38,7 +38,7 @@ pub struct TaskOrder {
     /// The L2 norm the client clips its update to (infinite without DP).
     pub clip_norm: f64,
     /// Secure aggregation: what the round's participants agree on.
-    pub secure: Option<SecureTask>,
+    pub secure: Option<Box<SecureTask>>,
 }
 
 /// What a client of a secure-aggregation round is told with its task.

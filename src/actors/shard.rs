@@ -280,7 +280,7 @@ impl ClientShard {
     fn on_trained(&self, now: VirtualTime, c: u32, order: &TaskOrder) -> ClientAnswer {
         let event = Event::new(now, EventKind::ComputeDone, Some(c), order.version);
         let samples = self.state(c).samples;
-        let Some(task) = order.secure else { return ClientAnswer::Send { event, samples } };
+        let Some(&task) = order.secure.as_deref() else { return ClientAnswer::Send { event, samples } };
         let tag = TaskTag { client: c, serial: order.serial };
         let mut seed = [0u8; 32];
         self.secure.child("keys").task(c, order.serial as u64).fill_bytes(&mut seed);

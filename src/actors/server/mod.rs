@@ -483,7 +483,7 @@ impl ServerActor {
             jitter_s: 0.0,
             up_latency_s: 0.0,
             clip_norm: self.run.dp.as_ref().map_or(f64::INFINITY, CentralDp::clip_norm),
-            secure: self.run.secure_round.as_ref().map(|r| r.task),
+            secure: self.run.secure_round.as_ref().map(|r| Box::new(r.task)),
         };
         self.log(out, self.event(now, EventKind::Dispatch, Some(c)).bytes(self.cfg.bytes_down));
         let tag = TaskTag { client: c, serial };
