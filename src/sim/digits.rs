@@ -166,6 +166,39 @@ impl LastSecs {
     }
 }
 
+/// The two lowercase hex digits of every byte.
+const HEX: [[u8; 2]; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = [digits[b >> 4], digits[b & 15]];
+        b += 1;
+    }
+    table
+};
+
+/// Appends a SHA-256 digest as 64 lowercase hex digits (a model event's
+/// `sha256`, written at every model version): a byte at a time from a
+/// table, where a general hex encoder works a nibble at a time.
+///
+/// ```
+/// let mut out = Vec::new();
+/// let mut digest = [0u8; 32];
+/// digest[0] = 0xab;
+/// digest[31] = 0x09;
+/// fedsim::sim::digits::push_hex(&mut out, &digest);
+/// assert_eq!(out, format!("ab{}09", "0".repeat(60)).as_bytes());
+/// ```
+#[inline]
+pub fn push_hex(out: &mut Vec<u8>, digest: &[u8; 32]) {
+    let at = out.len();
+    out.extend_from_slice(&[0u8; 64]);
+    for (pair, &b) in out[at..].chunks_exact_mut(2).zip(digest) {
+        pair.copy_from_slice(&HEX[b as usize]);
+    }
+}
+
 /// Appends `n` thousandths as a number with exactly three decimals
 /// (`trace.json`'s microseconds, from nanoseconds).
 ///
@@ -229,6 +262,15 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(cached, plain);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn push_hex_writes_what_the_hex_crate_writes(digest in proptest::prelude::any::<[u8; 32]>()) {
+            let mut out = b"x".to_vec();
+            push_hex(&mut out, &digest);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{}", hex::encode(digest)));
         }
     }
 

@@ -5,7 +5,7 @@
 //! as seconds with nine decimals) so that the same run gives the same bytes
 //! on every machine, and so that logging stays cheap at millions of events.
 
-use super::digits::{push_u64, LastSecs};
+use super::digits::{push_hex, push_u64, LastSecs};
 use super::time::VirtualTime;
 use std::io::{self, Write};
 
@@ -298,9 +298,7 @@ impl Event {
             }
             Detail::Digest(d) => {
                 line.extend_from_slice(b",\"sha256\":\"");
-                let at = line.len();
-                line.resize(at + 64, 0);
-                hex::encode_to_slice(d, &mut line[at..]).expect("64 hex digits for 32 bytes");
+                push_hex(line, &d);
                 line.push(b'"');
             }
         }
