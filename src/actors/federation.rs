@@ -90,6 +90,13 @@ const LOOKAHEAD: usize = 256;
 /// Reports at one instant handed to the server in one call at most.
 const REPORT_BATCH: usize = 256;
 
+/// Applied outboxes kept to lend again. Keeping every one of a sync
+/// batch's hundreds (each with its vectors) scattered the heap so that
+/// glibc gave its top back to the system and took it again every batch
+/// (`parity_N1000`: 19,000 page faults instead of 2,400, 0.094 s instead
+/// of 0.056 s); keeping only 4 made `async_throughput` 3% slower.
+const SPARE_OUTBOXES: usize = 64;
+
 /// Totals of the loop itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoopStats {
@@ -362,7 +369,9 @@ impl Kernel<'_> {
             self.enqueue(at, tag, envelope);
         }
         outbox.clear();
-        self.spare.push(outbox);
+        if self.spare.len() < SPARE_OUTBOXES {
+            self.spare.push(outbox);
+        }
         Ok(false)
     }
 }
