@@ -93,8 +93,8 @@ const REPORT_BATCH: usize = 256;
 /// Applied outboxes kept to lend again. Keeping every one of a sync
 /// batch's hundreds (each with its vectors) scattered the heap so that
 /// glibc gave its top back to the system and took it again every batch
-/// (`parity_N1000`: 19,000 page faults instead of 2,400, 0.094 s instead
-/// of 0.056 s); keeping only 4 made `async_throughput` 3% slower.
+/// (`parity_N1000`: 19,000 page faults instead of about 2,500, 0.094 s
+/// instead of 0.056 s); keeping only 4 made `async_throughput` 3% slower.
 const SPARE_OUTBOXES: usize = 64;
 
 /// Totals of the loop itself.
