@@ -49,10 +49,8 @@ fn fill_right(buf: &mut [u8], mut end: usize, mut n: u64) {
 pub fn push_u64(out: &mut Vec<u8>, n: u64) {
     // Most numbers of a log are small (client ids, byte counts, rounds):
     // those are written where they are asked for, the rest by a call.
-    if n < 10 {
-        out.push(b'0' + n as u8);
-    } else if n < 100 {
-        out.extend_from_slice(&pair(n));
+    if n < 100 {
+        push_under_10k(out, n);
     } else {
         push_long(out, n);
     }
